@@ -1,0 +1,206 @@
+//! The command line: subcommands, flags, their environment variables and defaults, and
+//! the parsing of sizes like `64MiB`. Every flag of `serve` can come from `BLINK_*`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::protocol::text::DEFAULT_MAX_KEY_LEN;
+
+/// The TCP address served when neither `--tcp` nor `--unix` is given.
+pub const DEFAULT_TCP: &str = "127.0.0.1:8765";
+
+/// Default memory limit: 10 MiB, small enough for a sidecar, as the seed had it.
+pub const DEFAULT_MEMORY_LIMIT: &str = "10MiB";
+
+/// Default connection limit, memcached's.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+const EXAMPLES: &str = "\
+Examples:
+  blink-store serve
+      Serve on 127.0.0.1:8765 with a 10 MiB memory limit.
+  blink-store serve --tcp 0.0.0.0:8765 --unix /tmp/blink.sock --memory-limit 256MiB
+      Serve on every interface and on a Unix socket at once.
+  BLINK_MEMORY_LIMIT=1G BLINK_LOG_FORMAT=json blink-store serve
+      Configure through the environment, as a container would.
+  printf 'SET user alice\\nGET user\\n' | nc -N 127.0.0.1 8765
+      Talk to it: replies are OK and VALUE YWxpY2U= (base64 of alice).";
+
+/// Blink Store: an in-memory key-value cache over TCP and Unix sockets.
+#[derive(Debug, Parser)]
+#[command(name = "blink-store", version, about, after_help = EXAMPLES)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The flags of `serve`, accepted without the subcommand too.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the cache server (the default).
+    #[command(after_help = EXAMPLES)]
+    Serve(ServeArgs),
+}
+
+/// The log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Flags of `blink-store serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// TCP address to listen on [default: 127.0.0.1:8765 when --unix is not given either]
+    #[arg(long, env = "BLINK_TCP", value_name = "ADDR")]
+    pub tcp: Option<SocketAddr>,
+
+    /// Unix socket path to listen on (alone or together with --tcp)
+    #[arg(long, env = "BLINK_UNIX", value_name = "PATH")]
+    pub unix: Option<PathBuf>,
+
+    /// Permission bits of the Unix socket file, in octal
+    #[arg(long, env = "BLINK_UNIX_MODE", value_name = "OCTAL", default_value = "600", value_parser = parse_mode)]
+    pub unix_mode: u32,
+
+    /// Memory limit for keys and values: bytes, or with a suffix (64MiB, 1G, 512k)
+    #[arg(long, env = "BLINK_MEMORY_LIMIT", value_name = "SIZE", allow_hyphen_values = true, default_value = DEFAULT_MEMORY_LIMIT, value_parser = parse_size)]
+    pub memory_limit: u64,
+
+    /// Largest value accepted (bytes or with a suffix)
+    #[arg(long, env = "BLINK_MAX_VALUE_SIZE", value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    pub max_value_size: u64,
+
+    /// Longest key accepted, in bytes
+    #[arg(long, env = "BLINK_MAX_KEY_SIZE", value_name = "BYTES", default_value_t = DEFAULT_MAX_KEY_LEN, value_parser = parse_positive)]
+    pub max_key_size: usize,
+
+    /// Most clients connected at once; more are told so and closed
+    #[arg(long, env = "BLINK_MAX_CONNECTIONS", value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = parse_positive)]
+    pub max_connections: usize,
+
+    /// Write logs to rolling hourly files in this directory instead of stderr
+    #[arg(long, env = "BLINK_LOG_DIR", value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+
+    /// Delete log files last written longer ago than this many minutes
+    #[arg(long, env = "BLINK_RETENTION_MINUTES", value_name = "MINUTES", default_value_t = 1440, value_parser = parse_positive_u64)]
+    pub retention_minutes: u64,
+
+    /// Log line format
+    #[arg(long, env = "BLINK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Log filter in RUST_LOG syntax, e.g. `info` or `blink_store=debug` [default: RUST_LOG, else info]
+    #[arg(long, env = "BLINK_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+impl ServeArgs {
+    /// The TCP address to serve: the flag, or the default when no listener was asked for.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        match (self.tcp, &self.unix) {
+            (Some(addr), _) => Some(addr),
+            (None, Some(_)) => None,
+            // The constant is a valid address literal.
+            (None, None) => DEFAULT_TCP.parse().ok(),
+        }
+    }
+}
+
+/// Parses a byte size: a plain number, or one with an SI (`k`, `M`, `G`: powers of 1000)
+/// or IEC (`KiB`, `MiB`, `GiB`: powers of 1024) suffix. Zero is refused.
+///
+/// # Errors
+/// A message saying what is wrong, for clap to print before exiting with code 2.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let bytes = parse_size::parse_size(text.trim())
+        .map_err(|err| format!("{err}; expected bytes or a size like 64MiB or 1G"))?;
+    if bytes == 0 {
+        return Err("must be greater than zero".into());
+    }
+    Ok(bytes)
+}
+
+fn parse_mode(text: &str) -> Result<u32, String> {
+    let mode = u32::from_str_radix(text.trim_start_matches("0o"), 8)
+        .map_err(|_| format!("'{text}' is not an octal mode like 600"))?;
+    if mode > 0o777 {
+        return Err(format!("'{text}' has bits beyond 777"));
+    }
+    Ok(mode)
+}
+
+fn parse_positive(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be greater than zero".into()),
+        Ok(n) => Ok(n),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+fn parse_positive_u64(text: &str) -> Result<u64, String> {
+    parse_positive(text).map(|n| n as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_with_and_without_suffixes() {
+        assert_eq!(parse_size("10485760"), Ok(10_485_760));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1G"), Ok(1_000_000_000));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("512k"), Ok(512_000));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("0MiB").is_err());
+        assert!(parse_size("-5").is_err());
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn modes_are_octal() {
+        assert_eq!(parse_mode("600"), Ok(0o600));
+        assert_eq!(parse_mode("0o660"), Ok(0o660));
+        assert!(parse_mode("800").is_err());
+        assert!(parse_mode("1777").is_err());
+    }
+
+    #[test]
+    fn defaults_serve_on_loopback_with_ten_mib() {
+        let cli = Cli::try_parse_from(["blink-store"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.tcp_addr(), Some(DEFAULT_TCP.parse().unwrap()));
+        assert_eq!(cli.serve.memory_limit, 10 << 20);
+        assert_eq!(cli.serve.max_connections, 1024);
+        assert_eq!(cli.serve.max_value_size, 1 << 20);
+    }
+
+    #[test]
+    fn unix_alone_means_no_tcp() {
+        let cli = Cli::try_parse_from(["blink-store", "serve", "--unix", "/tmp/x.sock"]).unwrap();
+        let Some(Command::Serve(args)) = cli.command else {
+            panic!("expected serve");
+        };
+        assert_eq!(args.tcp_addr(), None);
+    }
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

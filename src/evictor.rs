@@ -1,0 +1,105 @@
+//! The background evictor: a thread of its own that sleeps until a write pushes the
+//! store over its limit, then runs eviction passes until it is back under.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+
+use crate::store::evict::evict_once;
+use crate::store::Store;
+
+/// How long the evictor sleeps between checks when nobody wakes it. Writers wake it as
+/// soon as they cross the limit; this is only a backstop.
+const IDLE_CHECK: Duration = Duration::from_millis(100);
+
+/// How long to back off when a pass over the limit could evict nothing (every sampled
+/// entry was replaced meanwhile), so the thread does not spin.
+const EMPTY_PASS_BACKOFF: Duration = Duration::from_millis(1);
+
+/// Handle to the evictor thread; dropping it stops and joins the thread.
+pub struct Evictor {
+    /// Set on drop to ask the thread to exit.
+    stop: Arc<AtomicBool>,
+    /// The running thread, joined on drop.
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Evictor {
+    /// Starts the evictor thread for `store`, sampling `samples` entries per eviction.
+    ///
+    /// # Errors
+    /// If the operating system cannot create the thread.
+    pub fn spawn(store: Arc<Store>, samples: usize) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = thread::Builder::new().name("blink-evictor".into()).spawn({
+            let stop = stop.clone();
+            let store = store.clone();
+            move || run(&store, &stop, samples)
+        })?;
+        store.set_evictor(thread.thread().clone());
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Evictor {
+    fn drop(&mut self) {
+        // Ordering: Release pairs with the Acquire load in `run`.
+        self.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            // A panicked evictor has nothing left to clean up.
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(store: &Store, stop: &AtomicBool, samples: usize) {
+    let mut rng = SmallRng::from_rng(&mut rand::rng());
+    while !stop.load(Ordering::Acquire) {
+        if store.usage_bytes() <= store.max_bytes() {
+            thread::park_timeout(IDLE_CHECK);
+            continue;
+        }
+        let outcome = evict_once(store, &mut rng, samples);
+        tracing::debug!(
+            evicted = outcome.evicted,
+            freed_bytes = outcome.freed_bytes,
+            usage_bytes = store.usage_bytes(),
+            "eviction pass"
+        );
+        if outcome.evicted == 0 {
+            thread::park_timeout(EMPTY_PASS_BACKOFF);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_store_under_its_limit() {
+        let store = Arc::new(Store::new(10_000));
+        let evictor = Evictor::spawn(store.clone(), 5).unwrap();
+        for i in 0..2_000 {
+            store.set(format!("k{i}").as_bytes(), &[b'v'; 100]).unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while store.usage_bytes() > store.max_bytes() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "evictor never settled"
+            );
+            thread::sleep(Duration::from_millis(1));
+        }
+        drop(evictor);
+        assert_eq!(store.usage_bytes(), store.recount());
+    }
+}

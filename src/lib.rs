@@ -1,0 +1,30 @@
+//! Blink Store: an in-memory key-value cache served over TCP and Unix sockets.
+//!
+//! # Layout
+//!
+//! One request crosses four files, and comes back the same way:
+//!
+//! ```text
+//! listener (tcp | unix) ──accept──▶ connection task (one tokio task per client)
+//!    read buffer ──frame──▶ Request (borrows from the buffer; no per-request allocation)
+//!    Request ──execute──▶ Store (synchronous, never blocks, lock-free)
+//!    Reply ──encode──▶ write buffer ──flush once per batch of pipelined requests──▶ socket
+//! ```
+//!
+//! * [`server`] binds nothing itself: it takes ready listeners, accepts, enforces the
+//!   connection limit and runs the graceful shutdown.
+//! * [`connection`] knows bytes and lines, never command names.
+//! * [`protocol::text`] knows the line protocol's syntax, never the store.
+//! * [`command`] is the only module that knows both [`protocol::Request`] and [`store::Store`].
+//! * [`store`] knows nothing about sockets; [`evictor`] keeps it under its memory limit.
+
+pub mod cli;
+pub mod command;
+pub mod connection;
+pub mod evictor;
+pub mod logging;
+pub mod protocol;
+pub mod server;
+pub mod store;
+pub mod sync;
+pub mod unix_socket;

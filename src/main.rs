@@ -1,0 +1,87 @@
+//! `blink-store`: parse the command line, install logging, bind the listeners, and serve
+//! until SIGINT or SIGTERM.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+use blink_store::cli::{Cli, Command, ServeArgs};
+use blink_store::evictor::Evictor;
+use blink_store::logging::{self, LogConfig};
+use blink_store::protocol::text::TextProtocol;
+use blink_store::server::{self, Listeners};
+use blink_store::store::evict::DEFAULT_SAMPLES;
+use blink_store::store::Store;
+use blink_store::unix_socket;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(args)) => args,
+        None => cli.serve,
+    };
+    match serve(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("blink-store: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let _log_guard = logging::init(&LogConfig {
+        dir: args.log_dir.clone(),
+        retention: Duration::from_secs(args.retention_minutes.saturating_mul(60)),
+        format: args.log_format,
+        filter: args.log.clone(),
+    })?;
+    let max_value_len = usize::try_from(args.max_value_size)?;
+    let protocol = TextProtocol::new()
+        .max_key_len(args.max_key_size)
+        .max_value_len(max_value_len);
+
+    let mut listeners = Listeners::default();
+    if let Some(addr) = args.tcp_addr() {
+        let listener =
+            std::net::TcpListener::bind(addr).map_err(|err| format!("tcp {addr}: {err}"))?;
+        listeners.tcp = Some(listener);
+    }
+    if let Some(path) = &args.unix {
+        listeners.unix = Some(unix_socket::bind(path, args.unix_mode)?);
+    }
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        memory_limit = args.memory_limit,
+        max_value_size = args.max_value_size,
+        max_key_size = args.max_key_size,
+        max_connections = args.max_connections,
+        "starting"
+    );
+
+    let store = Arc::new(Store::new(args.memory_limit));
+    let _evictor = Evictor::spawn(store.clone(), DEFAULT_SAMPLES)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        let signals = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                let result = server::wait_for_signal().await;
+                shutdown.cancel();
+                result
+            }
+        });
+        server::run(store, listeners, protocol, args.max_connections, shutdown).await?;
+        signals.await??;
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })?;
+    // Connection tasks that outlived the grace period are abandoned, not awaited.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    Ok(())
+}

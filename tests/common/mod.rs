@@ -1,0 +1,305 @@
+//! Test harness: starts the real `blink-store` binary on a free TCP port and a Unix
+//! socket in a temporary directory, waits until it says it listens, and speaks to it over
+//! real sockets.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long any single step of a test may wait before it is a failure.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The path of the binary under test.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_blink-store")
+}
+
+/// A running server process; killed on drop if still running.
+pub struct Server {
+    child: Child,
+    /// The bound TCP address, if it serves TCP.
+    pub tcp: Option<SocketAddr>,
+    /// The Unix socket path, if it serves one.
+    pub unix: Option<PathBuf>,
+    /// Everything the server wrote to stderr so far.
+    pub log: Arc<Mutex<Vec<String>>>,
+    /// Holds the socket's directory alive.
+    pub dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts a server on `127.0.0.1:0` and a Unix socket, with extra flags.
+    pub fn start(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("blink.sock");
+        let mut args = vec!["serve", "--tcp", "127.0.0.1:0", "--unix"];
+        let sock_str = sock.to_str().unwrap().to_owned();
+        args.push(&sock_str);
+        args.extend_from_slice(extra);
+        Self::spawn(Command::new(binary()).args(&args), dir, true, true)
+    }
+
+    /// Starts `command` (already holding its flags) and waits until it announces the
+    /// listeners it was asked for.
+    pub fn spawn(command: &mut Command, dir: tempfile::TempDir, tcp: bool, unix: bool) -> Server {
+        let mut child = command
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (lines_tx, lines_rx) = mpsc::channel();
+        std::thread::spawn({
+            let log = log.clone();
+            move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    log.lock().unwrap().push(line.clone());
+                    let _ = lines_tx.send(line);
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            tcp: None,
+            unix: None,
+            log,
+            dir,
+        };
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        while (tcp && server.tcp.is_none()) || (unix && server.unix.is_none()) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = lines_rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("server did not start: {:?}", server.log_text()));
+            if line.contains("listening on tcp") {
+                server.tcp = Some(field(&line, "addr=").parse().unwrap());
+            } else if line.contains("listening on unix socket") {
+                server.unix = Some(PathBuf::from(field(&line, "path=")));
+            }
+        }
+        server
+    }
+
+    /// A client over TCP.
+    pub fn tcp_client(&self) -> Client {
+        Client::tcp(self.tcp.expect("server has no TCP listener"))
+    }
+
+    /// A client over the Unix socket.
+    pub fn unix_client(&self) -> Client {
+        Client::unix(self.unix.as_deref().expect("server has no Unix socket"))
+    }
+
+    /// One client over each transport the server listens on.
+    pub fn clients(&self) -> Vec<(&'static str, Client)> {
+        let mut clients = Vec::new();
+        if self.tcp.is_some() {
+            clients.push(("tcp", self.tcp_client()));
+        }
+        if self.unix.is_some() {
+            clients.push(("unix", self.unix_client()));
+        }
+        clients
+    }
+
+    /// The process id, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal to the server.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits for the process to exit, failing the test after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server still running after {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Everything logged so far, one string.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The value of `name` (such as `addr=`) in a log line, up to the next space.
+fn field(line: &str, name: &str) -> String {
+    let start = line
+        .find(name)
+        .unwrap_or_else(|| panic!("no {name} in {line}"))
+        + name.len();
+    line[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+/// Runs the binary to completion with `args` and extra environment, returning its
+/// exit status, stdout and stderr.
+pub fn run_to_end(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, String) {
+    let output = Command::new(binary())
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A byte stream over TCP or a Unix socket.
+pub enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Stream {
+    fn try_clone(&self) -> Stream {
+        match self {
+            Stream::Tcp(s) => Stream::Tcp(s.try_clone().unwrap()),
+            Stream::Unix(s) => Stream::Unix(s.try_clone().unwrap()),
+        }
+    }
+
+    /// Closes the sending half, so the server sees EOF.
+    pub fn shutdown_write(&self) {
+        match self {
+            Stream::Tcp(s) => s.shutdown(std::net::Shutdown::Write).unwrap(),
+            Stream::Unix(s) => s.shutdown(std::net::Shutdown::Write).unwrap(),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A blocking line-protocol client for tests.
+pub struct Client {
+    /// Where requests are written.
+    pub writer: Stream,
+    /// Where replies are read, line by line.
+    pub reader: BufReader<Stream>,
+}
+
+impl Client {
+    /// Connects over TCP.
+    pub fn tcp(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
+        Self::from_stream(Stream::Tcp(stream))
+    }
+
+    /// Connects over a Unix socket.
+    pub fn unix(path: &Path) -> Client {
+        let stream = UnixStream::connect(path).unwrap();
+        stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
+        Self::from_stream(Stream::Unix(stream))
+    }
+
+    fn from_stream(stream: Stream) -> Client {
+        Client {
+            writer: stream.try_clone(),
+            reader: BufReader::new(stream),
+        }
+    }
+
+    /// Writes raw bytes.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+    }
+
+    /// Reads one reply line, including its LF; empty at EOF.
+    pub fn read_line(&mut self) -> Vec<u8> {
+        let mut line = Vec::new();
+        self.reader.read_until(b'\n', &mut line).unwrap();
+        line
+    }
+
+    /// Sends `request` and returns the reply line as text.
+    pub fn request(&mut self, request: &[u8]) -> String {
+        self.send(request);
+        String::from_utf8(self.read_line()).unwrap()
+    }
+
+    /// Reads until the server closes the connection; returns what arrived.
+    pub fn read_to_end(&mut self) -> Vec<u8> {
+        let mut rest = Vec::new();
+        self.reader.read_to_end(&mut rest).unwrap();
+        rest
+    }
+
+    /// Sends each request and asserts its exact reply.
+    pub fn script(&mut self, steps: &[(&[u8], &str)]) {
+        for (request, expected) in steps {
+            let reply = self.request(request);
+            assert_eq!(
+                reply,
+                *expected,
+                "reply to {:?}",
+                request.escape_ascii().to_string()
+            );
+        }
+    }
+
+    /// The server's `USAGE`, as a number.
+    pub fn usage(&mut self) -> u64 {
+        let reply = self.request(b"USAGE\n");
+        reply
+            .trim_end()
+            .strip_prefix("USAGE ")
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+}

@@ -1,0 +1,287 @@
+//! Start-up, configuration, limits, logging and shutdown of the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{binary, run_to_end, Client, Server};
+
+#[test]
+fn sigterm_and_sigint_exit_zero_and_remove_the_socket_file() {
+    for signal in ["TERM", "INT"] {
+        let mut server = Server::start(&[]);
+        let mut client = server.tcp_client();
+        client.script(&[(b"SET k v\n", "OK\n")]);
+        let socket = server.unix.clone().unwrap();
+        assert!(socket.exists());
+        let sent = Instant::now();
+        server.signal(signal);
+        let status = server.wait_exit(Duration::from_secs(5));
+        assert!(status.success(), "SIG{signal}: {status:?}");
+        assert!(
+            sent.elapsed() < Duration::from_secs(2),
+            "took {:?}",
+            sent.elapsed()
+        );
+        assert!(
+            !socket.exists(),
+            "socket file left behind after SIG{signal}"
+        );
+        assert_eq!(client.read_to_end(), b"", "open connections are closed");
+        let log = server.log_text();
+        assert!(log.contains("shutdown done"), "{log}");
+    }
+}
+
+#[test]
+fn shutdown_answers_what_was_read_completely() {
+    let mut server = Server::start(&[]);
+    let mut client = server.tcp_client();
+    let mut batch = Vec::new();
+    for i in 0..20_000 {
+        batch.extend_from_slice(format!("SET k{i} v\n").as_bytes());
+    }
+    client.send(&batch);
+    assert_eq!(
+        client.read_line(),
+        b"OK\n",
+        "the server is working on the batch"
+    );
+    server.signal("TERM");
+    let rest = client.read_to_end();
+    // Whatever was answered is a run of whole, correct replies; nothing is cut mid-line.
+    assert!(rest.len() % 3 == 0 && rest.chunks(3).all(|r| r == b"OK\n"));
+    assert!(server.wait_exit(Duration::from_secs(5)).success());
+}
+
+#[test]
+fn a_second_server_on_a_live_socket_is_refused() {
+    let server = Server::start(&[]);
+    let socket = server.unix.clone().unwrap();
+    let (status, _, stderr) = run_to_end(&["serve", "--unix", socket.to_str().unwrap()], &[]);
+    assert!(!status.success());
+    assert!(
+        stderr.contains("another server is already listening"),
+        "{stderr}"
+    );
+    // The first server still owns and serves its socket.
+    server.unix_client().script(&[(b"PING\n", "PONG\n")]);
+}
+
+#[test]
+fn a_stale_socket_file_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("stale.sock");
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    assert!(socket.exists(), "a closed listener leaves its file behind");
+    let mut command = Command::new(binary());
+    command.args(["serve", "--unix", socket.to_str().unwrap()]);
+    let server = Server::spawn(&mut command, dir, false, true);
+    server.unix_client().script(&[(b"PING\n", "PONG\n")]);
+}
+
+#[test]
+fn a_path_that_is_not_a_socket_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "precious").unwrap();
+    let (status, _, stderr) = run_to_end(&["serve", "--unix", path.to_str().unwrap()], &[]);
+    assert!(!status.success());
+    assert!(stderr.contains("is not a socket"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious");
+}
+
+#[test]
+fn the_socket_is_private_unless_asked_otherwise() {
+    let server = Server::start(&[]);
+    let mode = std::fs::metadata(server.unix.as_ref().unwrap())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let server = Server::start(&["--unix-mode", "660"]);
+    let mode = std::fs::metadata(server.unix.as_ref().unwrap())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o660);
+}
+
+#[test]
+fn unix_only_serves_no_tcp_and_env_vars_configure_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("env.sock");
+    let mut command = Command::new(binary());
+    command
+        .env("BLINK_UNIX", &socket)
+        .env("BLINK_MEMORY_LIMIT", "1KiB")
+        .env("BLINK_MAX_VALUE_SIZE", "100");
+    let server = Server::spawn(&mut command, dir, false, true);
+    assert!(
+        server.log_text().contains("memory_limit=1024"),
+        "{}",
+        server.log_text()
+    );
+    assert!(!server.log_text().contains("listening on tcp"));
+    server.unix_client().script(&[
+        (
+            &[b"SET k ".as_slice(), &[b'v'; 101], b"\n"].concat(),
+            "ERROR value too large (max 100 bytes)\n",
+        ),
+        (b"SET k v\n", "OK\n"),
+    ]);
+
+    let mut command = Command::new(binary());
+    command.env("BLINK_TCP", "127.0.0.1:0");
+    let server = Server::spawn(&mut command, tempfile::tempdir().unwrap(), true, false);
+    server.tcp_client().script(&[(b"PING\n", "PONG\n")]);
+}
+
+#[test]
+fn bad_memory_limits_are_refused_with_exit_code_2() {
+    for bad in ["0", "-5", "lots", "0MiB", ""] {
+        let (status, _, stderr) = run_to_end(&["serve", "--memory-limit", bad], &[]);
+        assert_eq!(status.code(), Some(2), "--memory-limit {bad:?}: {stderr}");
+        assert!(stderr.contains("--memory-limit"), "{stderr}");
+        let (status, _, stderr) = run_to_end(&["serve"], &[("BLINK_MEMORY_LIMIT", bad)]);
+        assert_eq!(
+            status.code(),
+            Some(2),
+            "BLINK_MEMORY_LIMIT={bad:?}: {stderr}"
+        );
+    }
+    let (status, _, stderr) = run_to_end(&["serve", "--max-connections", "0"], &[]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+}
+
+#[test]
+fn version_and_help_with_examples() {
+    let (status, stdout, _) = run_to_end(&["--version"], &[]);
+    assert!(status.success());
+    assert_eq!(
+        stdout.trim(),
+        format!("blink-store {}", env!("CARGO_PKG_VERSION"))
+    );
+    for args in [&["--help"][..], &["serve", "--help"]] {
+        let (status, stdout, _) = run_to_end(args, &[]);
+        assert!(status.success());
+        assert!(stdout.contains("Examples:"), "{stdout}");
+        assert!(stdout.contains("--memory-limit"), "{stdout}");
+        assert!(stdout.contains("BLINK_MEMORY_LIMIT"), "{stdout}");
+    }
+}
+
+#[test]
+fn connections_over_the_limit_get_an_error_and_the_rest_keep_working() {
+    let server = Server::start(&["--max-connections", "2"]);
+    let mut first = server.tcp_client();
+    let mut second = server.unix_client();
+    first.script(&[(b"PING\n", "PONG\n")]);
+    second.script(&[(b"PING\n", "PONG\n")]);
+    let mut third = server.tcp_client();
+    third.send(b"PING\n");
+    assert_eq!(third.read_line(), b"ERROR too many connections (max 2)\n");
+    assert_eq!(third.read_to_end(), b"");
+    first.script(&[(b"SET still working\n", "OK\n")]);
+    // A freed slot is usable again.
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut next = server.tcp_client();
+        next.send(b"PING\n");
+        if next.read_line() == b"PONG\n" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the closed connection's slot never came back"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn logs_go_to_rolling_files_as_json_when_asked() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("log.sock");
+    let mut command = Command::new(binary());
+    command.args([
+        "serve",
+        "--unix",
+        socket.to_str().unwrap(),
+        "--log-dir",
+        log_dir.path().to_str().unwrap(),
+        "--log-format",
+        "json",
+        "--log",
+        "debug",
+    ]);
+    let mut child = command.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !socket.exists() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut client = Client::unix(&socket);
+    client.script(&[(b"SET secret-key top-secret-value\n", "OK\n")]);
+    drop(client);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+
+    let files: Vec<_> = std::fs::read_dir(log_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(
+        name.starts_with("blink-store.") && name.ends_with(".log"),
+        "{name}"
+    );
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        text.lines().all(|l| l.starts_with('{') && l.ends_with('}')),
+        "{text}"
+    );
+    assert!(text.contains("listening on unix socket"), "{text}");
+    assert!(
+        text.contains("\"key_len\":10"),
+        "per-request debug logs carry sizes: {text}"
+    );
+    assert!(
+        text.contains("\"conn\""),
+        "requests are logged inside the connection span: {text}"
+    );
+    assert!(
+        !text.contains("top-secret-value"),
+        "values are never logged"
+    );
+}
+
+#[test]
+fn info_level_logs_nothing_per_request() {
+    let server = Server::start(&[]);
+    let mut client = server.tcp_client();
+    let before = server.log.lock().unwrap().len();
+    for i in 0..100 {
+        client.script(&[
+            (format!("SET k{i} v\n").as_bytes(), "OK\n"),
+            (format!("GET k{i}\n").as_bytes(), "VALUE dg==\n"),
+        ]);
+    }
+    drop(client);
+    server.tcp_client().script(&[(b"PING\n", "PONG\n")]);
+    assert_eq!(
+        server.log.lock().unwrap().len(),
+        before,
+        "{}",
+        server.log_text()
+    );
+}

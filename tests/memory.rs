@@ -1,0 +1,112 @@
+//! The memory cap: eviction keeps `USAGE` under the limit and exact.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Client, Server, STEP_TIMEOUT};
+
+/// Polls `USAGE` until it is within `limit` (the evictor runs in the background).
+fn wait_until_within(client: &mut Client, limit: u64) -> u64 {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        let usage = client.usage();
+        if usage <= limit {
+            return usage;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "usage {usage} never settled under {limit}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn four_thousand_kib_values_into_a_two_mib_limit() {
+    const LIMIT: u64 = 2 * 1024 * 1024;
+    let server = Server::start(&["--memory-limit", "2MiB"]);
+    let mut client = server.tcp_client();
+    let value = vec![b'x'; 1024];
+    for i in 0..4_000 {
+        let line = [format!("SET key{i:04} ").as_bytes(), &value, b"\n"].concat();
+        assert_eq!(client.request(&line), "OK\n", "write {i}");
+    }
+    let usage = wait_until_within(&mut client, LIMIT);
+    assert!(usage <= LIMIT);
+
+    let mut found_bytes = 0;
+    let mut found = 0;
+    for i in 0..4_000 {
+        let key = format!("key{i:04}");
+        let reply = client.request(format!("GET {key}\n").as_bytes());
+        if reply.starts_with("VALUE ") {
+            found += 1;
+            found_bytes += (key.len() + value.len()) as u64;
+        } else {
+            assert_eq!(reply, "NOT_FOUND\n");
+            assert!(
+                i < 3_995,
+                "one of the last 5 keys written, {key}, was evicted"
+            );
+        }
+    }
+    assert!(
+        found >= 1_000,
+        "eviction removed far too much: {found} keys left"
+    );
+    assert_eq!(
+        client.usage(),
+        found_bytes,
+        "USAGE must equal the bytes of the keys still found"
+    );
+}
+
+#[test]
+fn overwrites_and_deletes_under_pressure_keep_usage_exact() {
+    let server = Server::start(&["--memory-limit", "64KiB"]);
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let mut client = if t % 2 == 0 {
+                server.tcp_client()
+            } else {
+                server.unix_client()
+            };
+            std::thread::spawn(move || {
+                for i in 0..3_000usize {
+                    let key = format!("k{}", (i * 7 + t) % 300);
+                    let request = if i % 5 == 4 {
+                        format!("DELETE {key}\n")
+                    } else {
+                        format!("SET {key} {}\n", "v".repeat((i * 13 + t) % 700))
+                    };
+                    let reply = client.request(request.as_bytes());
+                    assert!(reply == "OK\n" || reply == "NOT_FOUND\n", "{reply}");
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let mut client = server.tcp_client();
+    wait_until_within(&mut client, 64 * 1024);
+    let live: u64 = (0..300)
+        .map(|k| {
+            let key = format!("k{k}");
+            let reply = client.request(format!("GET {key}\n").as_bytes());
+            match reply.strip_prefix("VALUE ") {
+                Some(encoded) => {
+                    use base64::Engine as _;
+                    let value = base64::engine::general_purpose::STANDARD
+                        .decode(encoded.trim_end())
+                        .unwrap();
+                    (key.len() + value.len()) as u64
+                }
+                None => 0,
+            }
+        })
+        .sum();
+    assert_eq!(client.usage(), live);
+}
