@@ -7,12 +7,17 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::protocol::text::DEFAULT_MAX_KEY_LEN;
+use crate::store::evict::{EvictionPolicy, DEFAULT_SAMPLES};
+use crate::store::StoreConfig;
 
 /// The TCP address served when neither `--tcp` nor `--unix` is given.
 pub const DEFAULT_TCP: &str = "127.0.0.1:8765";
 
 /// Default memory limit: 10 MiB, small enough for a sidecar, as the seed had it.
 pub const DEFAULT_MEMORY_LIMIT: &str = "10MiB";
+
+/// The most entries one eviction sample may hold; more only costs time.
+pub const MAX_SAMPLES: usize = 64;
 
 /// Default connection limit, memcached's.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
@@ -58,6 +63,24 @@ pub enum LogFormat {
     Json,
 }
 
+/// Which sampled entry is evicted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyArg {
+    /// Lowest estimated access frequency (TinyLFU's sketch), least recent among equals.
+    Tinylfu,
+    /// Least recently used, as Redis's allkeys-lru.
+    Lru,
+}
+
+impl From<PolicyArg> for EvictionPolicy {
+    fn from(arg: PolicyArg) -> Self {
+        match arg {
+            PolicyArg::Tinylfu => EvictionPolicy::TinyLfu,
+            PolicyArg::Lru => EvictionPolicy::Lru,
+        }
+    }
+}
+
 /// Flags of `blink-store serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -76,6 +99,14 @@ pub struct ServeArgs {
     /// Memory limit for keys and values: bytes, or with a suffix (64MiB, 1G, 512k)
     #[arg(long, env = "BLINK_MEMORY_LIMIT", value_name = "SIZE", allow_hyphen_values = true, default_value = DEFAULT_MEMORY_LIMIT, value_parser = parse_size)]
     pub memory_limit: u64,
+
+    /// Which entry of a random sample is evicted when memory is full
+    #[arg(long, env = "BLINK_EVICTION_POLICY", value_enum, default_value_t = PolicyArg::Tinylfu)]
+    pub eviction_policy: PolicyArg,
+
+    /// Entries per eviction sample, like Redis's maxmemory-samples (1 to 64)
+    #[arg(long, env = "BLINK_EVICTION_SAMPLES", value_name = "N", default_value_t = DEFAULT_SAMPLES, value_parser = parse_samples)]
+    pub eviction_samples: usize,
 
     /// Largest value accepted (bytes or with a suffix)
     #[arg(long, env = "BLINK_MAX_VALUE_SIZE", value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
@@ -107,6 +138,15 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The store configuration these flags describe: the memory limit, an overshoot of
+    /// 1% of it or one maximum-size value (whichever is larger), and the eviction policy.
+    pub fn store_config(&self) -> StoreConfig {
+        StoreConfig::new(self.memory_limit)
+            .overshoot_bytes((self.memory_limit / 100).max(self.max_value_size))
+            .policy(self.eviction_policy.into())
+            .samples(self.eviction_samples)
+    }
+
     /// The TCP address to serve: the flag, or the default when no listener was asked for.
     pub fn tcp_addr(&self) -> Option<SocketAddr> {
         match (self.tcp, &self.unix) {
@@ -149,6 +189,13 @@ fn parse_positive(text: &str) -> Result<usize, String> {
     }
 }
 
+fn parse_samples(text: &str) -> Result<usize, String> {
+    match parse_positive(text)? {
+        n @ 1..=MAX_SAMPLES => Ok(n),
+        _ => Err(format!("must be between 1 and {MAX_SAMPLES}")),
+    }
+}
+
 fn parse_positive_u64(text: &str) -> Result<u64, String> {
     parse_positive(text).map(|n| n as u64)
 }
@@ -187,6 +234,10 @@ mod tests {
         assert_eq!(cli.serve.memory_limit, 10 << 20);
         assert_eq!(cli.serve.max_connections, 1024);
         assert_eq!(cli.serve.max_value_size, 1 << 20);
+        let config = cli.serve.store_config();
+        assert_eq!(config.policy, EvictionPolicy::TinyLfu);
+        assert_eq!(config.samples, 5);
+        assert_eq!(config.overshoot_bytes, 1 << 20);
     }
 
     #[test]

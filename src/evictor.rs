@@ -6,10 +6,6 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use rand::rngs::SmallRng;
-use rand::SeedableRng;
-
-use crate::store::evict::evict_once;
 use crate::store::Store;
 
 /// How long the evictor sleeps between checks when nobody wakes it. Writers wake it as
@@ -29,16 +25,16 @@ pub struct Evictor {
 }
 
 impl Evictor {
-    /// Starts the evictor thread for `store`, sampling `samples` entries per eviction.
+    /// Starts the evictor thread for `store`.
     ///
     /// # Errors
     /// If the operating system cannot create the thread.
-    pub fn spawn(store: Arc<Store>, samples: usize) -> std::io::Result<Self> {
+    pub fn spawn(store: Arc<Store>) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = thread::Builder::new().name("blink-evictor".into()).spawn({
             let stop = stop.clone();
             let store = store.clone();
-            move || run(&store, &stop, samples)
+            move || run(&store, &stop)
         })?;
         store.set_evictor(thread.thread().clone());
         Ok(Self {
@@ -60,14 +56,14 @@ impl Drop for Evictor {
     }
 }
 
-fn run(store: &Store, stop: &AtomicBool, samples: usize) {
-    let mut rng = SmallRng::from_rng(&mut rand::rng());
+fn run(store: &Store, stop: &AtomicBool) {
     while !stop.load(Ordering::Acquire) {
         if store.usage_bytes() <= store.max_bytes() {
+            store.maintain();
             thread::park_timeout(IDLE_CHECK);
             continue;
         }
-        let outcome = evict_once(store, &mut rng, samples);
+        let outcome = store.evict_to_limit();
         tracing::debug!(
             evicted = outcome.evicted,
             freed_bytes = outcome.freed_bytes,
@@ -87,7 +83,7 @@ mod tests {
     #[test]
     fn keeps_the_store_under_its_limit() {
         let store = Arc::new(Store::new(10_000));
-        let evictor = Evictor::spawn(store.clone(), 5).unwrap();
+        let evictor = Evictor::spawn(store.clone()).unwrap();
         for i in 0..2_000 {
             store.set(format!("k{i}").as_bytes(), &[b'v'; 100]).unwrap();
         }

@@ -13,7 +13,6 @@ use blink_store::evictor::Evictor;
 use blink_store::logging::{self, LogConfig};
 use blink_store::protocol::text::TextProtocol;
 use blink_store::server::{self, Listeners};
-use blink_store::store::evict::DEFAULT_SAMPLES;
 use blink_store::store::Store;
 use blink_store::unix_socket;
 
@@ -59,11 +58,13 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         max_value_size = args.max_value_size,
         max_key_size = args.max_key_size,
         max_connections = args.max_connections,
+        eviction_policy = ?args.eviction_policy,
+        eviction_samples = args.eviction_samples,
         "starting"
     );
 
-    let store = Arc::new(Store::new(args.memory_limit));
-    let _evictor = Evictor::spawn(store.clone(), DEFAULT_SAMPLES)?;
+    let store = Arc::new(Store::with_config(args.store_config()));
+    let _evictor = Evictor::spawn(store.clone())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -20,26 +20,69 @@
 //! a concurrent newer SET of the same key survives and nothing is discharged twice.
 
 pub mod evict;
+pub mod sampler;
+pub mod sketch;
 
-use std::sync::OnceLock;
+use std::borrow::Borrow;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, OnceLock};
 use std::thread::Thread;
 use std::time::Instant;
 
+use self::evict::{EvictionPolicy, DEFAULT_SAMPLES};
+use self::sampler::Sampler;
+use self::sketch::FrequencySketch;
 use crate::sync::{AtomicU32, AtomicU64, Guard, Map, Ordering};
 
-/// A stored value and its eviction metadata.
+/// Expected bytes per entry when sizing the frequency sketch from the memory limit.
+const SKETCH_BYTES_PER_ENTRY: u64 = 128;
+
+/// Evictions a writer above the hard cap performs per round of helping.
+const HELP_BATCH: usize = 32;
+
+/// Rounds a writer helps before it gives up and charges anyway, so a writer can never
+/// spin forever (for instance when every other byte belongs to writes still in flight).
+const MAX_HELP_ROUNDS: usize = 64;
+
+/// A stored key and value, with eviction metadata. Shared by the map (as key and value)
+/// and, weakly, by the sampler.
 #[derive(Debug)]
 pub struct Entry {
-    /// The value bytes, exactly as the client sent them.
-    value: Box<[u8]>,
+    /// The key bytes followed by the value bytes, in one allocation.
+    bytes: Box<[u8]>,
+    /// Where the key ends in `bytes`.
+    key_len: u32,
     /// Milliseconds since the store's epoch at the last access; eviction's recency score.
     stamp: AtomicU32,
 }
 
 impl Entry {
+    /// An entry last accessed at `now` (milliseconds since the store's epoch).
+    pub fn new(key: &[u8], value: &[u8], now: u32) -> Self {
+        let mut bytes = Vec::with_capacity(key.len() + value.len());
+        bytes.extend_from_slice(key);
+        bytes.extend_from_slice(value);
+        Self {
+            bytes: bytes.into_boxed_slice(),
+            // Keys are limited far below 4 GiB by the protocol.
+            key_len: u32::try_from(key.len()).unwrap_or(u32::MAX),
+            stamp: AtomicU32::new(now),
+        }
+    }
+
+    /// The key.
+    pub fn key(&self) -> &[u8] {
+        &self.bytes[..self.key_len as usize]
+    }
+
     /// The stored value.
     pub fn value(&self) -> &[u8] {
-        &self.value
+        &self.bytes[self.key_len as usize..]
+    }
+
+    /// Bytes charged for this entry: key plus value.
+    pub fn size(&self) -> u64 {
+        self.bytes.len() as u64
     }
 
     /// The last access time, in milliseconds since the store's epoch (wrapping).
@@ -54,6 +97,32 @@ impl Entry {
         if self.stamp.load(Ordering::Relaxed) != now {
             self.stamp.store(now, Ordering::Relaxed);
         }
+    }
+}
+
+/// The map's key: the entry itself, hashed and compared by its key bytes, so the key is
+/// stored once and lookups by `&[u8]` work.
+#[derive(Debug, Clone)]
+pub struct EntryKey(Arc<Entry>);
+
+impl Hash for EntryKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Must hash exactly as `[u8]` does, for lookups by `&[u8]`.
+        self.0.key().hash(state);
+    }
+}
+
+impl PartialEq for EntryKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.key() == other.0.key()
+    }
+}
+
+impl Eq for EntryKey {}
+
+impl Borrow<[u8]> for EntryKey {
+    fn borrow(&self) -> &[u8] {
+        self.0.key()
     }
 }
 
@@ -74,14 +143,63 @@ pub fn entry_size(key: &[u8], value: &[u8]) -> u64 {
     (key.len() + value.len()) as u64
 }
 
+/// How a store is limited and how it evicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// The memory limit: the evictor keeps `used` at or below it.
+    pub max_bytes: u64,
+    /// How far over the limit writes may run while the evictor catches up; a writer that
+    /// would go further helps evict first.
+    pub overshoot_bytes: u64,
+    /// Which sampled entry is evicted.
+    pub policy: EvictionPolicy,
+    /// Entries per sample.
+    pub samples: usize,
+}
+
+impl StoreConfig {
+    /// Defaults for a limit: TinyLFU-scored samples of 5, and an overshoot of 1% of the
+    /// limit or one maximum-size (1 MiB) value, whichever is larger.
+    pub fn new(max_bytes: u64) -> Self {
+        Self {
+            max_bytes,
+            overshoot_bytes: (max_bytes / 100).max(1 << 20),
+            policy: EvictionPolicy::default(),
+            samples: DEFAULT_SAMPLES,
+        }
+    }
+
+    /// Sets the overshoot allowed above the limit.
+    pub fn overshoot_bytes(mut self, bytes: u64) -> Self {
+        self.overshoot_bytes = bytes;
+        self
+    }
+
+    /// Sets the eviction policy.
+    pub fn policy(mut self, policy: EvictionPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Sets the number of entries per sample (at least 1).
+    pub fn samples(mut self, samples: usize) -> Self {
+        self.samples = samples.max(1);
+        self
+    }
+}
+
 /// The cache: a concurrent map whose total key + value size is tracked exactly.
 pub struct Store {
     /// The entries; papaya gives lock-free reads and writes and hands back what it replaced.
-    map: Map<Box<[u8]>, Entry>,
+    map: Map<EntryKey, Arc<Entry>>,
     /// Σ(key + value bytes) of live entries, plus charges of inserts in flight.
     used: AtomicU64,
-    /// The memory limit in bytes; the evictor keeps `used` at or below it.
-    max_bytes: u64,
+    /// Limits and eviction settings.
+    config: StoreConfig,
+    /// Access frequencies, for the TinyLFU policy; `None` under plain LRU.
+    sketch: Option<FrequencySketch>,
+    /// Random access to live entries, for eviction.
+    sampler: Sampler,
     /// The origin of access stamps.
     epoch: Instant,
     /// The evictor thread, woken by writers that push `used` over the limit.
@@ -89,12 +207,24 @@ pub struct Store {
 }
 
 impl Store {
-    /// An empty store that holds at most `max_bytes` of keys and values.
+    /// An empty store that holds at most `max_bytes` of keys and values, with default
+    /// eviction settings.
     pub fn new(max_bytes: u64) -> Self {
+        Self::with_config(StoreConfig::new(max_bytes))
+    }
+
+    /// An empty store with the given limits and eviction settings.
+    pub fn with_config(config: StoreConfig) -> Self {
+        let sketch = (config.policy == EvictionPolicy::TinyLfu).then(|| {
+            let entries = config.max_bytes / SKETCH_BYTES_PER_ENTRY;
+            FrequencySketch::new(usize::try_from(entries).unwrap_or(usize::MAX))
+        });
         Self {
             map: Map::new(),
             used: AtomicU64::new(0),
-            max_bytes,
+            config,
+            sketch,
+            sampler: Sampler::new(),
             epoch: Instant::now(),
             evictor: OnceLock::new(),
         }
@@ -108,6 +238,7 @@ impl Store {
 
     /// The value stored under `key`, refreshing its access stamp.
     pub fn get<'g>(&self, key: &[u8], guard: &'g Guard<'_>) -> Option<&'g [u8]> {
+        self.record_access(key);
         let entry = self.map.get(key, guard)?;
         entry.touch(self.now_ms());
         Some(entry.value())
@@ -119,24 +250,25 @@ impl Store {
     /// [`StoreError::LargerThanLimit`] if the entry could never fit under the limit.
     pub fn set(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         let size = entry_size(key, value);
-        if size > self.max_bytes {
+        if size > self.config.max_bytes {
             return Err(StoreError::LargerThanLimit {
-                max_bytes: self.max_bytes,
+                max_bytes: self.config.max_bytes,
             });
         }
-        let entry = Entry {
-            value: value.into(),
-            stamp: AtomicU32::new(self.now_ms()),
-        };
+        self.record_access(key);
+        let entry = Arc::new(Entry::new(key, value, self.now_ms()));
         // Charge before the entry becomes visible, so `used` never under-counts it.
-        // Ordering: Relaxed; `used` is a counter, and nothing reads memory through it.
-        let after = self.used.fetch_add(size, Ordering::Relaxed) + size;
+        let after = self.charge(size);
         let guard = self.map.guard();
-        if let Some(old) = self.map.insert(key.into(), entry, &guard) {
-            // Discharge exactly what the map says it replaced (same key, old value).
-            self.discharge(entry_size(key, old.value()));
+        if let Some(old) = self
+            .map
+            .insert(EntryKey(entry.clone()), entry.clone(), &guard)
+        {
+            // Discharge exactly what the map says it replaced.
+            self.discharge(old.size());
         }
-        if after > self.max_bytes {
+        self.sampler.register(&entry);
+        if after > self.config.max_bytes {
             self.wake_evictor();
         }
         Ok(())
@@ -147,7 +279,7 @@ impl Store {
         let guard = self.map.guard();
         match self.map.remove(key, &guard) {
             Some(old) => {
-                self.discharge(entry_size(key, old.value()));
+                self.discharge(old.size());
                 true
             }
             None => false,
@@ -162,7 +294,19 @@ impl Store {
 
     /// The memory limit in bytes.
     pub fn max_bytes(&self) -> u64 {
-        self.max_bytes
+        self.config.max_bytes
+    }
+
+    /// The limits and eviction settings.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// The most `used` may reach: the limit plus the allowed overshoot.
+    pub fn hard_cap_bytes(&self) -> u64 {
+        self.config
+            .max_bytes
+            .saturating_add(self.config.overshoot_bytes)
     }
 
     /// The number of live entries.
@@ -179,10 +323,7 @@ impl Store {
     /// it equals [`Store::usage_bytes`] whenever no operation is in flight.
     pub fn recount(&self) -> u64 {
         let guard = self.map.guard();
-        self.map
-            .iter(&guard)
-            .map(|(key, entry)| entry_size(key, entry.value()))
-            .sum()
+        self.map.iter(&guard).map(|(_, entry)| entry.size()).sum()
     }
 
     /// Registers the thread to unpark when a write pushes `used` over the limit.
@@ -199,8 +340,96 @@ impl Store {
         self.epoch.elapsed().as_millis() as u32
     }
 
+    /// Runs eviction passes on the calling thread until `used` is within the limit (or
+    /// nothing more can be evicted), and ages the frequency sketch when due. For the
+    /// evictor thread, and for single-threaded simulations that want eviction in line.
+    pub fn evict_to_limit(&self) -> evict::EvictOutcome {
+        let mut total = evict::EvictOutcome::default();
+        loop {
+            // The sampler is locked per pass, so writers helping above the hard cap wait
+            // for one pass at most.
+            let outcome = evict::evict_once(
+                self,
+                &mut self.sampler.lock(),
+                self.config.max_bytes,
+                evict::MAX_EVICTIONS_PER_PASS,
+            );
+            total.evicted += outcome.evicted;
+            total.freed_bytes += outcome.freed_bytes;
+            total.sampled += outcome.sampled;
+            if outcome.evicted == 0 || self.usage_bytes() <= self.config.max_bytes {
+                break;
+            }
+        }
+        if let Some(sketch) = &self.sketch {
+            sketch.age_if_due();
+        }
+        total
+    }
+
+    /// Moves newly written entries into the sampler and ages the sketch when due; for
+    /// the evictor's idle ticks, so neither backlog grows while nothing is evicted.
+    pub fn maintain(&self) {
+        self.sampler.lock().refresh(self.len());
+        if let Some(sketch) = &self.sketch {
+            sketch.age_if_due();
+        }
+    }
+
+    /// Adds `size` to `used`, first helping to evict while that would pass the hard cap.
+    /// Returns `used` after the charge.
+    fn charge(&self, size: u64) -> u64 {
+        let cap = self.hard_cap_bytes();
+        // Ordering: Relaxed throughout; `used` is a counter, and nothing reads memory
+        // through it. The compare-exchange makes "check the cap, then charge" one step.
+        let mut used = self.used.load(Ordering::Relaxed);
+        let mut rounds = 0;
+        loop {
+            if used.saturating_add(size) > cap && rounds < MAX_HELP_ROUNDS {
+                rounds += 1;
+                self.help_evict();
+                used = self.used.load(Ordering::Relaxed);
+                continue;
+            }
+            match self.used.compare_exchange_weak(
+                used,
+                used + size,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return used + size,
+                Err(actual) => used = actual,
+            }
+        }
+    }
+
+    /// One round of eviction on a writer's thread, when writers outrun the evictor.
+    fn help_evict(&self) {
+        let evicted = {
+            let mut pool = self.sampler.lock();
+            evict::evict_once(self, &mut pool, self.config.max_bytes, HELP_BATCH).evicted
+        };
+        if evicted == 0 {
+            // Everything evictable is gone or in flight; let the other writers finish.
+            std::thread::yield_now();
+        }
+    }
+
+    fn record_access(&self, key: &[u8]) {
+        if let Some(sketch) = &self.sketch {
+            sketch.record(sketch.hash(key));
+        }
+    }
+
+    /// The estimated access frequency of `key` (0 under plain LRU).
+    pub fn frequency(&self, key: &[u8]) -> u8 {
+        self.sketch
+            .as_ref()
+            .map_or(0, |sketch| sketch.estimate(sketch.hash(key)))
+    }
+
     fn discharge(&self, size: u64) {
-        // Ordering: Relaxed, as in `set`. It cannot underflow: every discharged amount
+        // Ordering: Relaxed, as in `charge`. It cannot underflow: every discharged amount
         // was charged earlier, when the entry the map handed back was inserted.
         self.used.fetch_sub(size, Ordering::Relaxed);
     }
