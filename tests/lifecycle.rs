@@ -153,8 +153,16 @@ fn bad_memory_limits_are_refused_with_exit_code_2() {
             "BLINK_MEMORY_LIMIT={bad:?}: {stderr}"
         );
     }
-    let (status, _, stderr) = run_to_end(&["serve", "--max-connections", "0"], &[]);
-    assert_eq!(status.code(), Some(2), "{stderr}");
+    for bad in [
+        &["--max-connections", "0"][..],
+        &["--eviction-samples", "0"],
+        &["--eviction-samples", "65"],
+        &["--eviction-policy", "fifo"],
+        &["--max-value-size", "0"],
+    ] {
+        let (status, _, stderr) = run_to_end(&[&["serve"], bad].concat(), &[]);
+        assert_eq!(status.code(), Some(2), "{bad:?}: {stderr}");
+    }
 }
 
 #[test]

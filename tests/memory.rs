@@ -25,8 +25,15 @@ fn wait_until_within(client: &mut Client, limit: u64) -> u64 {
 
 #[test]
 fn four_thousand_kib_values_into_a_two_mib_limit() {
+    for policy in ["tinylfu", "lru"] {
+        println!("policy {policy}");
+        four_thousand_kib_values_with(policy);
+    }
+}
+
+fn four_thousand_kib_values_with(policy: &str) {
     const LIMIT: u64 = 2 * 1024 * 1024;
-    let server = Server::start(&["--memory-limit", "2MiB"]);
+    let server = Server::start(&["--memory-limit", "2MiB", "--eviction-policy", policy]);
     let mut client = server.tcp_client();
     let value = vec![b'x'; 1024];
     for i in 0..4_000 {
@@ -109,4 +116,65 @@ fn overwrites_and_deletes_under_pressure_keep_usage_exact() {
         })
         .sum();
     assert_eq!(client.usage(), live);
+}
+
+#[test]
+fn a_write_flood_never_passes_the_hard_cap_and_settles_under_the_limit() {
+    const LIMIT: u64 = 256 * 1024;
+    const MAX_VALUE: usize = 8 * 1024;
+    const WRITERS: usize = 8;
+    // The documented bound: limit + max(1% of the limit, one maximum-size value).
+    let bound = LIMIT + (LIMIT / 100).max(MAX_VALUE as u64);
+    let server = Server::start(&["--memory-limit", "256KiB", "--max-value-size", "8KiB"]);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let poller = {
+        let mut client = server.tcp_client();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let (mut max, mut polls) = (0, 0u64);
+            while !done.load(std::sync::atomic::Ordering::Acquire) {
+                max = max.max(client.usage());
+                polls += 1;
+            }
+            (max, polls)
+        })
+    };
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let mut client = if w % 2 == 0 {
+                server.tcp_client()
+            } else {
+                server.unix_client()
+            };
+            std::thread::spawn(move || {
+                let mut written = 0u64;
+                let mut i = 0usize;
+                // Together the writers write ten times the limit, in pipelined batches.
+                while written < 10 * LIMIT / WRITERS as u64 {
+                    let mut batch = Vec::new();
+                    for _ in 0..16 {
+                        let len = 512 + (i * 997 + w * 131) % (MAX_VALUE - 512);
+                        batch.extend_from_slice(format!("SET w{w}-{i} ").as_bytes());
+                        batch.resize(batch.len() + len, b'f');
+                        batch.push(b'\n');
+                        written += len as u64;
+                        i += 1;
+                    }
+                    client.send(&batch);
+                    for _ in 0..16 {
+                        assert_eq!(client.read_line(), b"OK\n");
+                    }
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::Release);
+    let (max, polls) = poller.join().unwrap();
+    assert!(polls > 10, "the poller barely ran ({polls} polls)");
+    assert!(max <= bound, "USAGE reached {max}, over the bound {bound}");
+    let mut client = server.tcp_client();
+    wait_until_within(&mut client, LIMIT);
 }

@@ -79,6 +79,7 @@ pub fn evict_once(
         // thread that did it has discharged it. Either way it leaves the pool.
         if let Ok(Some((_, entry))) = removed {
             store.discharge(entry.size());
+            store.retired(entry.size(), &guard);
             outcome.evicted += 1;
             outcome.freed_bytes += entry.size();
         } else {

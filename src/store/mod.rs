@@ -10,20 +10,37 @@
 //! race, and equals Σ(key + value bytes) of live entries whenever none is in flight.
 //! [`Store::recount`] computes that sum for tests.
 //!
-//! # Access stamps
+//! # Access stamps and frequencies
 //! Each entry carries the millisecond (since the store was created) it was last read or
 //! written. Reads store the stamp only when it changed, so a hot key costs one cache-line
-//! write per millisecond at most, and there is no global counter on the read path.
+//! write per millisecond at most, and there is no global counter on the read path. Under
+//! the TinyLFU policy every GET and SET also counts in a shared [`sketch`], whose counters
+//! saturate and age, and which remembers keys that are no longer stored. Only reads count:
+//! a cache exists to answer reads, and in the common "GET, then SET on a miss" pattern
+//! counting the SET too would make every new key look twice as popular as it is.
 //!
-//! # Eviction
-//! Eviction ([`evict`]) samples entries and removes only the exact entry it sampled, so
-//! a concurrent newer SET of the same key survives and nothing is discharged twice.
+//! # Eviction and the hard cap
+//! Every new entry is registered with the [`sampler`], which draws uniformly random live
+//! entries in O(1). Eviction ([`evict`]) removes the lowest-scored entry of each sample
+//! with `remove_if` on its exact `Arc`, so a concurrent newer SET of the same key survives
+//! and nothing is discharged twice. The evictor thread does this whenever `used` passes
+//! the limit; a writer whose charge would pass the hard cap (limit + overshoot) helps
+//! evict first, and its check-and-charge is one compare-exchange, so `used` stays under
+//! the hard cap while writers outrun the evictor. (A writer that finds nothing to evict
+//! for 64 rounds, because every other byte is a write still in flight, charges anyway
+//! rather than spin.)
+//!
+//! # Reclamation
+//! papaya frees removed entries in per-thread batches once no reader can see them. A
+//! thread that has removed a megabyte of entries flushes its batch, so large dead values
+//! do not linger.
 
 pub mod evict;
 pub mod sampler;
 pub mod sketch;
 
 use std::borrow::Borrow;
+use std::cell::Cell;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, OnceLock};
 use std::thread::Thread;
@@ -32,7 +49,7 @@ use std::time::Instant;
 use self::evict::{EvictionPolicy, DEFAULT_SAMPLES};
 use self::sampler::Sampler;
 use self::sketch::FrequencySketch;
-use crate::sync::{AtomicU32, AtomicU64, Guard, Map, Ordering};
+use crate::sync::{AtomicU32, AtomicU64, Guard, Map, Ordering, Reclaim as _};
 
 /// Expected bytes per entry when sizing the frequency sketch from the memory limit.
 const SKETCH_BYTES_PER_ENTRY: u64 = 128;
@@ -43,6 +60,16 @@ const HELP_BATCH: usize = 32;
 /// Rounds a writer helps before it gives up and charges anyway, so a writer can never
 /// spin forever (for instance when every other byte belongs to writes still in flight).
 const MAX_HELP_ROUNDS: usize = 64;
+
+/// Bytes of removed entries one thread leaves to papaya's batched reclamation before it
+/// asks for a flush. papaya frees retired entries a batch (32) at a time per thread; with
+/// large values that could hold many megabytes of dead values per thread.
+const FLUSH_RETIRED_BYTES: u64 = 1 << 20;
+
+thread_local! {
+    /// Bytes this thread removed from the map since its last flush.
+    static RETIRED_BYTES: Cell<u64> = const { Cell::new(0) };
+}
 
 /// A stored key and value, with eviction metadata. Shared by the map (as key and value)
 /// and, weakly, by the sampler.
@@ -255,7 +282,6 @@ impl Store {
                 max_bytes: self.config.max_bytes,
             });
         }
-        self.record_access(key);
         let entry = Arc::new(Entry::new(key, value, self.now_ms()));
         // Charge before the entry becomes visible, so `used` never under-counts it.
         let after = self.charge(size);
@@ -266,6 +292,7 @@ impl Store {
         {
             // Discharge exactly what the map says it replaced.
             self.discharge(old.size());
+            self.retired(old.size(), &guard);
         }
         self.sampler.register(&entry);
         if after > self.config.max_bytes {
@@ -280,6 +307,7 @@ impl Store {
         match self.map.remove(key, &guard) {
             Some(old) => {
                 self.discharge(old.size());
+                self.retired(old.size(), &guard);
                 true
             }
             None => false,
@@ -421,7 +449,7 @@ impl Store {
         }
     }
 
-    /// The estimated access frequency of `key` (0 under plain LRU).
+    /// The estimated read frequency of `key` (0 under plain LRU).
     pub fn frequency(&self, key: &[u8]) -> u8 {
         self.sketch
             .as_ref()
@@ -432,6 +460,20 @@ impl Store {
         // Ordering: Relaxed, as in `charge`. It cannot underflow: every discharged amount
         // was charged earlier, when the entry the map handed back was inserted.
         self.used.fetch_sub(size, Ordering::Relaxed);
+    }
+
+    /// Counts bytes this thread removed from the map, and asks papaya to reclaim them once
+    /// they add up, so dead large values do not linger in per-thread batches.
+    fn retired(&self, size: u64, guard: &Guard<'_>) {
+        RETIRED_BYTES.with(|retired| {
+            let total = retired.get() + size;
+            if total >= FLUSH_RETIRED_BYTES {
+                retired.set(0);
+                guard.flush();
+            } else {
+                retired.set(total);
+            }
+        });
     }
 
     fn wake_evictor(&self) {

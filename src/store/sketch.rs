@@ -18,9 +18,14 @@ const DEPTH: usize = 4;
 /// Counters saturate here (4 bits' worth), as in TinyLFU.
 const MAX_COUNT: u8 = 15;
 
-/// Additions per counter column before all counters are halved (TinyLFU's sample size
-/// is 10 × the cache's entry count).
-const SAMPLE_FACTOR: u64 = 10;
+/// Columns per expected entry: twice as many columns as entries keeps collisions among
+/// the rarely read keys, where eviction decides, from blurring their counts.
+const COLUMNS_PER_ENTRY: usize = 2;
+
+/// Additions, per expected entry, before all counters are halved. TinyLFU uses 10; 5
+/// forgets old popularity twice as fast, which follows shifting workloads at a small cost
+/// on stable ones (measured in docs/eviction.md).
+const SAMPLE_FACTOR: u64 = 5;
 
 /// Shards of the addition counter; threads pick one round-robin.
 const SHARDS: usize = 16;
@@ -52,27 +57,27 @@ pub struct FrequencySketch {
     hasher: std::hash::RandomState,
     /// Additions since creation, sharded by thread.
     additions: Box<[Shard]>,
+    /// Additions between two agings.
+    sample_size: u64,
     /// The addition count at which the next aging is due.
     next_aging: AtomicU64,
 }
 
 impl FrequencySketch {
-    /// A sketch with about `expected_entries` columns (rounded to a power of two).
+    /// A sketch for a cache of about `expected_entries` entries.
     pub fn new(expected_entries: usize) -> Self {
-        let width = expected_entries
+        let entries = expected_entries
             .clamp(MIN_WIDTH, MAX_WIDTH)
             .next_power_of_two();
+        let width = entries * COLUMNS_PER_ENTRY;
         Self {
             counters: (0..width * DEPTH).map(|_| AtomicU8::new(0)).collect(),
             mask: width - 1,
             hasher: std::hash::RandomState::new(),
             additions: (0..SHARDS).map(|_| Shard::default()).collect(),
-            next_aging: AtomicU64::new(Self::sample_size(width)),
+            sample_size: entries as u64 * SAMPLE_FACTOR,
+            next_aging: AtomicU64::new(entries as u64 * SAMPLE_FACTOR),
         }
-    }
-
-    fn sample_size(width: usize) -> u64 {
-        width as u64 * SAMPLE_FACTOR
     }
 
     /// The hash the other methods take; compute it once per key and operation.
@@ -80,23 +85,24 @@ impl FrequencySketch {
         self.hasher.hash_one(key)
     }
 
-    /// Counts one access to the key with this hash.
+    /// Counts one access to the key with this hash. Conservative update: only the
+    /// counters at the current minimum grow, which keeps keys that share counters with
+    /// popular ones from looking popular themselves.
     pub fn record(&self, hash: u64) {
-        let mut changed = false;
+        let estimate = self.estimate(hash);
+        if estimate >= MAX_COUNT {
+            return;
+        }
         for index in self.indexes(hash) {
             let counter = &self.counters[index];
             // Ordering: Relaxed; counters are estimates and guard no other memory.
-            let count = counter.load(Ordering::Relaxed);
-            if count < MAX_COUNT {
-                counter.store(count + 1, Ordering::Relaxed);
-                changed = true;
+            if counter.load(Ordering::Relaxed) == estimate {
+                counter.store(estimate + 1, Ordering::Relaxed);
             }
         }
-        if changed {
-            let shard = SHARD.with(Cell::get);
-            // Ordering: Relaxed; only the total matters, and only approximately.
-            self.additions[shard].0.fetch_add(1, Ordering::Relaxed);
-        }
+        let shard = SHARD.with(Cell::get);
+        // Ordering: Relaxed; only the total matters, and only approximately.
+        self.additions[shard].0.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The estimated number of recent accesses (0 to 15) to the key with this hash.
@@ -119,7 +125,7 @@ impl FrequencySketch {
         if total < due {
             return false;
         }
-        let next = total + Self::sample_size(self.mask + 1);
+        let next = total + self.sample_size;
         // Ordering: Relaxed; the exchange only elects one thread to do the halving.
         if self
             .next_aging
