@@ -16,6 +16,9 @@ const IDLE_CHECK: Duration = Duration::from_millis(100);
 /// entry was replaced meanwhile), so the thread does not spin.
 const EMPTY_PASS_BACKOFF: Duration = Duration::from_millis(1);
 
+/// The evictor thread's nice value: below the connection threads, not starved.
+const EVICTOR_NICE: i32 = 10;
+
 /// Handle to the evictor thread; dropping it stops and joins the thread.
 pub struct Evictor {
     /// Set on drop to ask the thread to exit.
@@ -57,6 +60,12 @@ impl Drop for Evictor {
 }
 
 fn run(store: &Store, stop: &AtomicBool) {
+    // Serving requests comes first: the evictor yields the CPU to connection threads, and
+    // when it falls behind, writers above the hard cap evict for themselves. On Linux the
+    // nice value is per thread, so this lowers only the evictor.
+    if let Err(err) = rustix::process::setpriority_process(None, EVICTOR_NICE) {
+        tracing::debug!(cause = %err, "could not lower the evictor's priority");
+    }
     while !stop.load(Ordering::Acquire) {
         if store.usage_bytes() <= store.max_bytes() {
             store.maintain();

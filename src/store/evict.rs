@@ -18,7 +18,7 @@ pub const DEFAULT_SAMPLES: usize = 5;
 
 /// The most evictions one pass makes before it lets go of the sampler, so a helping
 /// writer or the evictor never holds it for long.
-pub const MAX_EVICTIONS_PER_PASS: usize = 1024;
+pub const MAX_EVICTIONS_PER_PASS: usize = 128;
 
 /// Samples that evict nothing (every victim was already replaced or removed) tolerated
 /// per pass before the pass gives up.

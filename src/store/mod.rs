@@ -57,8 +57,9 @@ const SKETCH_BYTES_PER_ENTRY: u64 = 128;
 /// Evictions a writer above the hard cap performs per round of helping.
 const HELP_BATCH: usize = 32;
 
-/// Rounds a writer helps before it gives up and charges anyway, so a writer can never
-/// spin forever (for instance when every other byte belongs to writes still in flight).
+/// Rounds in which a helping writer finds nothing to evict before it gives up and charges
+/// anyway, so it can never spin forever (for instance when every other byte belongs to
+/// writes still in flight).
 const MAX_HELP_ROUNDS: usize = 64;
 
 /// Bytes of removed entries one thread leaves to papaya's batched reclamation before it
@@ -374,8 +375,8 @@ impl Store {
     pub fn evict_to_limit(&self) -> evict::EvictOutcome {
         let mut total = evict::EvictOutcome::default();
         loop {
-            // The sampler is locked per pass, so writers helping above the hard cap wait
-            // for one pass at most.
+            // The sampler is locked per short pass, so a writer that wants to help
+            // finds it free often.
             let outcome = evict::evict_once(
                 self,
                 &mut self.sampler.lock(),
@@ -414,8 +415,9 @@ impl Store {
         let mut rounds = 0;
         loop {
             if used.saturating_add(size) > cap && rounds < MAX_HELP_ROUNDS {
-                rounds += 1;
-                self.help_evict();
+                if !self.help_evict() {
+                    rounds += 1;
+                }
                 used = self.used.load(Ordering::Relaxed);
                 continue;
             }
@@ -432,15 +434,23 @@ impl Store {
     }
 
     /// One round of eviction on a writer's thread, when writers outrun the evictor.
-    fn help_evict(&self) {
-        let evicted = {
-            let mut pool = self.sampler.lock();
-            evict::evict_once(self, &mut pool, self.config.max_bytes, HELP_BATCH).evicted
+    /// One round of eviction on a writer's thread, when writers outrun the evictor.
+    /// Returns `false` only if the writer held the sampler and found nothing to evict.
+    /// A writer never blocks on the sampler: if another thread is evicting, bytes are
+    /// already being freed, so it yields and checks again. (Blocking here would make
+    /// connection threads wait on the lower-priority evictor.)
+    fn help_evict(&self) -> bool {
+        let Some(mut pool) = self.sampler.try_lock() else {
+            std::thread::yield_now();
+            return true;
         };
+        let evicted = evict::evict_once(self, &mut pool, self.config.max_bytes, HELP_BATCH).evicted;
+        drop(pool);
         if evicted == 0 {
             // Everything evictable is gone or in flight; let the other writers finish.
             std::thread::yield_now();
         }
+        evicted > 0
     }
 
     fn record_access(&self, key: &[u8]) {

@@ -77,6 +77,16 @@ impl Sampler {
         let _ = self.incoming.send(Arc::downgrade(entry));
     }
 
+    /// The pool, if no other thread is evicting right now.
+    pub fn try_lock(&self) -> Option<MutexGuard<'_, Pool>> {
+        match self.pool.try_lock() {
+            Ok(pool) => Some(pool),
+            // Poisoned is still usable; see `lock`.
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
     /// Locks the pool for one eviction pass.
     pub fn lock(&self) -> MutexGuard<'_, Pool> {
         // A panic while sampling leaves the pool consistent (at worst holding dead

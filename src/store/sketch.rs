@@ -53,8 +53,10 @@ pub struct FrequencySketch {
     counters: Box<[AtomicU8]>,
     /// Columns minus one (the column count is a power of two).
     mask: usize,
-    /// Hashes keys; seeded randomly so clients cannot aim collisions.
-    hasher: std::hash::RandomState,
+    /// Hashes keys: foldhash is several times faster than SipHash on short keys, and
+    /// the hash is computed on every read and for every sampled entry. Seeded randomly, so
+    /// clients cannot aim collisions from outside.
+    hasher: foldhash::quality::RandomState,
     /// Additions since creation, sharded by thread.
     additions: Box<[Shard]>,
     /// Additions between two agings.
@@ -73,7 +75,7 @@ impl FrequencySketch {
         Self {
             counters: (0..width * DEPTH).map(|_| AtomicU8::new(0)).collect(),
             mask: width - 1,
-            hasher: std::hash::RandomState::new(),
+            hasher: foldhash::quality::RandomState::default(),
             additions: (0..SHARDS).map(|_| Shard::default()).collect(),
             sample_size: entries as u64 * SAMPLE_FACTOR,
             next_aging: AtomicU64::new(entries as u64 * SAMPLE_FACTOR),
