@@ -434,7 +434,6 @@ impl Store {
     }
 
     /// One round of eviction on a writer's thread, when writers outrun the evictor.
-    /// One round of eviction on a writer's thread, when writers outrun the evictor.
     /// Returns `false` only if the writer held the sampler and found nothing to evict.
     /// A writer never blocks on the sampler: if another thread is evicting, bytes are
     /// already being freed, so it yields and checks again. (Blocking here would make
