@@ -2,11 +2,13 @@
 //! remembers how often keys were asked for, including keys no longer (or not yet) stored,
 //! in a few bytes per cached entry.
 //!
-//! Counters are 4-bit in spirit (they saturate at 15), so a hot key stops writing to its
-//! counters once they are full: reading it from many cores costs loads, not cache-line
-//! ping-pong. Increments are plain load/store pairs, not read-modify-writes: a lost
-//! increment under a race only makes an estimate slightly low. Additions are counted on
-//! per-thread shards, so no global counter is contended on the read path.
+//! Counters are 4 bits, two to a byte, saturating at 15, and all of one key's counters lie
+//! in one 64-byte block, so an estimate or an increment touches one cache line. A hot key
+//! stops writing once its counters are full: reading it from many cores costs loads, not
+//! cache-line ping-pong. Increments are plain load/store pairs, not read-modify-writes: a
+//! race can lose an increment (of this counter or of its byte's other half), which only
+//! makes an estimate slightly low. Additions are counted on per-thread shards, so no
+//! global counter is contended on the read path.
 
 use std::cell::Cell;
 use std::hash::BuildHasher;
@@ -18,9 +20,10 @@ const DEPTH: usize = 4;
 /// Counters saturate here (4 bits' worth), as in TinyLFU.
 const MAX_COUNT: u8 = 15;
 
-/// Columns per expected entry: twice as many columns as entries keeps collisions among
-/// the rarely read keys, where eviction decides, from blurring their counts.
-const COLUMNS_PER_ENTRY: usize = 2;
+/// Columns per expected entry: four times as many columns as entries keeps collisions
+/// among the rarely read keys, where eviction decides, from blurring their counts. With
+/// 4-bit counters that is 8 bytes per expected entry.
+const COLUMNS_PER_ENTRY: usize = 4;
 
 /// Additions, per expected entry, before all counters are halved. TinyLFU uses 10; 5
 /// forgets old popularity twice as fast, which follows shifting workloads at a small cost
@@ -33,6 +36,43 @@ const SHARDS: usize = 16;
 /// The smallest and largest number of columns.
 const MIN_WIDTH: usize = 1 << 10;
 const MAX_WIDTH: usize = 1 << 22;
+
+/// Bytes per block: one cache line.
+const BLOCK_BYTES: usize = 64;
+
+/// 4-bit counters per block.
+const BLOCK: usize = BLOCK_BYTES * 2;
+
+/// One cache line of 4-bit counters, in `DEPTH` segments of `BLOCK / DEPTH`.
+#[repr(align(64))]
+struct Block([AtomicU8; BLOCK_BYTES]);
+
+impl Block {
+    fn new() -> Self {
+        Self(std::array::from_fn(|_| AtomicU8::new(0)))
+    }
+}
+
+/// One 4-bit counter: half of a byte.
+struct Nibble<'a> {
+    /// The byte holding the counter and its neighbour.
+    byte: &'a AtomicU8,
+    /// 0 for the low half, 4 for the high half.
+    shift: u32,
+}
+
+impl Nibble<'_> {
+    fn get(&self) -> u8 {
+        // Ordering: Relaxed; counters are estimates and guard no other memory.
+        (self.byte.load(Ordering::Relaxed) >> self.shift) & 0x0f
+    }
+
+    fn set(&self, count: u8) {
+        let pair = self.byte.load(Ordering::Relaxed);
+        let pair = (pair & !(0x0f << self.shift)) | (count << self.shift);
+        self.byte.store(pair, Ordering::Relaxed);
+    }
+}
 
 /// An addition counter on a cache line of its own.
 #[derive(Default)]
@@ -49,9 +89,10 @@ thread_local! {
 
 /// Estimated access frequency per key, aged so that old popularity fades.
 pub struct FrequencySketch {
-    /// `DEPTH` rows of `mask + 1` counters each.
-    counters: Box<[AtomicU8]>,
-    /// Columns minus one (the column count is a power of two).
+    /// The counters, in cache-line blocks: all of one key's counters share a block, so an
+    /// estimate or an increment touches one cache line instead of `DEPTH`.
+    blocks: Box<[Block]>,
+    /// Blocks minus one (the block count is a power of two).
     mask: usize,
     /// Hashes keys: foldhash is several times faster than SipHash on short keys, and
     /// the hash is computed on every read and for every sampled entry. Seeded randomly, so
@@ -73,8 +114,8 @@ impl FrequencySketch {
             .next_power_of_two();
         let width = entries * COLUMNS_PER_ENTRY;
         Self {
-            counters: (0..width * DEPTH).map(|_| AtomicU8::new(0)).collect(),
-            mask: width - 1,
+            blocks: (0..width * DEPTH / BLOCK).map(|_| Block::new()).collect(),
+            mask: width * DEPTH / BLOCK - 1,
             hasher: foldhash::quality::RandomState::default(),
             additions: (0..SHARDS).map(|_| Shard::default()).collect(),
             sample_size: entries as u64 * SAMPLE_FACTOR,
@@ -95,11 +136,9 @@ impl FrequencySketch {
         if estimate >= MAX_COUNT {
             return;
         }
-        for index in self.indexes(hash) {
-            let counter = &self.counters[index];
-            // Ordering: Relaxed; counters are estimates and guard no other memory.
-            if counter.load(Ordering::Relaxed) == estimate {
-                counter.store(estimate + 1, Ordering::Relaxed);
+        for counter in self.counters(hash) {
+            if counter.get() == estimate {
+                counter.set(estimate + 1);
             }
         }
         let shard = SHARD.with(Cell::get);
@@ -109,8 +148,8 @@ impl FrequencySketch {
 
     /// The estimated number of recent accesses (0 to 15) to the key with this hash.
     pub fn estimate(&self, hash: u64) -> u8 {
-        self.indexes(hash)
-            .map(|index| self.counters[index].load(Ordering::Relaxed))
+        self.counters(hash)
+            .map(|counter| counter.get())
             .min()
             .unwrap_or(0)
     }
@@ -136,10 +175,12 @@ impl FrequencySketch {
         {
             return false;
         }
-        for counter in self.counters.iter() {
-            let count = counter.load(Ordering::Relaxed);
-            if count > 0 {
-                counter.store(count >> 1, Ordering::Relaxed);
+        for byte in self.blocks.iter().flat_map(|block| &block.0) {
+            // Ordering: Relaxed; counters are estimates and guard no other memory.
+            let pair = byte.load(Ordering::Relaxed);
+            if pair != 0 {
+                // Halves both 4-bit counters at once.
+                byte.store((pair >> 1) & 0x77, Ordering::Relaxed);
             }
         }
         true
@@ -147,16 +188,21 @@ impl FrequencySketch {
 
     /// Bytes of memory the sketch takes.
     pub fn memory_bytes(&self) -> usize {
-        self.counters.len() + self.additions.len() * std::mem::size_of::<Shard>()
+        self.blocks.len() * BLOCK_BYTES + self.additions.len() * std::mem::size_of::<Shard>()
     }
 
-    /// One counter index per row, from two halves of the hash (double hashing).
-    fn indexes(&self, hash: u64) -> impl Iterator<Item = usize> + '_ {
-        let low = hash as usize;
-        let high = (hash >> 32) as usize | 1;
-        let width = self.mask + 1;
-        (0..DEPTH)
-            .map(move |row| row * width + (low.wrapping_add(row.wrapping_mul(high)) & self.mask))
+    /// The key's counters: a block chosen by the hash's low bits, and in each of the
+    /// block's `DEPTH` segments one counter chosen by more bits of the hash.
+    fn counters(&self, hash: u64) -> impl Iterator<Item = Nibble<'_>> + '_ {
+        let block = &self.blocks[hash as usize & self.mask].0;
+        let segment = BLOCK / DEPTH;
+        (0..DEPTH).map(move |row| {
+            let counter = row * segment + (hash >> (32 + 8 * row)) as usize % segment;
+            Nibble {
+                byte: &block[counter / 2],
+                shift: (counter % 2) as u32 * 4,
+            }
+        })
     }
 }
 
