@@ -15,26 +15,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use blink_model::linearizability::{check, OpKind, Operation};
 use common::{Client, Server};
-
-/// A small xorshift generator: reproducible from a seed, no dependency needed.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
 
 /// The shape of one run.
 struct Workload {
@@ -63,12 +45,13 @@ fn run_client(
     workload: &Workload,
     origin: Instant,
 ) -> Vec<Operation> {
-    let mut rng = Rng::new(workload.seed ^ (id as u64 + 1).wrapping_mul(0x1234_5678_9abc));
+    let mut rng =
+        SmallRng::seed_from_u64(workload.seed ^ (id as u64 + 1).wrapping_mul(0x1234_5678_9abc));
     let nanos = |t: Instant| t.duration_since(origin).as_nanos() as u64;
     let mut history = Vec::with_capacity(workload.ops_per_client);
     for i in 0..workload.ops_per_client {
-        let key = format!("lin-k{}", rng.below(workload.keys as u64)).into_bytes();
-        let dice = rng.below(100);
+        let key = format!("lin-k{}", rng.random_range(0..workload.keys)).into_bytes();
+        let dice: u32 = rng.random_range(0..100);
         let (request, value) = if dice < 50 {
             (format!("GET {}\n", String::from_utf8_lossy(&key)), None)
         } else if dice < 85 {
