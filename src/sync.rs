@@ -1,5 +1,48 @@
-//! The one place the store takes its map and atomics from, so that a model checker can
-//! later swap them for instrumented versions without touching `store/`.
+//! The one place the store takes its map, atomics, locks, channel and clock from. Under
+//! `--cfg blink_loom` they come from loom and from `blink-model`'s loom-visible map, so
+//! the loom models in `loom-tests/` run the store's real accounting and eviction code.
+//! (The cfg is `blink_loom`, not `loom`: under `cfg(loom)` tokio compiles out `tokio::net`.)
 
+#[cfg(not(blink_loom))]
 pub use papaya::{Guard as Reclaim, HashMap as Map, LocalGuard as Guard};
+#[cfg(not(blink_loom))]
 pub use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+#[cfg(not(blink_loom))]
+pub use std::sync::mpsc;
+#[cfg(not(blink_loom))]
+pub use std::sync::{Mutex, MutexGuard, TryLockError};
+
+#[cfg(blink_loom)]
+pub use blink_model::loom_map::{Guard, Map, Reclaim};
+#[cfg(blink_loom)]
+pub use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+#[cfg(blink_loom)]
+pub use loom::sync::mpsc;
+#[cfg(blink_loom)]
+pub use loom::sync::{Mutex, MutexGuard};
+#[cfg(blink_loom)]
+pub use std::sync::TryLockError;
+
+/// Milliseconds since `epoch`, truncated to 32 bits (wrapping after 49 days).
+#[cfg(not(blink_loom))]
+pub fn elapsed_ms(epoch: std::time::Instant) -> u32 {
+    // Truncation is the intended wrap-around.
+    epoch.elapsed().as_millis() as u32
+}
+
+/// Under loom time stands still, so every execution of a model is reproducible.
+#[cfg(blink_loom)]
+pub fn elapsed_ms(_epoch: std::time::Instant) -> u32 {
+    0
+}
+
+/// The sampler's random source: from the operating system normally, fixed under loom so
+/// every execution of a model draws the same entries.
+pub fn sampling_rng() -> rand::rngs::SmallRng {
+    use rand::SeedableRng;
+    if cfg!(blink_loom) {
+        rand::rngs::SmallRng::seed_from_u64(0)
+    } else {
+        rand::rngs::SmallRng::from_rng(&mut rand::rng())
+    }
+}

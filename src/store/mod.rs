@@ -302,6 +302,23 @@ impl Store {
         Ok(())
     }
 
+    /// The seed system's accounting, kept only so the loom models can show that it is
+    /// wrong: it reads the old size with a separate `get`, then inserts and applies the
+    /// difference. Two racing SETs of one key both see the old size and both charge.
+    #[cfg(blink_loom)]
+    pub fn set_read_then_write(&self, key: &[u8], value: &[u8]) {
+        let guard = self.map.guard();
+        let old = self.map.get(key, &guard).map_or(0, |entry| entry.size());
+        let entry = Arc::new(Entry::new(key, value, self.now_ms()));
+        self.map.insert(EntryKey(entry.clone()), entry, &guard);
+        let new = entry_size(key, value);
+        if new >= old {
+            self.used.fetch_add(new - old, Ordering::Relaxed);
+        } else {
+            self.used.fetch_sub(old - new, Ordering::Relaxed);
+        }
+    }
+
     /// Removes `key`; `true` if it was present.
     pub fn delete(&self, key: &[u8]) -> bool {
         let guard = self.map.guard();
@@ -365,8 +382,7 @@ impl Store {
     /// The current access time in milliseconds since the store's epoch. Wraps after 49
     /// days; eviction compares ages with wrapping arithmetic.
     pub fn now_ms(&self) -> u32 {
-        // Truncation is the intended wrap-around.
-        self.epoch.elapsed().as_millis() as u32
+        crate::sync::elapsed_ms(self.epoch)
     }
 
     /// Runs eviction passes on the calling thread until `used` is within the limit (or

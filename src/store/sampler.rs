@@ -12,11 +12,13 @@
 //! bytes per live entry plus at most 6 more for dead references (8 bytes) and their
 //! headers (40) per eight live entries: under 16 bytes per entry, amortised O(1) work.
 
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Weak};
 
 use rand::rngs::SmallRng;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
+
+use crate::sync::mpsc::{self, Receiver, Sender};
+use crate::sync::{Mutex, MutexGuard, TryLockError};
 
 use super::Entry;
 
@@ -64,7 +66,7 @@ impl Sampler {
             pool: Mutex::new(Pool {
                 incoming: receiver,
                 entries: Vec::new(),
-                rng: SmallRng::from_rng(&mut rand::rng()),
+                rng: crate::sync::sampling_rng(),
                 sample: Vec::new(),
                 dead: Vec::new(),
             }),
@@ -82,8 +84,8 @@ impl Sampler {
         match self.pool.try_lock() {
             Ok(pool) => Some(pool),
             // Poisoned is still usable; see `lock`.
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
         }
     }
 
@@ -101,7 +103,9 @@ impl Pool {
     /// Moves queued entries into the pool, and sweeps out dead references once they
     /// outnumber an eighth of the live entries. `live` is the number of entries in the map.
     pub fn refresh(&mut self, live: usize) {
-        self.entries.extend(self.incoming.try_iter());
+        while let Ok(entry) = self.incoming.try_recv() {
+            self.entries.push(entry);
+        }
         if self.entries.len() > live + live / 8 + SWEEP_SLACK {
             self.entries.retain(|entry| entry.strong_count() > 0);
         }

@@ -1,0 +1,1 @@
+//! Loom models of Blink Store live in `tests/`; run them with `--cfg blink_loom`.

@@ -1,0 +1,218 @@
+//! Loom models: every interleaving of a few SETs, DELETEs and evictions on one or two
+//! keys keeps `USAGE` exact. They run the store's real code; only its map, atomics,
+//! locks and channel are loom's (see `src/sync.rs`).
+//!
+//! Run: `RUSTFLAGS="--cfg blink_loom" CARGO_TARGET_DIR=target/loom cargo test -p blink-loom-tests --release`
+#![cfg(blink_loom)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use blink_store::store::evict::EvictionPolicy;
+use blink_store::store::{Store, StoreConfig};
+use loom::thread;
+
+/// A store with `max_bytes`, sampled LRU, and no hard cap (so writers never help evict
+/// unless a model asks them to).
+fn store(max_bytes: u64) -> Arc<Store> {
+    Arc::new(Store::with_config(
+        StoreConfig::new(max_bytes)
+            .policy(EvictionPolicy::Lru)
+            .samples(2)
+            .overshoot_bytes(u64::MAX / 4),
+    ))
+}
+
+/// After every thread has joined, the counter equals the sum over live entries.
+fn assert_exact(store: &Store) {
+    assert_eq!(
+        store.usage_bytes(),
+        store.recount(),
+        "usage drifted from the entries"
+    );
+}
+
+/// Runs `a` and `b` on two threads against `store`, then checks the accounting.
+fn race(
+    store: Arc<Store>,
+    a: impl Fn(&Store) + Send + Sync + 'static,
+    b: impl Fn(&Store) + Send + Sync + 'static,
+) {
+    let other = {
+        let store = store.clone();
+        thread::spawn(move || a(&store))
+    };
+    b(&store);
+    other.join().unwrap();
+    assert_exact(&store);
+}
+
+#[test]
+fn set_set_of_one_key_with_different_sizes() {
+    loom::model(|| {
+        race(
+            store(1 << 20),
+            |s| s.set(b"k", b"short").unwrap(),
+            |s| s.set(b"k", b"a longer value").unwrap(),
+        );
+    });
+}
+
+#[test]
+fn set_delete() {
+    loom::model(|| {
+        let store = store(1 << 20);
+        store.set(b"k", b"old").unwrap();
+        race(
+            store,
+            |s| s.set(b"k", b"newer").unwrap(),
+            |s| {
+                s.delete(b"k");
+            },
+        );
+    });
+}
+
+#[test]
+fn set_evict() {
+    loom::model(|| {
+        // Two 4-byte entries over a 6-byte limit: eviction must remove one.
+        let store = store(6);
+        store.set(b"a", b"111").unwrap();
+        store.set(b"b", b"222").unwrap();
+        race(
+            store,
+            |s| s.set(b"a", b"9").unwrap(),
+            |s| {
+                s.evict_to_limit();
+            },
+        );
+    });
+}
+
+#[test]
+fn delete_evict() {
+    loom::model(|| {
+        let store = store(6);
+        store.set(b"a", b"111").unwrap();
+        store.set(b"b", b"222").unwrap();
+        race(
+            store,
+            |s| {
+                s.delete(b"a");
+            },
+            |s| {
+                s.evict_to_limit();
+            },
+        );
+    });
+}
+
+#[test]
+fn evict_evict_of_the_same_candidate() {
+    loom::model(|| {
+        // One entry over the limit: both evictors go for it; it is discharged once.
+        let store = store(6);
+        store.set(b"a", b"111").unwrap();
+        store.set(b"b", b"22").unwrap();
+        let usage_before = store.usage_bytes();
+        let store2 = store.clone();
+        race(
+            store2,
+            |s| {
+                s.evict_to_limit();
+            },
+            |s| {
+                s.evict_to_limit();
+            },
+        );
+        assert!(store.usage_bytes() <= 6);
+        assert!(store.usage_bytes() < usage_before);
+    });
+}
+
+#[test]
+fn eviction_racing_a_newer_set_keeps_the_newer_value_or_evicts_it_whole() {
+    loom::model(|| {
+        // Over the limit by one entry; a SET replaces "b" while the evictor samples.
+        let store = store(4);
+        store.set(b"a", b"123").unwrap();
+        store.set(b"b", b"1").unwrap();
+        let store2 = store.clone();
+        race(
+            store2,
+            |s| s.set(b"b", b"2").unwrap(),
+            |s| {
+                s.evict_to_limit();
+            },
+        );
+        // The old value of "b" never comes back, and the accounting is exact (checked
+        // in `race`): the evictor discharged only what it removed itself.
+        let guard = store.guard();
+        assert_ne!(store.get(b"b", &guard), Some(&b"1"[..]));
+    });
+}
+
+#[test]
+fn set_set_delete_three_threads() {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    builder.check(|| {
+        let store = store(1 << 20);
+        let a = {
+            let store = store.clone();
+            thread::spawn(move || store.set(b"k", b"one").unwrap())
+        };
+        let b = {
+            let store = store.clone();
+            thread::spawn(move || store.set(b"k", b"second value").unwrap())
+        };
+        store.delete(b"k");
+        a.join().unwrap();
+        b.join().unwrap();
+        assert_exact(&store);
+    });
+}
+
+#[test]
+fn usage_never_underflows_or_undercounts_while_ops_race() {
+    loom::model(|| {
+        let store = store(1 << 20);
+        store.set(b"k", b"v").unwrap();
+        let writer = {
+            let store = store.clone();
+            thread::spawn(move || {
+                store.set(b"k", b"longer").unwrap();
+                store.delete(b"k");
+            })
+        };
+        // Usage never wraps below zero, and it counts at least what is published.
+        let observed = store.usage_bytes();
+        assert!(observed < 1 << 32, "usage underflowed: {observed}");
+        writer.join().unwrap();
+        assert_exact(&store);
+    });
+}
+
+/// The seed's read-then-write accounting loses a race that loom must find.
+#[test]
+fn loom_finds_the_read_then_write_accounting_bug() {
+    let found = std::panic::catch_unwind(|| {
+        loom::model(|| {
+            let store = store(1 << 20);
+            let other = {
+                let store = store.clone();
+                thread::spawn(move || store.set_read_then_write(b"k", b"aa"))
+            };
+            store.set_read_then_write(b"k", b"bbbb");
+            other.join().unwrap();
+            assert_exact(&store);
+        });
+    });
+    assert!(
+        found.is_err(),
+        "loom should have found the drift in the broken accounting"
+    );
+}

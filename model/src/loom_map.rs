@@ -1,0 +1,144 @@
+//! A map with the contract the store relies on from papaya, built from loom's primitives
+//! so loom can explore every interleaving of the store's real code around it:
+//!
+//! * every operation is atomic (linearizable) with respect to the others;
+//! * `insert` returns the value it replaced, `remove` the value it removed;
+//! * `remove_if` removes only if its predicate holds for the current value, and may call
+//!   the predicate more than once (papaya retries after a lost race), so it must be pure;
+//! * references handed out stay valid while the guard they were obtained under lives.
+//!
+//! References stay valid by never freeing an entry: each inserted pair is leaked. A model
+//! runs a handful of operations per execution, so this costs a few bytes per execution.
+
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::marker::PhantomData;
+
+use loom::sync::Mutex;
+
+/// What papaya's guards offer beyond pinning.
+pub trait Reclaim {
+    /// Asks for retired entries to be reclaimed; nothing to do when nothing is freed.
+    fn flush(&self);
+}
+
+/// A pin on the map; references obtained under it live as long as it does.
+#[derive(Debug)]
+pub struct Guard<'m>(PhantomData<&'m ()>);
+
+impl Reclaim for Guard<'_> {
+    fn flush(&self) {}
+}
+
+/// The loom-visible map.
+#[derive(Debug)]
+pub struct Map<K: 'static, V: 'static> {
+    /// The live entries; each points at a leaked, never-freed pair.
+    entries: Mutex<HashMap<K, &'static (K, V)>>,
+}
+
+impl<K, V> Default for Map<K, V>
+where
+    K: Hash + Eq + Clone + 'static,
+    V: 'static,
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K, V> Map<K, V>
+where
+    K: Hash + Eq + Clone + 'static,
+    V: 'static,
+{
+    /// An empty map.
+    pub fn new() -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Pins the map.
+    pub fn guard(&self) -> Guard<'_> {
+        Guard(PhantomData)
+    }
+
+    fn lock(&self) -> loom::sync::MutexGuard<'_, HashMap<K, &'static (K, V)>> {
+        // A model that panicked is over; its poisoned state is never read again.
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The value under `key`.
+    pub fn get<'g, Q>(&self, key: &Q, _guard: &'g Guard<'_>) -> Option<&'g V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.lock().get(key).map(|pair| &pair.1)
+    }
+
+    /// Stores `value` under `key`; returns the value it replaced.
+    pub fn insert<'g>(&self, key: K, value: V, _guard: &'g Guard<'_>) -> Option<&'g V> {
+        let pair: &'static (K, V) = Box::leak(Box::new((key.clone(), value)));
+        self.lock().insert(key, pair).map(|old| &old.1)
+    }
+
+    /// Removes `key`; returns the value it removed.
+    pub fn remove<'g, Q>(&self, key: &Q, _guard: &'g Guard<'_>) -> Option<&'g V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.lock().remove(key).map(|old| &old.1)
+    }
+
+    /// Removes `key` if `should_remove` holds for its current entry: `Ok(Some)` with the
+    /// removed entry, `Ok(None)` if the key is absent, `Err` with the entry it kept.
+    /// The predicate is called twice, as papaya may after losing a race.
+    #[allow(clippy::type_complexity)]
+    pub fn remove_if<'g, Q, F>(
+        &self,
+        key: &Q,
+        mut should_remove: F,
+        _guard: &'g Guard<'_>,
+    ) -> Result<Option<(&'g K, &'g V)>, (&'g K, &'g V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        F: FnMut(&K, &V) -> bool,
+    {
+        let mut entries = self.lock();
+        let Some(&pair) = entries.get(key) else {
+            return Ok(None);
+        };
+        let first = should_remove(&pair.0, &pair.1);
+        let second = should_remove(&pair.0, &pair.1);
+        assert_eq!(first, second, "remove_if predicates must be pure");
+        if first {
+            entries.remove(key);
+            Ok(Some((&pair.0, &pair.1)))
+        } else {
+            Err((&pair.0, &pair.1))
+        }
+    }
+
+    /// Every entry, as of one instant.
+    pub fn iter<'g>(&self, _guard: &'g Guard<'_>) -> impl Iterator<Item = (&'g K, &'g V)> {
+        let pairs: Vec<&'static (K, V)> = self.lock().values().copied().collect();
+        pairs.into_iter().map(|pair| (&pair.0, &pair.1))
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether the map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+}
