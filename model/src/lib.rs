@@ -6,6 +6,7 @@
 pub mod linearizability;
 #[cfg(blink_loom)]
 pub mod loom_map;
+pub mod lossy;
 pub mod reference;
 
 pub use reference::{Op, RefStore, Reply};
