@@ -216,3 +216,33 @@ fn loom_finds_the_read_then_write_accounting_bug() {
         "loom should have found the drift in the broken accounting"
     );
 }
+
+/// While SETs of new keys race (nothing is replaced, deleted or evicted, so nothing is
+/// discharged), `used` never counts less than what is published: read the published
+/// entries first, then `used`; each charge precedes its publication, so the counter read
+/// later covers at least the entries seen earlier. (With overwrites a two-step read
+/// proves nothing: the entry seen may be replaced and discharged between the reads.)
+#[test]
+fn usage_never_counts_less_than_what_is_published() {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    builder.check(|| {
+        let store = store(1 << 20);
+        let writers: Vec<_> = [(&b"k1"[..], &b"one"[..]), (b"k2", b"a much longer value")]
+            .into_iter()
+            .map(|(key, value)| {
+                let store = store.clone();
+                thread::spawn(move || store.set(key, value).unwrap())
+            })
+            .collect();
+        let published = store.recount();
+        let used = store.usage_bytes();
+        assert!(used >= published, "used {used} < published {published}");
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        assert_exact(&store);
+    });
+}
