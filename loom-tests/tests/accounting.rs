@@ -23,6 +23,19 @@ fn store(max_bytes: u64) -> Arc<Store> {
     ))
 }
 
+/// Two 4-byte entries, `a` and `b`, over a 6-byte limit: eviction must remove one.
+fn over_limit() -> Arc<Store> {
+    let store = store(6);
+    store.set(b"a", b"111").unwrap();
+    store.set(b"b", b"222").unwrap();
+    store
+}
+
+/// One eviction run, as the evictor thread does it.
+fn evict(store: &Store) {
+    store.evict_to_limit();
+}
+
 /// After every thread has joined, the counter equals the sum over live entries.
 fn assert_exact(store: &Store) {
     assert_eq!(
@@ -75,36 +88,19 @@ fn set_delete() {
 
 #[test]
 fn set_evict() {
-    loom::model(|| {
-        // Two 4-byte entries over a 6-byte limit: eviction must remove one.
-        let store = store(6);
-        store.set(b"a", b"111").unwrap();
-        store.set(b"b", b"222").unwrap();
-        race(
-            store,
-            |s| s.set(b"a", b"9").unwrap(),
-            |s| {
-                s.evict_to_limit();
-            },
-        );
-    });
+    loom::model(|| race(over_limit(), |s| s.set(b"a", b"9").unwrap(), evict));
 }
 
 #[test]
 fn delete_evict() {
     loom::model(|| {
-        let store = store(6);
-        store.set(b"a", b"111").unwrap();
-        store.set(b"b", b"222").unwrap();
         race(
-            store,
+            over_limit(),
             |s| {
                 s.delete(b"a");
             },
-            |s| {
-                s.evict_to_limit();
-            },
-        );
+            evict,
+        )
     });
 }
 
@@ -117,15 +113,7 @@ fn evict_evict_of_the_same_candidate() {
         store.set(b"b", b"22").unwrap();
         let usage_before = store.usage_bytes();
         let store2 = store.clone();
-        race(
-            store2,
-            |s| {
-                s.evict_to_limit();
-            },
-            |s| {
-                s.evict_to_limit();
-            },
-        );
+        race(store2, evict, evict);
         assert!(store.usage_bytes() <= 6);
         assert!(store.usage_bytes() < usage_before);
     });
@@ -139,13 +127,7 @@ fn eviction_racing_a_newer_set_keeps_the_newer_value_or_evicts_it_whole() {
         store.set(b"a", b"123").unwrap();
         store.set(b"b", b"1").unwrap();
         let store2 = store.clone();
-        race(
-            store2,
-            |s| s.set(b"b", b"2").unwrap(),
-            |s| {
-                s.evict_to_limit();
-            },
-        );
+        race(store2, |s| s.set(b"b", b"2").unwrap(), evict);
         // The old value of "b" never comes back, and the accounting is exact (checked
         // in `race`): the evictor discharged only what it removed itself.
         let guard = store.guard();
