@@ -120,6 +120,10 @@ pub struct ServeArgs {
     #[arg(long, env = "BLINK_MAX_CONNECTIONS", value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = parse_positive)]
     pub max_connections: usize,
 
+    /// Threads serving connections [default: one per CPU]; the evictor has its own thread
+    #[arg(long, env = "BLINK_WORKERS", value_name = "N", value_parser = parse_positive)]
+    pub workers: Option<usize>,
+
     /// Write logs to rolling hourly files in this directory instead of stderr
     #[arg(long, env = "BLINK_LOG_DIR", value_name = "DIR")]
     pub log_dir: Option<PathBuf>,

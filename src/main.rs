@@ -60,14 +60,18 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         max_connections = args.max_connections,
         eviction_policy = ?args.eviction_policy,
         eviction_samples = args.eviction_samples,
+        workers = ?args.workers,
         "starting"
     );
 
     let store = Arc::new(Store::with_config(args.store_config()));
     let _evictor = Evictor::spawn(store.clone())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all().thread_name("blink-worker");
+    if let Some(workers) = args.workers {
+        runtime.worker_threads(workers);
+    }
+    let runtime = runtime.build()?;
     runtime.block_on(async {
         let shutdown = CancellationToken::new();
         let signals = tokio::spawn({
