@@ -1,4 +1,4 @@
-//! The one place the store takes its map, atomics, locks, channel and clock from. Under
+//! The one place the store takes its map, atomics, locks, channel, clock and seeds from. Under
 //! `--cfg blink_loom` they come from loom and from `blink-model`'s loom-visible map, so
 //! the loom models in `loom-tests/` run the store's real accounting and eviction code.
 //! (The cfg is `blink_loom`, not `loom`: under `cfg(loom)` tokio compiles out `tokio::net`.)
@@ -45,4 +45,14 @@ pub fn sampling_rng() -> rand::rngs::SmallRng {
     } else {
         rand::rngs::SmallRng::from_rng(&mut rand::rng())
     }
+}
+
+/// The hasher of keys: seeded from the operating system once per process normally, so
+/// clients cannot pick colliding keys; fixed under loom, so models are reproducible.
+pub fn key_hasher() -> &'static foldhash::quality::FixedState {
+    static HASHER: std::sync::OnceLock<foldhash::quality::FixedState> = std::sync::OnceLock::new();
+    HASHER.get_or_init(|| {
+        let seed = if cfg!(blink_loom) { 0 } else { rand::random() };
+        foldhash::quality::FixedState::with_seed(seed)
+    })
 }

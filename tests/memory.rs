@@ -126,17 +126,22 @@ fn a_write_flood_never_passes_the_hard_cap_and_settles_under_the_limit() {
     // The documented bound: limit + max(1% of the limit, one maximum-size value).
     let bound = LIMIT + (LIMIT / 100).max(MAX_VALUE as u64);
     let server = Server::start(&["--memory-limit", "256KiB", "--max-value-size", "8KiB"]);
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    // The writers keep writing until the poller has polled this often, so the two overlap
+    // however the threads are scheduled.
+    const MIN_POLLS: u64 = 200;
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let polls = std::sync::Arc::new(AtomicU64::new(0));
     let poller = {
         let mut client = server.tcp_client();
-        let done = done.clone();
+        let (done, polls) = (done.clone(), polls.clone());
         std::thread::spawn(move || {
-            let (mut max, mut polls) = (0, 0u64);
-            while !done.load(std::sync::atomic::Ordering::Acquire) {
+            let mut max = 0;
+            while !done.load(Ordering::Acquire) {
                 max = max.max(client.usage());
-                polls += 1;
+                polls.fetch_add(1, Ordering::Relaxed);
             }
-            (max, polls)
+            max
         })
     };
     let writers: Vec<_> = (0..WRITERS)
@@ -146,11 +151,15 @@ fn a_write_flood_never_passes_the_hard_cap_and_settles_under_the_limit() {
             } else {
                 server.unix_client()
             };
+            let polls = polls.clone();
             std::thread::spawn(move || {
                 let mut written = 0u64;
                 let mut i = 0usize;
-                // Together the writers write ten times the limit, in pipelined batches.
-                while written < 10 * LIMIT / WRITERS as u64 {
+                // Together the writers write at least ten times the limit, in pipelined
+                // batches.
+                while written < 10 * LIMIT / WRITERS as u64
+                    || polls.load(Ordering::Relaxed) < MIN_POLLS
+                {
                     let mut batch = Vec::new();
                     for _ in 0..16 {
                         let len = 512 + (i * 997 + w * 131) % (MAX_VALUE - 512);
@@ -171,9 +180,9 @@ fn a_write_flood_never_passes_the_hard_cap_and_settles_under_the_limit() {
     for writer in writers {
         writer.join().unwrap();
     }
-    done.store(true, std::sync::atomic::Ordering::Release);
-    let (max, polls) = poller.join().unwrap();
-    assert!(polls > 10, "the poller barely ran ({polls} polls)");
+    done.store(true, Ordering::Release);
+    let max = poller.join().unwrap();
+    assert!(polls.load(Ordering::Relaxed) >= MIN_POLLS);
     assert!(max <= bound, "USAGE reached {max}, over the bound {bound}");
     let mut client = server.tcp_client();
     wait_until_within(&mut client, LIMIT);

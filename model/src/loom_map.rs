@@ -10,12 +10,10 @@
 //! References stay valid by never freeing an entry: each inserted pair is leaked. A model
 //! runs a handful of operations per execution, so this costs a few bytes per execution.
 
-use std::borrow::Borrow;
-use std::collections::HashMap;
-use std::hash::Hash;
 use std::marker::PhantomData;
 
 use loom::sync::Mutex;
+use papaya::Equivalent;
 
 /// What papaya's guards offer beyond pinning.
 pub trait Reclaim {
@@ -31,32 +29,26 @@ impl Reclaim for Guard<'_> {
     fn flush(&self) {}
 }
 
-/// The loom-visible map.
+/// The loom-visible map. It searches linearly: models hold a handful of keys. `S`, the
+/// hasher, is only kept for papaya's signature; keys are compared with `Equivalent`.
 #[derive(Debug)]
-pub struct Map<K: 'static, V: 'static> {
+pub struct Map<K: 'static, V: 'static, S = ()> {
     /// The live entries; each points at a leaked, never-freed pair.
-    entries: Mutex<HashMap<K, &'static (K, V)>>,
+    entries: Mutex<Vec<&'static (K, V)>>,
+    /// papaya's hasher parameter, unused.
+    hasher: PhantomData<S>,
 }
 
-impl<K, V> Default for Map<K, V>
+impl<K, V, S> Map<K, V, S>
 where
-    K: Hash + Eq + Clone + 'static,
+    K: Eq + 'static,
     V: 'static,
 {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<K, V> Map<K, V>
-where
-    K: Hash + Eq + Clone + 'static,
-    V: 'static,
-{
-    /// An empty map.
-    pub fn new() -> Self {
+    /// An empty map; the hasher is ignored.
+    pub fn with_hasher(_hasher: S) -> Self {
         Self {
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Vec::new()),
+            hasher: PhantomData,
         }
     }
 
@@ -65,35 +57,59 @@ where
         Guard(PhantomData)
     }
 
-    fn lock(&self) -> loom::sync::MutexGuard<'_, HashMap<K, &'static (K, V)>> {
+    fn lock(&self) -> loom::sync::MutexGuard<'_, Vec<&'static (K, V)>> {
         // A model that panicked is over; its poisoned state is never read again.
         self.entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The value under `key`.
-    pub fn get<'g, Q>(&self, key: &Q, _guard: &'g Guard<'_>) -> Option<&'g V>
+    fn position<Q>(entries: &[&'static (K, V)], key: &Q) -> Option<usize>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
-        self.lock().get(key).map(|pair| &pair.1)
+        entries.iter().position(|pair| key.equivalent(&pair.0))
+    }
+
+    /// The value under `key`.
+    pub fn get<'g, Q>(&self, key: &Q, guard: &'g Guard<'_>) -> Option<&'g V>
+    where
+        Q: Equivalent<K> + ?Sized,
+    {
+        self.get_key_value(key, guard).map(|(_, value)| value)
+    }
+
+    /// The entry under `key`.
+    pub fn get_key_value<'g, Q>(&self, key: &Q, _guard: &'g Guard<'_>) -> Option<(&'g K, &'g V)>
+    where
+        Q: Equivalent<K> + ?Sized,
+    {
+        let entries = self.lock();
+        let pair: &'static (K, V) = entries[Self::position(&entries, key)?];
+        Some((&pair.0, &pair.1))
     }
 
     /// Stores `value` under `key`; returns the value it replaced.
     pub fn insert<'g>(&self, key: K, value: V, _guard: &'g Guard<'_>) -> Option<&'g V> {
-        let pair: &'static (K, V) = Box::leak(Box::new((key.clone(), value)));
-        self.lock().insert(key, pair).map(|old| &old.1)
+        let pair: &'static (K, V) = Box::leak(Box::new((key, value)));
+        let mut entries = self.lock();
+        match entries.iter().position(|old| old.0 == pair.0) {
+            Some(index) => Some(&std::mem::replace(&mut entries[index], pair).1),
+            None => {
+                entries.push(pair);
+                None
+            }
+        }
     }
 
     /// Removes `key`; returns the value it removed.
     pub fn remove<'g, Q>(&self, key: &Q, _guard: &'g Guard<'_>) -> Option<&'g V>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
     {
-        self.lock().remove(key).map(|old| &old.1)
+        let mut entries = self.lock();
+        let index = Self::position(&entries, key)?;
+        Some(&entries.swap_remove(index).1)
     }
 
     /// Removes `key` if `should_remove` holds for its current entry: `Ok(Some)` with the
@@ -107,19 +123,19 @@ where
         _guard: &'g Guard<'_>,
     ) -> Result<Option<(&'g K, &'g V)>, (&'g K, &'g V)>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Equivalent<K> + ?Sized,
         F: FnMut(&K, &V) -> bool,
     {
         let mut entries = self.lock();
-        let Some(&pair) = entries.get(key) else {
+        let Some(index) = Self::position(&entries, key) else {
             return Ok(None);
         };
+        let pair: &'static (K, V) = entries[index];
         let first = should_remove(&pair.0, &pair.1);
         let second = should_remove(&pair.0, &pair.1);
         assert_eq!(first, second, "remove_if predicates must be pure");
         if first {
-            entries.remove(key);
+            entries.swap_remove(index);
             Ok(Some((&pair.0, &pair.1)))
         } else {
             Err((&pair.0, &pair.1))
@@ -128,7 +144,7 @@ where
 
     /// Every entry, as of one instant.
     pub fn iter<'g>(&self, _guard: &'g Guard<'_>) -> impl Iterator<Item = (&'g K, &'g V)> {
-        let pairs: Vec<&'static (K, V)> = self.lock().values().copied().collect();
+        let pairs: Vec<&'static (K, V)> = self.lock().clone();
         pairs.into_iter().map(|pair| (&pair.0, &pair.1))
     }
 

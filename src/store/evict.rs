@@ -3,15 +3,17 @@
 //! the evictor thread, a writer above the hard cap, a simulation and a model checker can
 //! all drive it.
 //!
-//! Identity: a victim is removed with `remove_if` comparing the map's value to the
-//! sampled `Arc` by address. The sample holds that `Arc`, so the address cannot be reused
-//! meanwhile: a concurrent SET of the same key installs a new `Arc` that `remove_if`
-//! leaves alone, and only the thread whose removal succeeds discharges the size.
+//! Identity: a victim is removed with `remove_if` comparing the map's entry to the
+//! sampled one by address. The pass holds a guard from the draw to the removal, so that
+//! address cannot be freed and reused meanwhile: a concurrent SET of the same key installs
+//! a new entry that `remove_if` leaves alone, and only the thread whose removal succeeds
+//! discharges the size.
 
 use std::cmp::Reverse;
 
+use super::entry::{ByHash, Lookup};
 use super::sampler::Pool;
-use super::{Entry, Store};
+use super::{Entry, Meta, Store};
 
 /// Entries per sample by default, like Redis's `maxmemory-samples`.
 pub const DEFAULT_SAMPLES: usize = 5;
@@ -55,33 +57,37 @@ pub fn evict_once(
     max_evictions: usize,
 ) -> EvictOutcome {
     let mut outcome = EvictOutcome::default();
-    pool.refresh(store.len());
+    let guard = store.map.guard();
+    let find = |hash| store.map.get_key_value(&ByHash(hash), &guard);
+    pool.refresh(store.len(), |hash| find(hash).is_some());
+    let mut sample = Vec::with_capacity(store.config.samples);
     let mut fruitless = 0;
     while store.usage_bytes() > target_bytes
         && outcome.evicted < max_evictions
         && fruitless < MAX_FRUITLESS_SAMPLES
     {
         let now = store.now_ms();
-        let sample = pool.draw(store.config.samples);
+        pool.draw(store.config.samples, &find, &mut sample);
         outcome.sampled += sample.len();
-        let Some((index, victim)) =
-            choose(store, sample, now).map(|(index, entry)| (*index, entry.clone()))
-        else {
+        let Some(&(index, hash, (victim, _))) = choose(store, &sample, now) else {
             break;
         };
-        let guard = store.map.guard();
-        let removed = store.map.remove_if(
-            victim.key(),
-            |_, current| std::sync::Arc::ptr_eq(current, &victim),
-            &guard,
-        );
+        let key = Lookup {
+            hash,
+            key: victim.key(),
+        };
+        let removed = store
+            .map
+            .remove_if(&key, |entry, _| std::ptr::eq(entry, victim), &guard);
         // Err or Ok(None): the sampled entry was replaced or deleted meanwhile, and the
-        // thread that did it has discharged it. Either way it leaves the pool.
-        if let Ok(Some((_, entry))) = removed {
-            store.discharge(entry.size());
-            store.retired(entry.size(), &guard);
+        // thread that did it has discharged it. Either way it leaves the pool (a
+        // replacement is registered again only if its key was absent in between).
+        if let Ok(Some((entry, _))) = removed {
+            let size = entry.size();
+            store.discharge(size);
+            store.retired(size, &guard);
             outcome.evicted += 1;
-            outcome.freed_bytes += entry.size();
+            outcome.freed_bytes += size;
         } else {
             fruitless += 1;
         }
@@ -93,19 +99,22 @@ pub fn evict_once(
     outcome
 }
 
-/// The sample member to evict: its pool index and entry.
-fn choose<'s>(
+/// A sampled entry: its index in the pool, its key's hash, and the entry under a guard.
+type Candidate<'g> = (usize, u64, (&'g Entry, &'g Meta));
+
+/// The sample member to evict.
+fn choose<'s, 'g>(
     store: &Store,
-    sample: &'s [(usize, std::sync::Arc<Entry>)],
+    sample: &'s [Candidate<'g>],
     now: u32,
-) -> Option<&'s (usize, std::sync::Arc<Entry>)> {
+) -> Option<&'s Candidate<'g>> {
     // Age as a signed distance, so an entry touched after `now` counts as youngest.
-    let age = |entry: &Entry| now.wrapping_sub(entry.stamp()) as i32;
+    let age = |meta: &Meta| now.wrapping_sub(meta.stamp()) as i32;
     match store.config.policy {
-        EvictionPolicy::Lru => sample.iter().max_by_key(|(_, entry)| age(entry)),
+        EvictionPolicy::Lru => sample.iter().max_by_key(|(_, _, (_, meta))| age(meta)),
         EvictionPolicy::TinyLfu => sample
             .iter()
-            .min_by_key(|(_, entry)| (store.frequency(entry.key()), Reverse(age(entry)))),
+            .min_by_key(|(_, hash, (_, meta))| (store.frequency(*hash), Reverse(age(meta)))),
     }
 }
 
@@ -219,25 +228,40 @@ mod tests {
     fn a_newer_value_of_a_sampled_key_is_never_evicted() {
         let store = store(100, EvictionPolicy::Lru);
         store.set(b"k", b"old-value").unwrap();
-        let mut pool = store.sampler.lock();
-        pool.refresh(store.len());
-        let (index, sampled) = pool.draw(1)[0].clone();
+        let guard = store.guard();
+        let (sampled, _) = store.map.get_key_value(&Lookup::new(b"k"), &guard).unwrap();
         // A newer SET of the same key lands after the sample was drawn.
         store.set(b"k", b"a-newer-and-much-longer-value").unwrap();
-        let guard = store.guard();
         let removed = store.map.remove_if(
-            sampled.key(),
-            |_, current| std::sync::Arc::ptr_eq(current, &sampled),
+            &Lookup::new(b"k"),
+            |entry, _| std::ptr::eq(entry, sampled),
             &guard,
         );
         assert!(removed.is_err(), "the newer value must survive");
-        drop(guard);
-        pool.forget(index);
-        drop(pool);
         assert_eq!(
-            store.get(b"k", &store.guard()),
+            store.get(b"k", &guard),
             Some(&b"a-newer-and-much-longer-value"[..])
         );
         assert_eq!(store.usage_bytes(), store.recount());
+    }
+
+    #[test]
+    fn a_key_deleted_and_written_again_stays_evictable() {
+        let store = store(1_000, EvictionPolicy::Lru);
+        for _ in 0..3 {
+            store.set(b"k", b"value").unwrap();
+            store.delete(b"k");
+        }
+        store.set(b"k", b"value").unwrap();
+        let store = Store {
+            config: StoreConfig {
+                max_bytes: 0,
+                ..store.config
+            },
+            ..store
+        };
+        assert_eq!(store.evict_to_limit().evicted, 1);
+        assert!(store.is_empty());
+        assert_eq!(store.usage_bytes(), 0);
     }
 }

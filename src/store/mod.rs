@@ -1,9 +1,16 @@
 //! The key-value store: a lock-free map of byte keys to byte values, with exact size
 //! accounting and an access stamp per entry for eviction.
 //!
+//! # Layout
+//! The map's key is the [`Entry`], key and value bytes in one allocation; its value is
+//! the entry's [`Meta`]: size and access stamp. papaya adds one node per entry holding
+//! both. Keys are hashed once per operation ([`key_hash`]) and the hash is passed through
+//! to the map, the sampler and the sketch.
+//!
 //! # Size accounting
 //! `used` changes only by amounts taken from what the map *returned*: charge the new
-//! entry before `insert` publishes it, then discharge the entry `insert` replaced;
+//! entry before `insert` publishes it, then discharge the size in the `Meta` `insert`
+//! replaced;
 //! `remove`/`remove_if` discharge exactly what they removed. Never read-then-write: a
 //! separate `get` of the old size races with a concurrent SET of the same key.
 //! So `used` never underflows, never counts less than what is published while operations
@@ -20,10 +27,10 @@
 //! counting the SET too would make every new key look twice as popular as it is.
 //!
 //! # Eviction and the hard cap
-//! Every new entry is registered with the [`sampler`], which draws uniformly random live
+//! Every new key is registered with the [`sampler`], which draws uniformly random live
 //! entries in O(1). Eviction ([`evict`]) removes the lowest-scored entry of each sample
-//! with `remove_if` on its exact `Arc`, so a concurrent newer SET of the same key survives
-//! and nothing is discharged twice. The evictor thread does this whenever `used` passes
+//! with `remove_if` on its exact address (held under a guard), so a concurrent newer SET
+//! of the same key survives and nothing is discharged twice. The evictor thread does this whenever `used` passes
 //! the limit; a writer whose charge would pass the hard cap (limit + overshoot) helps
 //! evict first, and its check-and-charge is one compare-exchange, so `used` stays under
 //! the hard cap while writers outrun the evictor. (A writer that finds nothing to evict
@@ -35,21 +42,22 @@
 //! thread that has removed a megabyte of entries flushes its batch, so large dead values
 //! do not linger.
 
+pub mod entry;
 pub mod evict;
 pub mod sampler;
 pub mod sketch;
 
-use std::borrow::Borrow;
 use std::cell::Cell;
-use std::hash::{Hash, Hasher};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::thread::Thread;
 use std::time::Instant;
 
+pub use self::entry::{key_hash, Entry, Meta};
+use self::entry::{Lookup, PassThrough};
 use self::evict::{EvictionPolicy, DEFAULT_SAMPLES};
 use self::sampler::Sampler;
 use self::sketch::FrequencySketch;
-use crate::sync::{AtomicU32, AtomicU64, Guard, Map, Ordering, Reclaim as _};
+use crate::sync::{AtomicU64, Guard, Map, Ordering, Reclaim as _};
 
 /// Expected bytes per entry when sizing the frequency sketch from the memory limit.
 const SKETCH_BYTES_PER_ENTRY: u64 = 128;
@@ -72,95 +80,14 @@ thread_local! {
     static RETIRED_BYTES: Cell<u64> = const { Cell::new(0) };
 }
 
-/// A stored key and value, with eviction metadata. Shared by the map (as key and value)
-/// and, weakly, by the sampler.
-#[derive(Debug)]
-pub struct Entry {
-    /// The key bytes followed by the value bytes, in one allocation.
-    bytes: Box<[u8]>,
-    /// Where the key ends in `bytes`.
-    key_len: u32,
-    /// Milliseconds since the store's epoch at the last access; eviction's recency score.
-    stamp: AtomicU32,
-}
-
-impl Entry {
-    /// An entry last accessed at `now` (milliseconds since the store's epoch).
-    pub fn new(key: &[u8], value: &[u8], now: u32) -> Self {
-        let mut bytes = Vec::with_capacity(key.len() + value.len());
-        bytes.extend_from_slice(key);
-        bytes.extend_from_slice(value);
-        Self {
-            bytes: bytes.into_boxed_slice(),
-            // Keys are limited far below 4 GiB by the protocol.
-            key_len: u32::try_from(key.len()).unwrap_or(u32::MAX),
-            stamp: AtomicU32::new(now),
-        }
-    }
-
-    /// The key.
-    pub fn key(&self) -> &[u8] {
-        &self.bytes[..self.key_len as usize]
-    }
-
-    /// The stored value.
-    pub fn value(&self) -> &[u8] {
-        &self.bytes[self.key_len as usize..]
-    }
-
-    /// Bytes charged for this entry: key plus value.
-    pub fn size(&self) -> u64 {
-        self.bytes.len() as u64
-    }
-
-    /// The last access time, in milliseconds since the store's epoch (wrapping).
-    pub fn stamp(&self) -> u32 {
-        // Ordering: Relaxed; the stamp is a heuristic and guards no other memory.
-        self.stamp.load(Ordering::Relaxed)
-    }
-
-    fn touch(&self, now: u32) {
-        // Ordering: Relaxed, as above. Skipping equal stores keeps hot keys' cache lines
-        // shared between cores instead of bouncing on every read.
-        if self.stamp.load(Ordering::Relaxed) != now {
-            self.stamp.store(now, Ordering::Relaxed);
-        }
-    }
-}
-
-/// The map's key: the entry itself, hashed and compared by its key bytes, so the key is
-/// stored once and lookups by `&[u8]` work.
-#[derive(Debug, Clone)]
-pub struct EntryKey(Arc<Entry>);
-
-impl Hash for EntryKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // Must hash exactly as `[u8]` does, for lookups by `&[u8]`.
-        self.0.key().hash(state);
-    }
-}
-
-impl PartialEq for EntryKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.key() == other.0.key()
-    }
-}
-
-impl Eq for EntryKey {}
-
-impl Borrow<[u8]> for EntryKey {
-    fn borrow(&self) -> &[u8] {
-        self.0.key()
-    }
-}
-
 /// Why the store refused a write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// The entry alone is bigger than the whole memory limit; nothing is evicted for it.
+    /// The entry alone is bigger than the whole memory limit (or than 4 GiB, the most
+    /// one entry may hold); nothing is evicted for it.
     #[error("value too large for the memory limit ({max_bytes} bytes)")]
     LargerThanLimit {
-        /// The store's memory limit.
+        /// The most one entry may hold: the memory limit, or 4 GiB if that is lower.
         max_bytes: u64,
     },
 }
@@ -216,10 +143,13 @@ impl StoreConfig {
     }
 }
 
+/// The most bytes one entry may hold: its size is kept in 32 bits.
+const MAX_ENTRY_BYTES: u64 = u32::MAX as u64;
+
 /// The cache: a concurrent map whose total key + value size is tracked exactly.
 pub struct Store {
     /// The entries; papaya gives lock-free reads and writes and hands back what it replaced.
-    map: Map<EntryKey, Arc<Entry>>,
+    map: Map<Entry, Meta, PassThrough>,
     /// Σ(key + value bytes) of live entries, plus charges of inserts in flight.
     used: AtomicU64,
     /// Limits and eviction settings.
@@ -248,7 +178,7 @@ impl Store {
             FrequencySketch::new(usize::try_from(entries).unwrap_or(usize::MAX))
         });
         Self {
-            map: Map::new(),
+            map: Map::with_hasher(PassThrough),
             used: AtomicU64::new(0),
             config,
             sketch,
@@ -266,9 +196,10 @@ impl Store {
 
     /// The value stored under `key`, refreshing its access stamp.
     pub fn get<'g>(&self, key: &[u8], guard: &'g Guard<'_>) -> Option<&'g [u8]> {
-        self.record_access(key);
-        let entry = self.map.get(key, guard)?;
-        entry.touch(self.now_ms());
+        let lookup = Lookup::new(key);
+        self.record_access(lookup.hash);
+        let (entry, meta) = self.map.get_key_value(&lookup, guard)?;
+        meta.touch(self.now_ms());
         Some(entry.value())
     }
 
@@ -278,24 +209,26 @@ impl Store {
     /// [`StoreError::LargerThanLimit`] if the entry could never fit under the limit.
     pub fn set(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         let size = entry_size(key, value);
-        if size > self.config.max_bytes {
-            return Err(StoreError::LargerThanLimit {
-                max_bytes: self.config.max_bytes,
-            });
+        let max_bytes = self.config.max_bytes.min(MAX_ENTRY_BYTES);
+        if size > max_bytes {
+            return Err(StoreError::LargerThanLimit { max_bytes });
         }
-        let entry = Arc::new(Entry::new(key, value, self.now_ms()));
+        let entry = Entry::new(key, value);
         // Charge before the entry becomes visible, so `used` never under-counts it.
         let after = self.charge(size);
         let guard = self.map.guard();
-        if let Some(old) = self
+        match self
             .map
-            .insert(EntryKey(entry.clone()), entry.clone(), &guard)
+            .insert(entry, Meta::new(size, self.now_ms()), &guard)
         {
-            // Discharge exactly what the map says it replaced.
-            self.discharge(old.size());
-            self.retired(old.size(), &guard);
+            Some(old) => {
+                // Discharge exactly what the map says it replaced. The key is already
+                // known to the sampler.
+                self.discharge(old.size());
+                self.retired(old.size(), &guard);
+            }
+            None => self.sampler.register(key_hash(key)),
         }
-        self.sampler.register(&entry);
         if after > self.config.max_bytes {
             self.wake_evictor();
         }
@@ -308,10 +241,16 @@ impl Store {
     #[cfg(blink_loom)]
     pub fn set_read_then_write(&self, key: &[u8], value: &[u8]) {
         let guard = self.map.guard();
-        let old = self.map.get(key, &guard).map_or(0, |entry| entry.size());
-        let entry = Arc::new(Entry::new(key, value, self.now_ms()));
-        self.map.insert(EntryKey(entry.clone()), entry, &guard);
+        let old = self
+            .map
+            .get(&Lookup::new(key), &guard)
+            .map_or(0, Meta::size);
         let new = entry_size(key, value);
+        self.map.insert(
+            Entry::new(key, value),
+            Meta::new(new, self.now_ms()),
+            &guard,
+        );
         if new >= old {
             self.used.fetch_add(new - old, Ordering::Relaxed);
         } else {
@@ -322,7 +261,7 @@ impl Store {
     /// Removes `key`; `true` if it was present.
     pub fn delete(&self, key: &[u8]) -> bool {
         let guard = self.map.guard();
-        match self.map.remove(key, &guard) {
+        match self.map.remove(&Lookup::new(key), &guard) {
             Some(old) => {
                 self.discharge(old.size());
                 self.retired(old.size(), &guard);
@@ -369,7 +308,7 @@ impl Store {
     /// it equals [`Store::usage_bytes`] whenever no operation is in flight.
     pub fn recount(&self) -> u64 {
         let guard = self.map.guard();
-        self.map.iter(&guard).map(|(_, entry)| entry.size()).sum()
+        self.map.iter(&guard).map(|(entry, _)| entry.size()).sum()
     }
 
     /// Registers the thread to unpark when a write pushes `used` over the limit.
@@ -415,7 +354,10 @@ impl Store {
     /// Moves newly written entries into the sampler and ages the sketch when due; for
     /// the evictor's idle ticks, so neither backlog grows while nothing is evicted.
     pub fn maintain(&self) {
-        self.sampler.lock().refresh(self.len());
+        let guard = self.map.guard();
+        self.sampler.lock().refresh(self.len(), |hash| {
+            self.map.get(&entry::ByHash(hash), &guard).is_some()
+        });
         if let Some(sketch) = &self.sketch {
             sketch.age_if_due();
         }
@@ -468,17 +410,17 @@ impl Store {
         evicted > 0
     }
 
-    fn record_access(&self, key: &[u8]) {
+    fn record_access(&self, hash: u64) {
         if let Some(sketch) = &self.sketch {
-            sketch.record(sketch.hash(key));
+            sketch.record(hash);
         }
     }
 
-    /// The estimated read frequency of `key` (0 under plain LRU).
-    pub fn frequency(&self, key: &[u8]) -> u8 {
+    /// The estimated read frequency of the key with this [`key_hash`] (0 under plain LRU).
+    pub fn frequency(&self, hash: u64) -> u8 {
         self.sketch
             .as_ref()
-            .map_or(0, |sketch| sketch.estimate(sketch.hash(key)))
+            .map_or(0, |sketch| sketch.estimate(hash))
     }
 
     fn discharge(&self, size: u64) {

@@ -1,18 +1,16 @@
 //! Uniform random sampling of live entries in O(1) expected time, which papaya cannot do
 //! (it has no random access, and its iterator always starts at the first slot).
 //!
-//! Writers hand each new entry to the sampler through a lock-free queue (`register`), and
-//! never wait for it. Whoever evicts (the evictor thread, or a writer helping above the hard
-//! cap) locks the [`Pool`], moves the queued entries into a dense vector, and draws random
-//! indexes from it. The vector holds `Weak` references: it never keeps a value alive, so
-//! a value's bytes are freed as soon as the map lets its entry go; only the entry's
-//! 40-byte `Arc` header waits for the reference to be dropped. Dead references are dropped
-//! when a draw meets them, and the whole vector is swept once they outnumber an eighth of
-//! the live entries. So a draw needs under 1.13 tries on average, and the pool costs 8
-//! bytes per live entry plus at most 6 more for dead references (8 bytes) and their
-//! headers (40) per eight live entries: under 16 bytes per entry, amortised O(1) work.
-
-use std::sync::{Arc, Weak};
+//! Writers hand the hash of each new key to the sampler through a lock-free queue
+//! (`register`), and never wait for it. Whoever evicts (the evictor thread, or a writer
+//! helping above the hard cap) locks the [`Pool`], moves the queued hashes into a dense
+//! vector, draws random indexes from it, and looks each drawn hash up in the map. The pool
+//! holds hashes, not references: it never keeps an entry's memory alive. A hash whose key
+//! is gone is dropped when a draw meets it, and the whole vector is swept (dead hashes
+//! dropped, duplicates of keys deleted and written again merged) once it outgrows the
+//! live entries by an eighth. So a draw needs under 1.13 tries on average, and the pool
+//! costs 8 bytes per live entry plus at most 1 for the slack: under 16 bytes per entry,
+//! amortised O(1) work per registration.
 
 use rand::rngs::SmallRng;
 use rand::RngExt;
@@ -20,34 +18,30 @@ use rand::RngExt;
 use crate::sync::mpsc::{self, Receiver, Sender};
 use crate::sync::{Mutex, MutexGuard, TryLockError};
 
-use super::Entry;
-
 /// How many random indexes one draw tries before deciding the pool is (nearly) all dead.
 const MAX_TRIES: usize = 64;
 
-/// Dead references tolerated beyond this many before a sweep, so small pools are not
-/// swept over and over.
+/// Dead hashes tolerated beyond this many before a sweep, so small pools are not swept
+/// over and over.
 const SWEEP_SLACK: usize = 1024;
 
-/// The sampling index: a queue of new entries, and the pool that draws from them.
+/// The sampling index: a queue of new keys' hashes, and the pool that draws from them.
 pub struct Sampler {
-    /// Where writers drop new entries; lock-free, never blocks.
-    incoming: Sender<Weak<Entry>>,
+    /// Where writers drop the hashes of new keys; lock-free, never blocks.
+    incoming: Sender<u64>,
     /// The dense vector and its random source, used by one evicting thread at a time.
     pool: Mutex<Pool>,
 }
 
-/// The entries a sampler draws from, with the scratch space of one sample.
+/// The hashes a sampler draws from.
 pub struct Pool {
-    /// New entries not yet in `entries`.
-    incoming: Receiver<Weak<Entry>>,
-    /// Every registered entry that might still be live.
-    entries: Vec<Weak<Entry>>,
+    /// Hashes of new keys not yet in `hashes`.
+    incoming: Receiver<u64>,
+    /// The hash of every key registered that might still be live.
+    hashes: Vec<u64>,
     /// Drawing randomness; private to the pool, so no lock or thread-local is needed.
     rng: SmallRng,
-    /// The current sample: indexes into `entries` and the entries themselves.
-    sample: Vec<(usize, Arc<Entry>)>,
-    /// Indexes of dead references met while drawing, removed after the sample is used.
+    /// Indexes of dead hashes met while drawing, removed by the next `forget`.
     dead: Vec<usize>,
 }
 
@@ -65,18 +59,17 @@ impl Sampler {
             incoming,
             pool: Mutex::new(Pool {
                 incoming: receiver,
-                entries: Vec::new(),
+                hashes: Vec::new(),
                 rng: crate::sync::sampling_rng(),
-                sample: Vec::new(),
                 dead: Vec::new(),
             }),
         }
     }
 
-    /// Makes `entry` eligible for sampling. Never blocks.
-    pub fn register(&self, entry: &Arc<Entry>) {
+    /// Makes the key with this hash eligible for sampling. Never blocks.
+    pub fn register(&self, hash: u64) {
         // The receiver lives in `self.pool`, so the channel cannot be disconnected.
-        let _ = self.incoming.send(Arc::downgrade(entry));
+        let _ = self.incoming.send(hash);
     }
 
     /// The pool, if no other thread is evicting right now.
@@ -92,7 +85,7 @@ impl Sampler {
     /// Locks the pool for one eviction pass.
     pub fn lock(&self) -> MutexGuard<'_, Pool> {
         // A panic while sampling leaves the pool consistent (at worst holding dead
-        // references), so a poisoned lock is still usable.
+        // hashes), so a poisoned lock is still usable.
         self.pool
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -100,93 +93,95 @@ impl Sampler {
 }
 
 impl Pool {
-    /// Moves queued entries into the pool, and sweeps out dead references once they
-    /// outnumber an eighth of the live entries. `live` is the number of entries in the map.
-    pub fn refresh(&mut self, live: usize) {
-        while let Ok(entry) = self.incoming.try_recv() {
-            self.entries.push(entry);
+    /// Moves queued hashes into the pool, and sweeps it once it holds an eighth more
+    /// hashes than `live`, the number of entries in the map: hashes for which `is_live`
+    /// is false are dropped, and duplicates merged.
+    pub fn refresh(&mut self, live: usize, is_live: impl Fn(u64) -> bool) {
+        while let Ok(hash) = self.incoming.try_recv() {
+            self.hashes.push(hash);
         }
-        if self.entries.len() > live + live / 8 + SWEEP_SLACK {
-            self.entries.retain(|entry| entry.strong_count() > 0);
+        if self.hashes.len() > live + live / 8 + SWEEP_SLACK {
+            self.hashes.retain(|&hash| is_live(hash));
+            self.hashes.sort_unstable();
+            self.hashes.dedup();
         }
     }
 
-    /// Draws `size` live entries uniformly at random (with replacement) into the
-    /// sample, and returns it; empty if the pool has none.
-    pub fn draw(&mut self, size: usize) -> &[(usize, Arc<Entry>)] {
-        self.sample.clear();
+    /// Draws up to `size` live entries uniformly at random (with replacement) into
+    /// `sample`, as `(index, hash, found)`; `find` looks a hash up, and `None` marks it
+    /// dead. `sample` is empty afterwards if the pool has no live entries.
+    pub fn draw<T>(
+        &mut self,
+        size: usize,
+        mut find: impl FnMut(u64) -> Option<T>,
+        sample: &mut Vec<(usize, u64, T)>,
+    ) {
+        sample.clear();
         let mut tries = 0;
-        while self.sample.len() < size && tries < MAX_TRIES * size && !self.entries.is_empty() {
+        while sample.len() < size && tries < MAX_TRIES * size && !self.hashes.is_empty() {
             tries += 1;
-            let index = self.rng.random_range(0..self.entries.len());
-            match self.entries[index].upgrade() {
-                Some(entry) => self.sample.push((index, entry)),
-                None => {
-                    // Replace in place, so indexes already drawn stay valid; removed below.
-                    self.entries[index] = Weak::new();
-                    self.dead.push(index);
-                }
+            let index = self.rng.random_range(0..self.hashes.len());
+            let hash = self.hashes[index];
+            match find(hash) {
+                Some(found) => sample.push((index, hash, found)),
+                // Removed by the next `forget`, so indexes already drawn stay valid.
+                None => self.dead.push(index),
             }
         }
-        &self.sample
     }
 
-    /// Forgets the entry at `index` of the last sample (it was evicted, or found no longer
-    /// in the map), and the dead references the draw met.
+    /// Forgets the hash at `index` of the last sample (its entry was evicted, or is no
+    /// longer in the map), and the dead hashes the last draw met.
     pub fn forget(&mut self, index: usize) {
         self.dead.push(index);
-        self.sample.clear();
         self.dead.sort_unstable_by(|a, b| b.cmp(a));
         self.dead.dedup();
         // Descending order: each swap_remove moves the last element into a larger index
         // than any still to be removed.
         for index in self.dead.drain(..) {
-            if index < self.entries.len() {
-                self.entries.swap_remove(index);
+            if index < self.hashes.len() {
+                self.hashes.swap_remove(index);
             }
         }
     }
 
-    /// Entries in the pool, dead or alive.
+    /// Hashes in the pool, dead or alive.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.hashes.len()
     }
 
-    /// Whether the pool holds no entries.
+    /// Whether the pool holds no hashes.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.hashes.is_empty()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
-    fn entry(key: &str) -> Arc<Entry> {
-        Arc::new(Entry::new(key.as_bytes(), b"v", 0))
+    fn pool_of<'s>(sampler: &'s Sampler, live: &HashSet<u64>) -> MutexGuard<'s, Pool> {
+        let mut pool = sampler.lock();
+        pool.refresh(live.len(), |hash| live.contains(&hash));
+        pool
     }
 
     #[test]
     fn draws_are_close_to_uniform_and_skip_dead_entries() {
         let sampler = Sampler::new();
-        let live: Vec<_> = (0..10).map(|i| entry(&format!("k{i}"))).collect();
-        for e in &live {
-            sampler.register(e);
+        let live: HashSet<u64> = (0..10).collect();
+        for hash in 0..40 {
+            sampler.register(hash);
         }
-        for i in 0..30 {
-            sampler.register(&entry(&format!("dead{i}")));
-        }
-        let mut pool = sampler.lock();
-        pool.refresh(10);
+        let mut pool = pool_of(&sampler, &live);
         assert_eq!(pool.len(), 40);
         let mut counts = [0usize; 10];
+        let mut sample = Vec::new();
         for _ in 0..20_000 {
-            let drawn = pool.draw(1)[0].1.clone();
-            let k: usize = std::str::from_utf8(&drawn.key()[1..])
-                .unwrap()
-                .parse()
-                .unwrap();
-            counts[k] += 1;
+            pool.draw(1, |hash| live.contains(&hash).then_some(()), &mut sample);
+            counts[sample[0].1 as usize] += 1;
         }
         for count in counts {
             assert!((1_700..2_300).contains(&count), "{counts:?}");
@@ -194,39 +189,43 @@ mod tests {
     }
 
     #[test]
-    fn forgetting_keeps_the_other_entries_and_sweeps_dead_ones() {
+    fn forgetting_keeps_the_other_entries_and_drops_dead_ones() {
         let sampler = Sampler::new();
-        let live: Vec<_> = (0..5).map(|i| entry(&format!("k{i}"))).collect();
-        for e in &live {
-            sampler.register(e);
+        let mut live: HashSet<u64> = (0..5).collect();
+        for hash in 0..5 {
+            sampler.register(hash);
         }
-        let mut pool = sampler.lock();
-        pool.refresh(5);
-        let (index, victim) = pool.draw(1)[0].clone();
+        let mut pool = pool_of(&sampler, &live);
+        let mut sample = Vec::new();
+        pool.draw(1, |hash| live.contains(&hash).then_some(()), &mut sample);
+        let (index, victim, ()) = sample[0];
+        live.remove(&victim);
         pool.forget(index);
         assert_eq!(pool.len(), 4);
         for _ in 0..100 {
-            let drawn = pool.draw(3).to_vec();
-            assert_eq!(drawn.len(), 3);
-            assert!(drawn.iter().all(|(_, e)| !Arc::ptr_eq(e, &victim)));
-            pool.sample.clear();
+            pool.draw(3, |hash| live.contains(&hash).then_some(()), &mut sample);
+            assert_eq!(sample.len(), 3);
+            assert!(sample.iter().all(|&(_, hash, ())| hash != victim));
         }
-        drop(live);
-        assert!(pool.draw(1).is_empty(), "all dead");
+        live.clear();
+        pool.draw(1, |hash| live.contains(&hash).then_some(()), &mut sample);
+        assert!(sample.is_empty(), "all dead");
         pool.forget(usize::MAX);
         assert!(pool.is_empty());
     }
 
     #[test]
-    fn refresh_sweeps_a_mostly_dead_pool() {
+    fn refresh_sweeps_dead_and_duplicate_hashes() {
         let sampler = Sampler::new();
-        for i in 0..5_000 {
-            sampler.register(&entry(&format!("gone{i}")));
+        for hash in 0..5_000 {
+            sampler.register(hash);
         }
-        let kept = entry("kept");
-        sampler.register(&kept);
-        let mut pool = sampler.lock();
-        pool.refresh(1);
-        assert_eq!(pool.len(), 1);
+        // A key deleted and written again is registered twice.
+        for _ in 0..3 {
+            sampler.register(7);
+        }
+        let live: HashSet<u64> = [7].into();
+        let pool = pool_of(&sampler, &live);
+        assert_eq!(pool.hashes, vec![7]);
     }
 }

@@ -11,7 +11,6 @@
 //! global counter is contended on the read path.
 
 use std::cell::Cell;
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 /// Rows of the sketch: four independent estimates, of which the minimum is taken.
@@ -94,10 +93,6 @@ pub struct FrequencySketch {
     blocks: Box<[Block]>,
     /// Blocks minus one (the block count is a power of two).
     mask: usize,
-    /// Hashes keys: foldhash is several times faster than SipHash on short keys, and
-    /// the hash is computed on every read and for every sampled entry. Seeded randomly, so
-    /// clients cannot aim collisions from outside.
-    hasher: foldhash::quality::RandomState,
     /// Additions since creation, sharded by thread.
     additions: Box<[Shard]>,
     /// Additions between two agings.
@@ -116,16 +111,10 @@ impl FrequencySketch {
         Self {
             blocks: (0..width * DEPTH / BLOCK).map(|_| Block::new()).collect(),
             mask: width * DEPTH / BLOCK - 1,
-            hasher: foldhash::quality::RandomState::default(),
             additions: (0..SHARDS).map(|_| Shard::default()).collect(),
             sample_size: entries as u64 * SAMPLE_FACTOR,
             next_aging: AtomicU64::new(entries as u64 * SAMPLE_FACTOR),
         }
-    }
-
-    /// The hash the other methods take; compute it once per key and operation.
-    pub fn hash(&self, key: &[u8]) -> u64 {
-        self.hasher.hash_one(key)
     }
 
     /// Counts one access to the key with this hash. Conservative update: only the
@@ -209,12 +198,13 @@ impl FrequencySketch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::key_hash;
 
     #[test]
     fn estimates_grow_with_accesses_and_saturate() {
         let sketch = FrequencySketch::new(1024);
-        let hot = sketch.hash(b"hot");
-        let cold = sketch.hash(b"cold");
+        let hot = key_hash(b"hot");
+        let cold = key_hash(b"cold");
         for _ in 0..40 {
             sketch.record(hot);
         }
@@ -222,13 +212,13 @@ mod tests {
         assert_eq!(sketch.estimate(hot), MAX_COUNT);
         assert!(sketch.estimate(cold) >= 1);
         assert!(sketch.estimate(cold) < sketch.estimate(hot));
-        assert_eq!(sketch.estimate(sketch.hash(b"never")), 0);
+        assert_eq!(sketch.estimate(key_hash(b"never")), 0);
     }
 
     #[test]
     fn aging_halves_counts_after_a_sample_period() {
         let sketch = FrequencySketch::new(1024);
-        let hot = sketch.hash(b"hot");
+        let hot = key_hash(b"hot");
         for _ in 0..10 {
             sketch.record(hot);
         }
@@ -236,7 +226,7 @@ mod tests {
         assert_eq!(sketch.estimate(hot), 10);
         // Fill the sample period with distinct keys.
         for i in 0..(1024 * SAMPLE_FACTOR as usize) {
-            sketch.record(sketch.hash(&i.to_le_bytes()));
+            sketch.record(key_hash(&i.to_le_bytes()));
         }
         assert!(sketch.age_if_due());
         assert!(
