@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::bench::args::{BenchArgs, EXAMPLES as BENCH_EXAMPLES};
 use crate::protocol::text::DEFAULT_MAX_KEY_LEN;
 use crate::store::evict::{EvictionPolicy, DEFAULT_SAMPLES};
 use crate::store::StoreConfig;
@@ -52,6 +53,39 @@ pub enum Command {
     /// Run the cache server (the default).
     #[command(after_help = EXAMPLES)]
     Serve(ServeArgs),
+    /// Load a server (Blink Store, Redis or memcached) and report throughput and latency.
+    #[command(after_help = BENCH_EXAMPLES)]
+    Bench(BenchArgs),
+    /// Run a server that writes every line back: the latency floor of the sockets alone.
+    Echo(EchoArgs),
+}
+
+/// Flags of `blink-store echo`.
+#[derive(Debug, Clone, Args)]
+pub struct EchoArgs {
+    /// TCP address to listen on [default: 127.0.0.1:8766 when --unix is not given either]
+    #[arg(long, value_name = "ADDR")]
+    pub tcp: Option<SocketAddr>,
+
+    /// Unix socket path to listen on (alone or together with --tcp)
+    #[arg(long, value_name = "PATH")]
+    pub unix: Option<PathBuf>,
+
+    /// Threads serving connections [default: one per CPU]
+    #[arg(long, value_name = "N", value_parser = parse_positive)]
+    pub workers: Option<usize>,
+}
+
+impl EchoArgs {
+    /// The TCP address to serve: the flag, or the default when no listener was asked for.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        match (self.tcp, &self.unix) {
+            (Some(addr), _) => Some(addr),
+            (None, Some(_)) => None,
+            // The constant is a valid address literal.
+            (None, None) => crate::echo::DEFAULT_ECHO_TCP.parse().ok(),
+        }
+    }
 }
 
 /// The log line format.

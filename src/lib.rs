@@ -17,10 +17,15 @@
 //! * [`protocol::text`] knows the line protocol's syntax, never the store.
 //! * [`command`] is the only module that knows both [`protocol::Request`] and [`store::Store`].
 //! * [`store`] knows nothing about sockets; [`evictor`] keeps it under its memory limit.
+//!
+//! Beside the server: [`bench`] is the load generator of `blink-store bench`, and [`echo`]
+//! the line-echoing server of `blink-store echo` that benchmarks use as their floor.
 
+pub mod bench;
 pub mod cli;
 pub mod command;
 pub mod connection;
+pub mod echo;
 pub mod evictor;
 pub mod logging;
 pub mod protocol;

@@ -1,5 +1,5 @@
 //! `blink-store`: parse the command line, install logging, bind the listeners, and serve
-//! until SIGINT or SIGTERM.
+//! until SIGINT or SIGTERM; or run the `bench` load generator or the `echo` server.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -8,7 +8,9 @@ use std::time::Duration;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
-use blink_store::cli::{Cli, Command, ServeArgs};
+use blink_store::bench::{self, args::BenchArgs};
+use blink_store::cli::{Cli, Command, EchoArgs, LogFormat, ServeArgs};
+use blink_store::echo;
 use blink_store::evictor::Evictor;
 use blink_store::logging::{self, LogConfig};
 use blink_store::protocol::text::TextProtocol;
@@ -18,17 +20,76 @@ use blink_store::unix_socket;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Serve(args)) => args,
-        None => cli.serve,
+    let result = match cli.command {
+        Some(Command::Serve(args)) => serve(&args),
+        Some(Command::Bench(args)) => run_bench(&args),
+        Some(Command::Echo(args)) => run_echo(&args),
+        None => serve(&cli.serve),
     };
-    match serve(&args) {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("blink-store: {err}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs the load generator and prints its report; any wrong reply or failed connection
+/// makes the exit code non-zero.
+fn run_bench(args: &BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let report = bench::run(&args.config()).map_err(|err| format!("bench: {err}"))?;
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{report}");
+    }
+    match report.failure() {
+        Some(failure) => Err(format!("bench: {failure}").into()),
+        None => Ok(()),
+    }
+}
+
+/// Serves `blink-store echo` until SIGINT or SIGTERM.
+fn run_echo(args: &EchoArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let _log_guard = logging::init(&LogConfig {
+        dir: None,
+        retention: Duration::ZERO,
+        format: LogFormat::Text,
+        filter: None,
+    })?;
+    let mut listeners = Listeners::default();
+    if let Some(addr) = args.tcp_addr() {
+        let listener =
+            std::net::TcpListener::bind(addr).map_err(|err| format!("tcp {addr}: {err}"))?;
+        listeners.tcp = Some(listener);
+    }
+    if let Some(path) = &args.unix {
+        listeners.unix = Some(unix_socket::bind(path, 0o600)?);
+    }
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all().thread_name("blink-echo");
+    if let Some(workers) = args.workers {
+        runtime.worker_threads(workers);
+    }
+    let runtime = runtime.build()?;
+    runtime.block_on(async {
+        let shutdown = CancellationToken::new();
+        let signals = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                let result = server::wait_for_signal().await;
+                shutdown.cancel();
+                result
+            }
+        });
+        echo::run(listeners, shutdown).await?;
+        signals.await??;
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })?;
+    // Open connections are abandoned, not awaited.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    Ok(())
 }
 
 fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {

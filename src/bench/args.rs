@@ -1,0 +1,304 @@
+//! The flags of `blink-store bench`, their parsers, and the [`BenchConfig`] they describe.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use super::config::{
+    BenchConfig, KeyDist, Limit, Protocol, Ratio, Target, DEFAULT_KEYS, DEFAULT_REQUESTS,
+    DEFAULT_ZIPF_EXPONENT, MAX_KEYS,
+};
+
+/// Examples shown after `blink-store bench --help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  blink-store bench --conns 4 --pipeline 16 --preload
+      Fill every key, then 100 000 requests, 9 GETs per SET, 64 in flight.
+  blink-store bench --duration 10s --key-dist zipf --ratio 1:0 --json
+      Ten seconds of skewed GETs only; one JSON object on stdout.
+  blink-store bench --protocol resp --tcp 127.0.0.1:6379 --preload
+      The same workload against Redis (memcached: --protocol memcache).
+  taskset -c 1 blink-store bench --protocol echo --tcp 127.0.0.1:8766
+      The loopback floor: `blink-store echo` sends every request straight back.";
+
+/// Which keys requests touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyDistArg {
+    /// Every key equally often.
+    Uniform,
+    /// A few hot keys and a long tail (see --zipf-exponent).
+    Zipf,
+}
+
+/// Flags of `blink-store bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// TCP address of the server [default: 127.0.0.1:8765 when --unix is not given]
+    #[arg(long, value_name = "ADDR", conflicts_with = "unix")]
+    pub tcp: Option<SocketAddr>,
+
+    /// Unix socket path of the server
+    #[arg(long, value_name = "PATH")]
+    pub unix: Option<PathBuf>,
+
+    /// Protocol the server speaks
+    #[arg(long, value_enum, default_value_t = Protocol::Line)]
+    pub protocol: Protocol,
+
+    /// Connections, each with its own task
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_count)]
+    pub conns: usize,
+
+    /// Requests in flight per connection, written as one batch
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_count)]
+    pub pipeline: usize,
+
+    /// Requests to send in total [default: 100000 when --duration is not given]
+    #[arg(long, value_name = "N", conflicts_with = "duration", value_parser = parse_count_u64)]
+    pub requests: Option<u64>,
+
+    /// Send requests for this long instead, e.g. 10s, 500ms, 2m (plain numbers are seconds)
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// GET:SET weights: 9:1 is nine GETs per SET, 1:0 only GETs, 0:1 only SETs
+    #[arg(long, value_name = "GET:SET", default_value = "9:1", value_parser = parse_ratio)]
+    pub ratio: Ratio,
+
+    /// Distinct keys; every key is 16 bytes, `key:` and 12 digits
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_KEYS, value_parser = parse_keys)]
+    pub keys: u64,
+
+    /// Which keys requests touch
+    #[arg(long, value_enum, default_value_t = KeyDistArg::Uniform)]
+    pub key_dist: KeyDistArg,
+
+    /// Skew of --key-dist zipf: 0 is uniform, 0.99 is YCSB's
+    #[arg(long, value_name = "S", default_value_t = DEFAULT_ZIPF_EXPONENT, value_parser = parse_exponent)]
+    pub zipf_exponent: f64,
+
+    /// Value size: bytes, or with a suffix (1KiB)
+    #[arg(long, value_name = "BYTES", default_value = "32", value_parser = parse_value_size)]
+    pub value_size: usize,
+
+    /// Before the timed run, SET every key once (pipelined, not measured)
+    #[arg(long)]
+    pub preload: bool,
+
+    /// Client runtime threads; 1 runs every connection on one thread (pin it with taskset)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_count)]
+    pub threads: usize,
+
+    /// Seed of the request generators; the same seed sends the same requests
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub seed: u64,
+
+    /// Give up on a connection after waiting this long for a reply
+    #[arg(long, value_name = "TIME", default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Print one JSON object instead of the table
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl BenchArgs {
+    /// The run these flags describe.
+    pub fn config(&self) -> BenchConfig {
+        let target = match (&self.unix, self.tcp) {
+            (Some(path), _) => Target::Unix(path.clone()),
+            (None, Some(addr)) => Target::Tcp(addr),
+            (None, None) => Target::Tcp(default_tcp()),
+        };
+        let limit = match (self.duration, self.requests) {
+            (Some(duration), _) => Limit::Duration(duration),
+            (None, requests) => Limit::Requests(requests.unwrap_or(DEFAULT_REQUESTS)),
+        };
+        let key_dist = match self.key_dist {
+            KeyDistArg::Uniform => KeyDist::Uniform,
+            KeyDistArg::Zipf => KeyDist::Zipf {
+                exponent: self.zipf_exponent,
+            },
+        };
+        BenchConfig::new(target)
+            .protocol(self.protocol)
+            .conns(self.conns)
+            .pipeline(self.pipeline)
+            .limit(limit)
+            .ratio(self.ratio)
+            .keys(self.keys)
+            .key_dist(key_dist)
+            .value_bytes(self.value_size)
+            .preload(self.preload)
+            .threads(self.threads)
+            .seed(self.seed)
+            .reply_timeout(self.timeout)
+    }
+}
+
+fn default_tcp() -> SocketAddr {
+    // The constant is a valid address literal; the fallback is the same address.
+    super::config::DEFAULT_TARGET
+        .parse()
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8765)))
+}
+
+fn parse_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be greater than zero".into()),
+        Ok(n) => Ok(n),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+fn parse_count_u64(text: &str) -> Result<u64, String> {
+    parse_count(text).map(|n| n as u64)
+}
+
+fn parse_keys(text: &str) -> Result<u64, String> {
+    match parse_count_u64(text)? {
+        n @ 1..=MAX_KEYS => Ok(n),
+        _ => Err(format!("must be at most {MAX_KEYS}")),
+    }
+}
+
+fn parse_value_size(text: &str) -> Result<usize, String> {
+    let bytes = crate::cli::parse_size(text)?;
+    usize::try_from(bytes).map_err(|err| err.to_string())
+}
+
+fn parse_exponent(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.0 => Ok(s),
+        Ok(_) => Err("must be a number of 0 or more".into()),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+/// Parses `GET:SET` weights such as `9:1`; both zero is refused.
+fn parse_ratio(text: &str) -> Result<Ratio, String> {
+    let usage = || format!("'{text}' is not GET:SET weights like 9:1");
+    let (gets, sets) = text.split_once(':').ok_or_else(usage)?;
+    let gets = gets.trim().parse().map_err(|_| usage())?;
+    let sets = sets.trim().parse().map_err(|_| usage())?;
+    match (gets, sets) {
+        (0, 0) => Err("GET and SET weights cannot both be zero".into()),
+        (gets, sets) if u64::from(gets) + u64::from(sets) > u64::from(u32::MAX) => {
+            Err("weights too large".into())
+        }
+        (gets, sets) => Ok(Ratio { gets, sets }),
+    }
+}
+
+/// Parses a positive duration: a number with `ms`, `s`, `m` or `h`, or plain seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration like 10s or 500ms"))?;
+    let seconds = match unit.trim() {
+        "ms" => number / 1000.0,
+        "" | "s" => number,
+        "m" => number * 60.0,
+        "h" => number * 3600.0,
+        other => return Err(format!("unknown unit '{other}'; use ms, s, m or h")),
+    };
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err("must be greater than zero".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn bench(args: &[&str]) -> Result<BenchConfig, clap::Error> {
+        let argv = ["blink-store", "bench"].iter().chain(args);
+        match Cli::try_parse_from(argv)?.command {
+            Some(Command::Bench(args)) => Ok(args.config()),
+            other => panic!("expected bench, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let config = bench(&[]).unwrap();
+        assert_eq!(config, BenchConfig::new(Target::Tcp(default_tcp())));
+        assert_eq!(config.limit, Limit::Requests(100_000));
+        assert_eq!(config.ratio, Ratio { gets: 9, sets: 1 });
+        assert_eq!(config.value_bytes, 32);
+    }
+
+    #[test]
+    fn flags_reach_the_config() {
+        let config = bench(&[
+            "--unix",
+            "/tmp/b.sock",
+            "--protocol",
+            "resp",
+            "--conns",
+            "4",
+            "--pipeline",
+            "8",
+            "--duration",
+            "1.5s",
+            "--ratio",
+            "1:0",
+            "--key-dist",
+            "zipf",
+            "--zipf-exponent",
+            "1.2",
+            "--value-size",
+            "1KiB",
+            "--preload",
+            "--threads",
+            "2",
+            "--seed",
+            "7",
+        ])
+        .unwrap();
+        assert_eq!(config.target, Target::Unix("/tmp/b.sock".into()));
+        assert_eq!(config.protocol, Protocol::Resp);
+        assert_eq!((config.conns, config.pipeline, config.threads), (4, 8, 2));
+        assert_eq!(config.limit, Limit::Duration(Duration::from_millis(1500)));
+        assert_eq!(config.key_dist, KeyDist::Zipf { exponent: 1.2 });
+        assert_eq!((config.value_bytes, config.seed), (1024, 7));
+        assert!(config.preload);
+    }
+
+    #[test]
+    fn bad_flags_are_refused() {
+        for args in [
+            &["--requests", "10", "--duration", "1s"][..],
+            &["--tcp", "127.0.0.1:1", "--unix", "/tmp/x"],
+            &["--ratio", "0:0"],
+            &["--ratio", "nine"],
+            &["--conns", "0"],
+            &["--duration", "0s"],
+            &["--duration", "5 parsecs"],
+            &["--zipf-exponent", "-1"],
+            &["--keys", "1000000000000"],
+            &["--protocol", "http"],
+        ] {
+            assert!(bench(args).is_err(), "{args:?} accepted");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("").is_err());
+    }
+}

@@ -1,0 +1,390 @@
+//! The bytes on the wire for each protocol: how a GET or SET is encoded, and how its reply
+//! is framed and checked against the value the key must hold. Knows no sockets.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use memchr::memchr;
+
+use super::config::Protocol;
+use super::workload::{write_key, Op, OpKind, Values, KEY_LEN};
+
+/// A reply claiming to be longer than this is not waited for: it is wrong, and the
+/// connection resynchronises on the next line.
+pub const MAX_CLAIMED_BYTES: usize = 64 << 20;
+
+/// How many bytes of a wrong reply an error message quotes.
+const QUOTED_BYTES: usize = 80;
+
+/// What a reply said about its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A SET was stored, or the echo server sent the request back.
+    Done,
+    /// A GET found the key with exactly its value.
+    Hit,
+    /// A GET found no such key.
+    Miss,
+    /// Anything else: an error reply, a wrong value, or a reply to some other request.
+    Wrong,
+}
+
+/// The result of looking at the start of the read buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parse {
+    /// The reply has not fully arrived yet.
+    Incomplete,
+    /// One reply, `len` bytes long, judged.
+    Reply {
+        /// Bytes the reply takes, to be consumed.
+        len: usize,
+        /// What it said.
+        outcome: Outcome,
+    },
+}
+
+/// Encodes requests and checks replies for one protocol and one value size.
+#[derive(Debug, Clone)]
+pub struct Wire {
+    /// The protocol spoken.
+    protocol: Protocol,
+    /// The value every key must hold.
+    values: Values,
+    /// The value size in decimal, as RESP and memcached headers carry it.
+    len_text: Vec<u8>,
+    /// Reused for decoded values and echoed lines, so checking never allocates.
+    scratch: Vec<u8>,
+}
+
+impl Wire {
+    /// The encoder and checker of `protocol` for `values`.
+    pub fn new(protocol: Protocol, values: Values) -> Self {
+        let len_text = values.value_bytes().to_string().into_bytes();
+        Self {
+            protocol,
+            values,
+            len_text,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Appends the request for `op` to `out`.
+    pub fn encode(&self, op: Op, out: &mut Vec<u8>) {
+        let mut key = [0u8; KEY_LEN];
+        write_key(op.key, &mut key);
+        let parts: [&[u8]; 3] = match (self.protocol, op.kind) {
+            (Protocol::Line | Protocol::Echo, OpKind::Get) => [b"GET ", &key, b"\n"],
+            (Protocol::Line | Protocol::Echo, OpKind::Set) => [b"SET ", &key, b" "],
+            (Protocol::Resp, OpKind::Get) => [b"*2\r\n$3\r\nGET\r\n$16\r\n", &key, b"\r\n"],
+            (Protocol::Resp, OpKind::Set) => [b"*3\r\n$3\r\nSET\r\n$16\r\n", &key, b"\r\n$"],
+            (Protocol::Memcache, OpKind::Get) => [b"get ", &key, b"\r\n"],
+            (Protocol::Memcache, OpKind::Set) => [b"set ", &key, b" 0 0 "],
+        };
+        parts.iter().for_each(|part| out.extend_from_slice(part));
+        if op.kind == OpKind::Get {
+            return;
+        }
+        match self.protocol {
+            Protocol::Line | Protocol::Echo => {}
+            Protocol::Resp | Protocol::Memcache => {
+                out.extend_from_slice(&self.len_text);
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        self.values.write(op.key, out);
+        out.extend_from_slice(match self.protocol {
+            Protocol::Line | Protocol::Echo => b"\n",
+            Protocol::Resp | Protocol::Memcache => b"\r\n",
+        });
+    }
+
+    /// Frames and judges the reply to `op` at the start of `buf`.
+    pub fn parse(&mut self, buf: &[u8], op: Op) -> Parse {
+        let Some((line, line_len)) = first_line(buf) else {
+            return Parse::Incomplete;
+        };
+        let judged = |outcome| reply(line_len, outcome);
+        match (self.protocol, op.kind) {
+            (Protocol::Line, OpKind::Set) => judged(expect(line == b"OK")),
+            (Protocol::Line, OpKind::Get) => judged(self.line_get(line, op)),
+            (Protocol::Echo, _) => {
+                self.scratch.clear();
+                let mut request = std::mem::take(&mut self.scratch);
+                self.encode(op, &mut request);
+                let same = buf[..line_len] == request[..];
+                self.scratch = request;
+                judged(expect(same))
+            }
+            (Protocol::Resp, _) if line.starts_with(b"$") => {
+                self.resp_bulk(buf, line, line_len, op)
+            }
+            (Protocol::Resp, kind) => judged(expect(kind == OpKind::Set && line == b"+OK")),
+            (Protocol::Memcache, OpKind::Set) => judged(expect(line == b"STORED")),
+            (Protocol::Memcache, OpKind::Get) if line == b"END" => judged(Outcome::Miss),
+            (Protocol::Memcache, OpKind::Get) if line.starts_with(b"VALUE ") => {
+                self.memcache_value(buf, line, line_len, op)
+            }
+            (Protocol::Memcache, OpKind::Get) => judged(Outcome::Wrong),
+        }
+    }
+
+    /// `VALUE <base64>` or `NOT_FOUND`.
+    fn line_get(&mut self, line: &[u8], op: Op) -> Outcome {
+        if line == b"NOT_FOUND" {
+            return Outcome::Miss;
+        }
+        let Some(encoded) = line.strip_prefix(b"VALUE ") else {
+            return Outcome::Wrong;
+        };
+        self.scratch.clear();
+        let decoded = BASE64.decode_vec(encoded, &mut self.scratch).is_ok();
+        expect_hit(decoded && self.values.matches(op.key, &self.scratch))
+    }
+
+    /// `$-1` or `$<n>` and n bytes of data: a GET's hit or miss, wrong for a SET.
+    fn resp_bulk(&self, buf: &[u8], header: &[u8], header_len: usize, op: Op) -> Parse {
+        let wrong_line = reply(header_len, Outcome::Wrong);
+        if header == b"$-1" {
+            let miss = op.kind == OpKind::Get;
+            return reply(
+                header_len,
+                if miss { Outcome::Miss } else { Outcome::Wrong },
+            );
+        }
+        let Some(data_len) = parse_len(&header[1..]) else {
+            return wrong_line;
+        };
+        let Some(data) = data_with_crlf(buf, header_len, data_len) else {
+            return Parse::Incomplete;
+        };
+        let Some(data) = data else {
+            return wrong_line;
+        };
+        let hit = op.kind == OpKind::Get && self.values.matches(op.key, data);
+        reply(header_len + data_len + 2, expect_hit(hit))
+    }
+
+    /// `VALUE <key> <flags> <n>[ <cas>]`, n bytes of data, then `END`.
+    fn memcache_value(&self, buf: &[u8], header: &[u8], header_len: usize, op: Op) -> Parse {
+        let wrong_line = reply(header_len, Outcome::Wrong);
+        let mut fields = header.split(|&b| b == b' ').skip(1);
+        let (Some(key), Some(_flags), Some(len)) = (fields.next(), fields.next(), fields.next())
+        else {
+            return wrong_line;
+        };
+        let Some(data_len) = parse_len(len) else {
+            return wrong_line;
+        };
+        let Some(data) = data_with_crlf(buf, header_len, data_len) else {
+            return Parse::Incomplete;
+        };
+        let Some(data) = data else {
+            return wrong_line;
+        };
+        let end_at = header_len + data_len + 2;
+        let Some(end) = buf.get(end_at..end_at + 5) else {
+            return Parse::Incomplete;
+        };
+        if end != b"END\r\n" {
+            return reply(end_at, Outcome::Wrong);
+        }
+        let mut expected_key = [0u8; KEY_LEN];
+        write_key(op.key, &mut expected_key);
+        let hit = key == expected_key && self.values.matches(op.key, data);
+        reply(end_at + 5, expect_hit(hit))
+    }
+
+    /// A one-line description of a wrong reply to `op`, for the error report.
+    pub fn describe(&self, op: Op, bytes: &[u8]) -> String {
+        let mut key = [0u8; KEY_LEN];
+        write_key(op.key, &mut key);
+        let size = self.values.value_bytes();
+        let expected = match (self.protocol, op.kind) {
+            (Protocol::Line, OpKind::Get) => {
+                format!("VALUE <base64 of its {size}-byte value> or NOT_FOUND")
+            }
+            (Protocol::Line, OpKind::Set) => "OK".into(),
+            (Protocol::Resp, OpKind::Get) => format!("${size} with its value, or $-1"),
+            (Protocol::Resp, OpKind::Set) => "+OK".into(),
+            (Protocol::Memcache, OpKind::Get) => {
+                format!("VALUE with its {size}-byte value then END, or END")
+            }
+            (Protocol::Memcache, OpKind::Set) => "STORED".into(),
+            (Protocol::Echo, _) => "the request line back".into(),
+        };
+        let kind = match op.kind {
+            OpKind::Get => "GET",
+            OpKind::Set => "SET",
+        };
+        let shown = &bytes[..bytes.len().min(QUOTED_BYTES)];
+        format!(
+            "{kind} {}: expected {expected}, got \"{}\"",
+            key.escape_ascii(),
+            shown.escape_ascii()
+        )
+    }
+}
+
+/// The first line of `buf` without its CR LF (or LF), and the bytes it takes with them.
+fn first_line(buf: &[u8]) -> Option<(&[u8], usize)> {
+    let lf = memchr(b'\n', buf)?;
+    let line = &buf[..lf];
+    Some((line.strip_suffix(b"\r").unwrap_or(line), lf + 1))
+}
+
+/// `n` bytes of data after a `start`-byte header, if they and their CR LF have arrived:
+/// `Some(None)` when the CR LF is missing.
+fn data_with_crlf(buf: &[u8], start: usize, n: usize) -> Option<Option<&[u8]>> {
+    let framed = buf.get(start..start + n + 2)?;
+    Some(framed.strip_suffix(b"\r\n"))
+}
+
+/// A decimal length, refused past [`MAX_CLAIMED_BYTES`].
+fn parse_len(text: &[u8]) -> Option<usize> {
+    let text = std::str::from_utf8(text).ok()?;
+    text.parse().ok().filter(|&n| n <= MAX_CLAIMED_BYTES)
+}
+
+/// A whole reply of `len` bytes, judged.
+fn reply(len: usize, outcome: Outcome) -> Parse {
+    Parse::Reply { len, outcome }
+}
+
+/// `Done` when the reply is the one expected, else `Wrong`.
+fn expect(right: bool) -> Outcome {
+    if right {
+        Outcome::Done
+    } else {
+        Outcome::Wrong
+    }
+}
+
+/// `Hit` when the value is the one expected, else `Wrong`.
+fn expect_hit(right: bool) -> Outcome {
+    if right {
+        Outcome::Hit
+    } else {
+        Outcome::Wrong
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(protocol: Protocol) -> Wire {
+        Wire::new(protocol, Values::new(5))
+    }
+
+    const GET: Op = Op {
+        kind: OpKind::Get,
+        key: 3,
+    };
+    const SET: Op = Op {
+        kind: OpKind::Set,
+        key: 3,
+    };
+
+    fn encoded(protocol: Protocol, op: Op) -> String {
+        let mut out = Vec::new();
+        wire(protocol).encode(op, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn judge(protocol: Protocol, op: Op, reply: &[u8]) -> Parse {
+        wire(protocol).parse(reply, op)
+    }
+
+    #[test]
+    fn requests_are_encoded_per_protocol() {
+        let value = "00003";
+        assert_eq!(encoded(Protocol::Line, GET), "GET key:000000000003\n");
+        assert!(encoded(Protocol::Line, SET).starts_with("SET key:000000000003 00003"));
+        assert_eq!(
+            encoded(Protocol::Resp, GET),
+            "*2\r\n$3\r\nGET\r\n$16\r\nkey:000000000003\r\n"
+        );
+        assert_eq!(
+            encoded(Protocol::Resp, SET),
+            format!("*3\r\n$3\r\nSET\r\n$16\r\nkey:000000000003\r\n$5\r\n{value}\r\n")
+        );
+        assert_eq!(encoded(Protocol::Memcache, GET), "get key:000000000003\r\n");
+        assert_eq!(
+            encoded(Protocol::Memcache, SET),
+            format!("set key:000000000003 0 0 5\r\n{value}\r\n")
+        );
+    }
+
+    #[test]
+    fn replies_are_framed_and_judged() {
+        use Outcome::{Done, Hit, Miss, Wrong};
+        use Protocol::{Line, Memcache, Resp};
+        let hit = format!("VALUE {}\n", BASE64.encode("00003"));
+        let other = format!("VALUE {}\n", BASE64.encode("00004"));
+        let mc_hit = b"VALUE key:000000000003 0 5\r\n00003\r\nEND\r\n";
+        let mc_other = b"VALUE key:000000000004 0 5\r\n00003\r\nEND\r\n";
+        let table: &[(Protocol, Op, &[u8], Parse)] = &[
+            (Line, SET, b"OK\n", reply(3, Done)),
+            (Line, SET, b"OK", Parse::Incomplete),
+            (Line, GET, hit.as_bytes(), reply(hit.len(), Hit)),
+            (Line, GET, b"NOT_FOUND\r\nOK\n", reply(11, Miss)),
+            (Line, GET, other.as_bytes(), reply(other.len(), Wrong)),
+            (Line, GET, b"VALUE !!\n", reply(9, Wrong)),
+            (Line, SET, b"ERROR unknown command\n", reply(22, Wrong)),
+            (Resp, SET, b"+OK\r\n", reply(5, Done)),
+            (Resp, GET, b"$5\r\n00003\r\n", reply(11, Hit)),
+            (Resp, GET, b"$5\r\n0000", Parse::Incomplete),
+            (Resp, GET, b"$5\r\n00004\r\n", reply(11, Wrong)),
+            (Resp, GET, b"$-1\r\n", reply(5, Miss)),
+            (Resp, GET, b"$5\r\n00003xx", reply(4, Wrong)),
+            (Resp, SET, b"-ERR wrong\r\n", reply(12, Wrong)),
+            (Resp, GET, b"+OK\r\n", reply(5, Wrong)),
+            (Resp, GET, b"$99999999999\r\n", reply(14, Wrong)),
+            (Memcache, SET, b"STORED\r\n", reply(8, Done)),
+            (Memcache, GET, mc_hit, reply(mc_hit.len(), Hit)),
+            (
+                Memcache,
+                GET,
+                &mc_hit[..mc_hit.len() - 1],
+                Parse::Incomplete,
+            ),
+            (Memcache, GET, b"END\r\n", reply(5, Miss)),
+            (Memcache, GET, mc_other, reply(mc_other.len(), Wrong)),
+            (Memcache, GET, b"ERROR\r\n", reply(7, Wrong)),
+            (
+                Memcache,
+                SET,
+                b"SERVER_ERROR out of memory\r\n",
+                reply(28, Wrong),
+            ),
+        ];
+        for (protocol, op, bytes, expected) in table {
+            let got = judge(*protocol, *op, bytes);
+            assert_eq!(
+                got,
+                *expected,
+                "{protocol:?} {op:?} {:?}",
+                bytes.escape_ascii().to_string()
+            );
+        }
+    }
+
+    #[test]
+    fn echo_expects_the_request_back() {
+        let line = encoded(Protocol::Echo, SET);
+        let echoed = judge(Protocol::Echo, SET, line.as_bytes());
+        assert_eq!(echoed, reply(line.len(), Outcome::Done));
+        assert_eq!(
+            judge(Protocol::Echo, GET, b"GET key:000000000004\n"),
+            reply(21, Outcome::Wrong)
+        );
+    }
+
+    #[test]
+    fn wrong_replies_are_described() {
+        let message = wire(Protocol::Line).describe(SET, b"ERROR unknown command\n");
+        assert_eq!(
+            message,
+            r#"SET key:000000000003: expected OK, got "ERROR unknown command\n""#
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! `blink-store echo`: a minimal server that writes every line it reads straight back,
+//! all complete lines of one read with one write. Benchmarks compare the real server's
+//! latency against it: it is the floor set by the sockets and the runtime alone.
+
+use bytes::{Buf, BytesMut};
+use memchr::memrchr;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UnixListener};
+use tokio_util::sync::CancellationToken;
+
+use crate::server::Listeners;
+
+/// The TCP address served when neither `--tcp` nor `--unix` is given: next to the
+/// server's default port, so both can run side by side.
+pub const DEFAULT_ECHO_TCP: &str = "127.0.0.1:8766";
+
+/// Bytes asked of the socket per read, as the real server asks.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// A line longer than this closes the connection: twice the server's longest line with
+/// default limits, so every request the server accepts is echoed.
+pub const MAX_LINE_LEN: usize = 2 << 20;
+
+/// Echoes on `listeners` until `shutdown` fires; connections still open then are left to
+/// the runtime's shutdown. The Unix socket file is removed before it returns.
+///
+/// # Errors
+/// If a listener cannot be registered with the runtime.
+pub async fn run(listeners: Listeners, shutdown: CancellationToken) -> std::io::Result<()> {
+    let mut accepting = tokio::task::JoinSet::new();
+    if let Some(listener) = listeners.tcp {
+        listener.set_nonblocking(true)?;
+        let listener = TcpListener::from_std(listener)?;
+        tracing::info!(addr = %listener.local_addr()?, "listening on tcp");
+        accepting.spawn(accept_tcp(listener, shutdown.clone()));
+    }
+    let mut socket_file = None;
+    if let Some((listener, file)) = listeners.unix {
+        listener.set_nonblocking(true)?;
+        let listener = UnixListener::from_std(listener)?;
+        tracing::info!(path = %file.path().display(), "listening on unix socket");
+        accepting.spawn(accept_unix(listener, shutdown.clone()));
+        socket_file = Some(file);
+    }
+    shutdown.cancelled().await;
+    tracing::info!("shutdown started");
+    while accepting.join_next().await.is_some() {}
+    drop(socket_file);
+    tracing::info!("shutdown done");
+    Ok(())
+}
+
+async fn accept_tcp(listener: TcpListener, shutdown: CancellationToken) {
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                // Each read's lines go back in one write; waiting for more only adds latency.
+                if let Err(err) = stream.set_nodelay(true) {
+                    tracing::debug!(cause = %err, "could not set TCP_NODELAY");
+                }
+                spawn_echo(stream, peer.to_string());
+            }
+            Err(err) => accept_failed(&err).await,
+        }
+    }
+}
+
+async fn accept_unix(listener: UnixListener, shutdown: CancellationToken) {
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, _)) => spawn_echo(stream, "unix".into()),
+            Err(err) => accept_failed(&err).await,
+        }
+    }
+}
+
+async fn accept_failed(err: &std::io::Error) {
+    tracing::error!(cause = %err, "accept failed");
+    // Pause so that running out of file descriptors does not spin the accept loop.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+}
+
+fn spawn_echo<S>(stream: S, peer: String)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        if let Err(err) = echo_lines(stream).await {
+            tracing::warn!(peer = %peer, cause = %err, "connection closed with error");
+        }
+    });
+}
+
+/// Writes back every complete line read from `stream`, until EOF.
+///
+/// # Errors
+/// An I/O error, or a line longer than [`MAX_LINE_LEN`].
+pub async fn echo_lines<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) -> std::io::Result<()> {
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    loop {
+        buf.reserve(READ_CHUNK);
+        if stream.read_buf(&mut buf).await? == 0 {
+            return Ok(());
+        }
+        match memrchr(b'\n', &buf) {
+            Some(last) => {
+                stream.write_all(&buf[..=last]).await?;
+                buf.advance(last + 1);
+            }
+            None if buf.len() > MAX_LINE_LEN => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("line longer than {MAX_LINE_LEN} bytes"),
+                ));
+            }
+            None => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn echoes_complete_lines_only() {
+        let (client, server) = tokio::io::duplex(64);
+        let echo = tokio::spawn(echo_lines(server));
+        let (mut reader, mut writer) = tokio::io::split(client);
+        writer.write_all(b"GET a\nSET b c\nPAR").await.unwrap();
+        let mut got = vec![0u8; 14];
+        reader.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, b"GET a\nSET b c\n");
+        writer.write_all(b"TIAL\n").await.unwrap();
+        let mut rest = vec![0u8; 8];
+        reader.read_exact(&mut rest).await.unwrap();
+        assert_eq!(rest, b"PARTIAL\n");
+        drop(writer);
+        drop(reader);
+        echo.await.unwrap().unwrap();
+    }
+}

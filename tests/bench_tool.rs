@@ -1,0 +1,335 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! `blink-store bench` and `blink-store echo`, run as the real binary against the real
+//! server, the echo server, Redis and memcached, over TCP and a Unix socket.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{binary, run_to_end, Server, STEP_TIMEOUT};
+use serde_json::Value;
+
+/// Runs `bench` with `args` and `--json`, asserts it succeeded and returns its report.
+fn bench_json(args: &[&str]) -> Value {
+    let mut all = vec!["bench", "--json"];
+    all.extend_from_slice(args);
+    let (status, stdout, stderr) = run_to_end(&all, &[]);
+    assert!(status.success(), "bench {args:?} failed: {stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|err| panic!("{err}: {stdout}"))
+}
+
+fn count(report: &Value, field: &str) -> u64 {
+    report[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {field} in {report}"))
+}
+
+/// No errors, the latency percentiles in order, and a positive rate.
+fn assert_clean(report: &Value) {
+    assert_eq!(count(report, "errors"), 0, "{report}");
+    assert_eq!(count(report, "failed_conns"), 0, "{report}");
+    assert_eq!(
+        count(report, "gets") + count(report, "sets"),
+        count(report, "requests")
+    );
+    assert!(report["ops_per_sec"].as_f64().unwrap() > 0.0, "{report}");
+    let latency = |p: &str| report["latency_us"][p].as_f64().unwrap();
+    assert!(latency("p50") > 0.0, "{report}");
+    assert!(latency("p50") <= latency("p90"), "{report}");
+    assert!(latency("p90") <= latency("p99"), "{report}");
+    assert!(latency("p99") <= latency("p999"), "{report}");
+    assert!(latency("p999") <= latency("max"), "{report}");
+}
+
+/// `--tcp ADDR` and `--unix PATH` for each transport `server` listens on.
+fn targets(server: &Server) -> Vec<[String; 2]> {
+    let tcp = ["--tcp".to_owned(), server.tcp.unwrap().to_string()];
+    let unix = [
+        "--unix".to_owned(),
+        server.unix.as_ref().unwrap().display().to_string(),
+    ];
+    vec![tcp, unix]
+}
+
+#[test]
+fn line_protocol_after_preload_hits_every_get_over_tcp_and_unix() {
+    let server = Server::start(&[]);
+    for [flag, target] in targets(&server) {
+        let report = bench_json(&[
+            &flag,
+            &target,
+            "--protocol",
+            "line",
+            "--requests",
+            "2000",
+            "--conns",
+            "2",
+            "--pipeline",
+            "4",
+            "--keys",
+            "5000",
+            "--preload",
+        ]);
+        assert_clean(&report);
+        assert_eq!(count(&report, "requests"), 2000, "{report}");
+        assert_eq!(count(&report, "hits"), count(&report, "gets"), "{report}");
+        assert_eq!(count(&report, "misses"), 0, "{report}");
+        assert_eq!(report["protocol"], "line");
+        assert_eq!(report["conns"], 2);
+        assert_eq!(report["pipeline"], 4);
+    }
+}
+
+#[test]
+fn zipf_keys_for_a_fixed_duration() {
+    let server = Server::start(&[]);
+    let started = Instant::now();
+    let report = bench_json(&[
+        "--tcp",
+        &server.tcp.unwrap().to_string(),
+        "--key-dist",
+        "zipf",
+        "--duration",
+        "1s",
+        "--conns",
+        "2",
+        "--pipeline",
+        "4",
+        "--keys",
+        "1000",
+        "--ratio",
+        "1:1",
+    ]);
+    assert_clean(&report);
+    assert!(count(&report, "requests") > 0, "{report}");
+    let seconds = report["seconds"].as_f64().unwrap();
+    assert!((1.0..5.0).contains(&seconds), "{report}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(report["key_dist"], "zipf(0.99)");
+}
+
+#[test]
+fn the_echo_server_sends_every_line_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("echo.sock");
+    let mut command = Command::new(binary());
+    command.args([
+        "echo",
+        "--tcp",
+        "127.0.0.1:0",
+        "--unix",
+        sock.to_str().unwrap(),
+    ]);
+    let mut echo = Server::spawn(&mut command, dir, true, true);
+    for [flag, target] in targets(&echo) {
+        let report = bench_json(&[
+            &flag,
+            &target,
+            "--protocol",
+            "echo",
+            "--requests",
+            "2000",
+            "--conns",
+            "2",
+            "--pipeline",
+            "8",
+            "--value-size",
+            "100",
+        ]);
+        assert_clean(&report);
+        assert_eq!(count(&report, "requests"), 2000, "{report}");
+    }
+    echo.signal("TERM");
+    assert!(
+        echo.wait_exit(STEP_TIMEOUT).success(),
+        "{}",
+        echo.log_text()
+    );
+    assert!(!sock.exists(), "echo left its socket file behind");
+}
+
+#[test]
+fn a_wrong_protocol_or_no_server_fails_with_a_message() {
+    let server = Server::start(&[]);
+    let addr = server.tcp.unwrap().to_string();
+    let args = [
+        "bench",
+        "--tcp",
+        &addr,
+        "--protocol",
+        "memcache",
+        "--requests",
+        "200",
+    ];
+    let (status, stdout, stderr) = run_to_end(&args, &[]);
+    assert!(!status.success(), "{stdout}");
+    assert!(stderr.contains("200 of 200 requests"), "{stderr}");
+    assert!(stderr.contains("--protocol"), "{stderr}");
+    assert!(stdout.contains("errors       200"), "{stdout}");
+
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (status, _, stderr) = run_to_end(&["bench", "--tcp", &closed.to_string()], &[]);
+    assert!(!status.success());
+    assert!(stderr.contains("cannot connect"), "{stderr}");
+
+    let (status, _, stderr) = run_to_end(&["bench", "--requests", "5", "--duration", "1s"], &[]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+}
+
+#[test]
+fn resp_against_redis() {
+    let redis = External::start(
+        "redis-server",
+        |port| {
+            vec![
+                "--port".into(),
+                port.to_string(),
+                "--save".into(),
+                String::new(),
+                "--appendonly".into(),
+                "no".into(),
+                "--bind".into(),
+                "127.0.0.1".into(),
+            ]
+        },
+        (b"PING\r\n", "+PONG"),
+    );
+    let report = bench_json(&[
+        "--tcp",
+        &redis.addr(),
+        "--protocol",
+        "resp",
+        "--requests",
+        "2000",
+        "--conns",
+        "2",
+        "--pipeline",
+        "4",
+        "--keys",
+        "2000",
+        "--preload",
+    ]);
+    assert_clean(&report);
+    assert_eq!(count(&report, "hits"), count(&report, "gets"), "{report}");
+}
+
+#[test]
+fn memcache_against_memcached() {
+    let memcached = External::start(
+        "memcached",
+        |port| {
+            let mut args = vec![
+                "-p".into(),
+                port.to_string(),
+                "-U".into(),
+                "0".into(),
+                "-l".into(),
+                "127.0.0.1".into(),
+            ];
+            // memcached refuses to run as root unless told which user to be.
+            if rustix::process::geteuid().is_root() {
+                args.extend(["-u".into(), "root".into()]);
+            }
+            args
+        },
+        (b"version\r\n", "VERSION"),
+    );
+    let report = bench_json(&[
+        "--tcp",
+        &memcached.addr(),
+        "--protocol",
+        "memcache",
+        "--requests",
+        "2000",
+        "--conns",
+        "2",
+        "--pipeline",
+        "4",
+        "--keys",
+        "2000",
+        "--preload",
+    ]);
+    assert_clean(&report);
+    assert_eq!(count(&report, "hits"), count(&report, "gets"), "{report}");
+}
+
+/// A Redis or memcached process on a free loopback port; killed on drop.
+struct External {
+    child: Child,
+    port: u16,
+}
+
+impl External {
+    /// Starts `program` with the arguments `args` gives for a free port, and waits until
+    /// it answers `probe` (a request and the start of its reply).
+    fn start(program: &str, args: impl Fn(u16) -> Vec<String>, probe: (&[u8], &str)) -> External {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(program)
+            .args(args(port))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|err| {
+                panic!(
+                    "cannot run {program} ({err}); these tests need Redis and memcached: \
+                     apt-get install -y redis-server memcached"
+                )
+            });
+        let mut external = External { child, port };
+        external.wait_ready(program, probe);
+        external
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Polls until a connection gets the expected answer to `probe`.
+    fn wait_ready(&mut self, program: &str, (request, answer): (&[u8], &str)) {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("{program} exited at start-up: {status}");
+            }
+            if self.answers(request, answer) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{program} did not start listening"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn answers(&self, request: &[u8], answer: &str) -> bool {
+        let Ok(mut stream) = TcpStream::connect(self.addr()) else {
+            return false;
+        };
+        stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
+        if stream.write_all(request).is_err() {
+            return false;
+        }
+        let mut line = String::new();
+        let read = BufReader::new(stream).read_line(&mut line);
+        read.is_ok() && line.starts_with(answer)
+    }
+}
+
+impl Drop for External {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
