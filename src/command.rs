@@ -21,11 +21,7 @@ pub fn apply<'g>(request: Request<'_>, store: &Store, guard: &'g Guard<'_>) -> R
         }
         Request::Delete { key } => {
             tracing::debug!(key_len = key.len(), "delete");
-            if store.delete(key) {
-                Reply::Ok
-            } else {
-                Reply::NotFound
-            }
+            Reply::Deleted(u64::from(store.delete(key)))
         }
         Request::Usage => Reply::Usage(store.usage_bytes()),
         Request::Ping => Reply::Pong,
@@ -53,8 +49,8 @@ mod tests {
         );
         assert_eq!(run(Request::Get { key: b"user" }), Reply::Value(b"alice"));
         assert_eq!(run(Request::Usage), Reply::Usage(9));
-        assert_eq!(run(Request::Delete { key: b"user" }), Reply::Ok);
-        assert_eq!(run(Request::Delete { key: b"user" }), Reply::NotFound);
+        assert_eq!(run(Request::Delete { key: b"user" }), Reply::Deleted(1));
+        assert_eq!(run(Request::Delete { key: b"user" }), Reply::Deleted(0));
         assert_eq!(run(Request::Get { key: b"user" }), Reply::NotFound);
         assert_eq!(run(Request::Ping), Reply::Pong);
         assert_eq!(run(Request::Quit), Reply::Close);

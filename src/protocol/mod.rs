@@ -1,6 +1,7 @@
 //! What every wire protocol decodes into and encodes from. The store never sees these
 //! types and the protocols never see the store; [`crate::command`] connects them.
 
+pub mod resp;
 pub mod text;
 
 /// One parsed request. Keys and values borrow from the connection's read buffer.
@@ -45,7 +46,11 @@ pub enum Reply<'a> {
     Usage(u64),
     /// Answer to a ping.
     Pong,
-    /// Nothing is written; the connection closes after flushing earlier replies.
+    /// How many of the named keys a delete removed. RESP answers the count; the line
+    /// protocol answers `OK` for any and `NOT_FOUND` for none.
+    Deleted(u64),
+    /// The connection closes after flushing earlier replies. The line protocol writes
+    /// nothing for it; RESP writes `+OK`, as Redis answers QUIT.
     Close,
     /// The request was refused; the connection stays usable.
     Error(ClientError),
@@ -59,6 +64,7 @@ impl std::fmt::Debug for Reply<'_> {
             Self::NotFound => f.write_str("NotFound"),
             Self::Usage(bytes) => write!(f, "Usage({bytes})"),
             Self::Pong => f.write_str("Pong"),
+            Self::Deleted(count) => write!(f, "Deleted({count})"),
             Self::Close => f.write_str("Close"),
             Self::Error(err) => write!(f, "Error({err})"),
         }
@@ -104,6 +110,27 @@ pub enum ClientError {
     /// The store refused the write (for example, it could never fit the memory limit).
     #[error("{0}")]
     Store(#[from] crate::store::StoreError),
+    /// RESP's unknown command, worded as Redis 7 words it: the name and the start of the
+    /// arguments, each quoted, within Redis's 128-byte budget.
+    #[error("unknown command '{name}', with args beginning with: {args}")]
+    RespUnknownCommand {
+        /// The command name as sent, cut to 128 bytes.
+        name: String,
+        /// The arguments, each as `'<arg>' `, cut to a 128-byte budget.
+        args: String,
+    },
+    /// RESP's wrong number of arguments, worded as Redis words it.
+    #[error("wrong number of arguments for '{cmd}' command")]
+    RespArity {
+        /// The command, lowercase as Redis names it.
+        cmd: &'static str,
+    },
+    /// Arguments a command does not accept, such as SET options that are not supported.
+    #[error("syntax error")]
+    Syntax,
+    /// A RESP framing violation; the connection is closed after this reply.
+    #[error("{0}")]
+    Resp(#[from] resp::RespError),
     /// The server is at its connection limit; the connection is closed after this reply.
     #[error("too many connections (max {limit})")]
     TooManyConnections {

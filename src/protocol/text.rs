@@ -165,6 +165,9 @@ impl TextProtocol {
                 let _ = writeln!(out, "USAGE {bytes}");
             }
             Reply::Pong => out.extend_from_slice(b"PONG\n"),
+            // A delete answers as it always has: `OK` if a key was removed.
+            Reply::Deleted(0) => out.extend_from_slice(b"NOT_FOUND\n"),
+            Reply::Deleted(_) => out.extend_from_slice(b"OK\n"),
             Reply::Close => {}
             Reply::Error(err) => {
                 let _ = writeln!(out, "ERROR {err}");
@@ -403,6 +406,8 @@ mod tests {
             (Reply::NotFound, b"NOT_FOUND\n"),
             (Reply::Usage(9), b"USAGE 9\n"),
             (Reply::Pong, b"PONG\n"),
+            (Reply::Deleted(1), b"OK\n"),
+            (Reply::Deleted(0), b"NOT_FOUND\n"),
             (Reply::Close, b""),
             (Reply::Error(ClientError::EmptyLine), b"ERROR empty line\n"),
             (

@@ -1,0 +1,1060 @@
+//! RESP2, the Redis protocol: frames multibulk and inline commands out of the read buffer,
+//! parses them into [`Request`]s and encodes [`Reply`]s, with Redis's own error texts.
+//! This file knows the syntax and the limits, never the store.
+
+use std::ops::Range;
+
+use super::text::DEFAULT_MAX_KEY_LEN;
+use super::{ClientError, Reply, Request};
+
+/// Default longest bulk string, in bytes: 512 MiB, Redis's `proto-max-bulk-len`.
+pub const DEFAULT_MAX_BULK_LEN: usize = 512 << 20;
+
+/// Default most arguments in one command: 1024 * 1024, Redis's multibulk count limit
+/// before 7.0, which bounds the argument list a single header can promise.
+pub const DEFAULT_MAX_ARGS: usize = 1024 * 1024;
+
+/// Default longest inline command, or length line without its CR, in bytes: 64 KiB,
+/// Redis's `PROTO_INLINE_MAX_SIZE`.
+pub const DEFAULT_MAX_INLINE_LEN: usize = 64 * 1024;
+
+/// Bytes of an unknown command's name, and of its quoted arguments together, that the
+/// error reply echoes: Redis's budget.
+const MAX_QUOTED: usize = 128;
+
+/// A framing violation. Redis replies with it and closes the connection, and so should
+/// the caller: nothing after it in the buffer can be framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RespError {
+    /// The count after `*` is not a number, or is above the argument limit.
+    #[error("Protocol error: invalid multibulk length")]
+    InvalidMultibulkLength,
+    /// An argument does not start with `$`; the byte found is echoed (CR and LF as a space).
+    #[error("Protocol error: expected '$', got '{}'", shown(.0))]
+    ExpectedBulk(u8),
+    /// The length after `$` is not a number, is negative, or is above the bulk limit.
+    #[error("Protocol error: invalid bulk length")]
+    InvalidBulkLength,
+    /// The `*` count line grew past the inline limit without a CR.
+    #[error("Protocol error: too big mbulk count string")]
+    MultibulkLineTooLong,
+    /// A `$` length line grew past the inline limit without a CR.
+    #[error("Protocol error: too big bulk count string")]
+    BulkLineTooLong,
+    /// An inline command grew past the inline limit without an LF.
+    #[error("Protocol error: too big inline request")]
+    InlineTooLong,
+    /// An inline command has an unclosed quote, or a closing quote followed by more bytes.
+    #[error("Protocol error: unbalanced quotes in request")]
+    UnbalancedQuotes,
+}
+
+/// The RESP2 framer, parser and encoder, with its limits.
+#[derive(Debug, Clone, Copy)]
+pub struct RespProtocol {
+    /// Longest bulk string accepted, in bytes; a longer `$` header is refused before its
+    /// bytes arrive. The server passes its value limit.
+    max_bulk_len: usize,
+    /// Most arguments one command may promise in its `*` header.
+    max_args: usize,
+    /// Longest inline command, or `*`/`$` length line, in bytes.
+    max_inline_len: usize,
+    /// Longest key accepted, in bytes, so RESP enforces the same key limit as the line
+    /// protocol.
+    max_key_len: usize,
+}
+
+impl Default for RespProtocol {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RespProtocol {
+    /// The protocol with Redis's default limits and the line protocol's key limit.
+    pub fn new() -> Self {
+        Self {
+            max_bulk_len: DEFAULT_MAX_BULK_LEN,
+            max_args: DEFAULT_MAX_ARGS,
+            max_inline_len: DEFAULT_MAX_INLINE_LEN,
+            max_key_len: DEFAULT_MAX_KEY_LEN,
+        }
+    }
+
+    /// Sets the longest bulk string (any argument, the value included) accepted, in bytes.
+    pub fn max_bulk_len(mut self, bytes: usize) -> Self {
+        self.max_bulk_len = bytes;
+        self
+    }
+
+    /// Sets the most arguments one command may have.
+    pub fn max_args(mut self, count: usize) -> Self {
+        self.max_args = count;
+        self
+    }
+
+    /// Sets the longest inline command, or `*`/`$` length line, accepted, in bytes.
+    pub fn max_inline_len(mut self, bytes: usize) -> Self {
+        self.max_inline_len = bytes;
+        self
+    }
+
+    /// Sets the longest key accepted, in bytes.
+    pub fn max_key_len(mut self, bytes: usize) -> Self {
+        self.max_key_len = bytes;
+        self
+    }
+
+    /// Frames one command at the start of `buf`, the bytes received so far: a multibulk
+    /// (`*<n>\r\n$<len>\r\n<bytes>\r\n...`) if it starts with `*`, else an inline line.
+    ///
+    /// Returns `Ok(None)` while the command is incomplete (call again, from the same start,
+    /// once more bytes arrived), or `Ok(Some(consumed))` with `args` holding one range of
+    /// `buf` per argument. No arguments means an empty command (`*0`, `*-1`, a blank line)
+    /// that is consumed and gets no reply. `args` is cleared first and reused, so framing
+    /// does not allocate once it has held the longest argument list.
+    ///
+    /// Validation follows Redis's `processMultibulkBuffer` and `processInlineBuffer`, with
+    /// two deliberate differences: a length line or inline line longer than the inline
+    /// limit is refused even when its end arrived in the same read (Redis then accepts it
+    /// or not depending on how the bytes were split), and a NUL byte is an ordinary byte
+    /// (Redis stops at it and waits). As in Redis, the byte after a length line's CR and
+    /// the two bytes after a bulk string are skipped unchecked.
+    ///
+    /// Inline quotes are resolved as Redis's `sdssplitargs` does, in place: the bytes of
+    /// a complete inline line are rewritten, which is why `buf` is mutable. Bytes of an
+    /// incomplete command are never changed.
+    ///
+    /// # Errors
+    /// A [`RespError`] as soon as the bytes received cannot start a valid command: a
+    /// `*` or `$` header above the limits is refused before the bytes it promises arrive.
+    pub fn frame(
+        &self,
+        buf: &mut [u8],
+        args: &mut Vec<Range<usize>>,
+    ) -> Result<Option<usize>, RespError> {
+        args.clear();
+        match buf.first() {
+            None => Ok(None),
+            Some(b'*') => self.frame_multibulk(buf, args),
+            Some(_) => self.frame_inline(buf, args),
+        }
+    }
+
+    fn frame_multibulk(
+        &self,
+        buf: &[u8],
+        args: &mut Vec<Range<usize>>,
+    ) -> Result<Option<usize>, RespError> {
+        let Some((cr, mut pos)) = self.length_line(buf, 0, RespError::MultibulkLineTooLong)? else {
+            return Ok(None);
+        };
+        let count = parse_int(buf.get(1..cr).unwrap_or_default())
+            .ok_or(RespError::InvalidMultibulkLength)?;
+        if count <= 0 {
+            return Ok(Some(pos));
+        }
+        let count = usize::try_from(count)
+            .ok()
+            .filter(|&count| count <= self.max_args)
+            .ok_or(RespError::InvalidMultibulkLength)?;
+        for _ in 0..count {
+            let Some((cr, start)) = self.length_line(buf, pos, RespError::BulkLineTooLong)? else {
+                return Ok(None);
+            };
+            match buf.get(pos) {
+                Some(b'$') => {}
+                Some(&byte) => return Err(RespError::ExpectedBulk(byte)),
+                None => return Ok(None),
+            }
+            let len = parse_int(buf.get(pos + 1..cr).unwrap_or_default())
+                .and_then(|len| usize::try_from(len).ok())
+                .filter(|&len| len <= self.max_bulk_len)
+                .ok_or(RespError::InvalidBulkLength)?;
+            let end = start.checked_add(len).ok_or(RespError::InvalidBulkLength)?;
+            let next = end.checked_add(2).ok_or(RespError::InvalidBulkLength)?;
+            if buf.len() < next {
+                return Ok(None);
+            }
+            args.push(start..end);
+            pos = next;
+        }
+        Ok(Some(pos))
+    }
+
+    /// Finds the `*` or `$` line starting at `start`: `(cr, next)`, where `cr` is the index
+    /// of its CR and `next` is past the byte after it. `None` while incomplete.
+    fn length_line(
+        &self,
+        buf: &[u8],
+        start: usize,
+        too_long: RespError,
+    ) -> Result<Option<(usize, usize)>, RespError> {
+        let rest = buf.get(start..).unwrap_or_default();
+        let window = rest.get(..=self.max_inline_len).unwrap_or(rest);
+        match memchr::memchr(b'\r', window) {
+            None if rest.len() > self.max_inline_len => Err(too_long),
+            None => Ok(None),
+            Some(cr) if cr + 2 > rest.len() => Ok(None),
+            Some(cr) => Ok(Some((start + cr, start + cr + 2))),
+        }
+    }
+
+    fn frame_inline(
+        &self,
+        buf: &mut [u8],
+        args: &mut Vec<Range<usize>>,
+    ) -> Result<Option<usize>, RespError> {
+        let window = buf.get(..=self.max_inline_len).unwrap_or(buf);
+        let Some(lf) = memchr::memchr(b'\n', window) else {
+            return if buf.len() > self.max_inline_len {
+                Err(RespError::InlineTooLong)
+            } else {
+                Ok(None)
+            };
+        };
+        let end = match lf.checked_sub(1) {
+            Some(cr) if buf.get(cr) == Some(&b'\r') => cr,
+            _ => lf,
+        };
+        let line = buf.get_mut(..end).unwrap_or_default();
+        Splitter {
+            line,
+            read: 0,
+            write: 0,
+        }
+        .split(args)?;
+        Ok(Some(lf + 1))
+    }
+
+    /// Parses one framed command; `args` are the ranges [`RespProtocol::frame`] filled.
+    /// Command names are case-insensitive. A range outside `buf` reads as empty.
+    ///
+    /// # Errors
+    /// A [`ClientError`] worded as Redis words it: unknown command, wrong number of
+    /// arguments, SET options (not supported yet), or a key over the key limit. An empty
+    /// command is [`ClientError::EmptyLine`]; Redis skips those without a reply, so callers
+    /// should not parse them.
+    pub fn parse<'a>(
+        &self,
+        buf: &'a [u8],
+        args: &[Range<usize>],
+    ) -> Result<Request<'a>, ClientError> {
+        let arg = |i: usize| args.get(i).and_then(|range| buf.get(range.clone()));
+        let Some(name) = arg(0) else {
+            return Err(ClientError::EmptyLine);
+        };
+        let Some(&(cmd, kind)) = COMMANDS
+            .iter()
+            .find(|(known, _)| name.eq_ignore_ascii_case(known.as_bytes()))
+        else {
+            return Err(unknown_command(buf, args));
+        };
+        let key = || self.check_key(arg(1).unwrap_or_default());
+        Ok(match (kind, args.len()) {
+            (Kind::Get, 2) => Request::Get { key: key()? },
+            (Kind::Set, 3) => Request::Set {
+                key: key()?,
+                value: arg(2).unwrap_or_default(),
+            },
+            // SET's options (EX, NX, GET, ...) are not supported yet.
+            (Kind::Set, 4..) => return Err(ClientError::Syntax),
+            (Kind::Del, 2) => Request::Delete { key: key()? },
+            (Kind::Usage, 1) => Request::Usage,
+            (Kind::Ping, 1) => Request::Ping,
+            // Redis's QUIT ignores its arguments.
+            (Kind::Quit, _) => Request::Quit,
+            _ => return Err(ClientError::RespArity { cmd }),
+        })
+    }
+
+    fn check_key<'a>(&self, key: &'a [u8]) -> Result<&'a [u8], ClientError> {
+        if key.len() > self.max_key_len {
+            return Err(ClientError::KeyTooLong {
+                limit: self.max_key_len,
+            });
+        }
+        Ok(key)
+    }
+
+    /// Appends the reply to `out`: `+OK`, `+PONG`, a bulk string or `$-1`, an integer
+    /// (`USAGE`, and the count a delete removed), or `-ERR <text>`. [`Reply::Close`] is
+    /// `+OK`, as Redis answers QUIT before it closes.
+    pub fn encode(&self, reply: &Reply<'_>, out: &mut Vec<u8>) {
+        match reply {
+            Reply::Ok | Reply::Close => out.extend_from_slice(b"+OK\r\n"),
+            Reply::Pong => out.extend_from_slice(b"+PONG\r\n"),
+            Reply::Value(value) => {
+                out.reserve(value.len() + 32);
+                out.push(b'$');
+                // usize → u64 is lossless on every supported target.
+                write_decimal(value.len() as u64, out);
+                out.extend_from_slice(b"\r\n");
+                out.extend_from_slice(value);
+                out.extend_from_slice(b"\r\n");
+            }
+            Reply::NotFound => out.extend_from_slice(b"$-1\r\n"),
+            Reply::Usage(n) | Reply::Deleted(n) => {
+                out.push(b':');
+                write_decimal(*n, out);
+                out.extend_from_slice(b"\r\n");
+            }
+            Reply::Error(err) => encode_error(err, out),
+        }
+    }
+}
+
+/// The commands RESP knows; names are matched case-insensitively.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Get,
+    Set,
+    Del,
+    Usage,
+    Ping,
+    Quit,
+}
+
+/// Command names, lowercase as Redis names them in errors, and what they mean.
+const COMMANDS: [(&str, Kind); 6] = [
+    ("get", Kind::Get),
+    ("set", Kind::Set),
+    ("del", Kind::Del),
+    ("usage", Kind::Usage),
+    ("ping", Kind::Ping),
+    ("quit", Kind::Quit),
+];
+
+/// Splits an inline line into arguments exactly as Redis's `sdssplitargs` does, writing
+/// each unquoted argument over the line's own bytes: an argument is never longer than
+/// the bytes it was read from, so `write` never passes `read`.
+struct Splitter<'b> {
+    /// The line without its LF (or CRLF); rewritten in place.
+    line: &'b mut [u8],
+    /// The next byte to read.
+    read: usize,
+    /// Where the next byte of an argument goes.
+    write: usize,
+}
+
+impl Splitter<'_> {
+    fn split(mut self, args: &mut Vec<Range<usize>>) -> Result<(), RespError> {
+        loop {
+            while self.peek(0).is_some_and(is_space) {
+                self.read += 1;
+            }
+            if self.peek(0).is_none() {
+                return Ok(());
+            }
+            let start = self.write;
+            self.argument()?;
+            args.push(start..self.write);
+        }
+    }
+
+    /// One argument: bare bytes and "double" or 'single' quoted runs, up to a separator.
+    fn argument(&mut self) -> Result<(), RespError> {
+        let mut quote = None;
+        loop {
+            let done = match (quote, self.peek(0)) {
+                (Some(_), None) => return Err(RespError::UnbalancedQuotes),
+                (Some(b'"'), Some(b'\\')) => match (self.peek(1), self.peek(2), self.peek(3)) {
+                    (Some(b'x'), Some(high), Some(low)) if is_hex(high) && is_hex(low) => {
+                        self.emit((hex_value(high) << 4) | hex_value(low));
+                        self.read += 3;
+                        false
+                    }
+                    (Some(escaped), _, _) => {
+                        self.emit(unescape(escaped));
+                        self.read += 1;
+                        false
+                    }
+                    (None, _, _) => self.emit(b'\\'),
+                },
+                (Some(b'\''), Some(b'\\')) if self.peek(1) == Some(b'\'') => {
+                    self.emit(b'\'');
+                    self.read += 1;
+                    false
+                }
+                (Some(open), Some(byte)) if byte == open => {
+                    // A closing quote must end the argument.
+                    if self.peek(1).is_some_and(|next| !is_space(next)) {
+                        return Err(RespError::UnbalancedQuotes);
+                    }
+                    true
+                }
+                (Some(_), Some(byte)) => self.emit(byte),
+                (None, None | Some(b' ' | b'\t' | b'\r' | b'\n')) => true,
+                (None, Some(open @ (b'"' | b'\''))) => {
+                    quote = Some(open);
+                    false
+                }
+                (None, Some(byte)) => self.emit(byte),
+            };
+            if self.read < self.line.len() {
+                self.read += 1;
+            }
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    fn peek(&self, ahead: usize) -> Option<u8> {
+        self.line.get(self.read + ahead).copied()
+    }
+
+    /// Appends a byte to the current argument; `false`, so it reads as "not done".
+    fn emit(&mut self, byte: u8) -> bool {
+        if let Some(slot) = self.line.get_mut(self.write) {
+            *slot = byte;
+        }
+        self.write += 1;
+        false
+    }
+}
+
+/// C's `isspace`: what separates inline arguments and may follow a closing quote.
+fn is_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+}
+
+fn is_hex(byte: u8) -> bool {
+    byte.is_ascii_hexdigit()
+}
+
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        b'A'..=b'F' => digit - b'A' + 10,
+        _ => 0,
+    }
+}
+
+/// The byte a backslash escape stands for inside double quotes.
+fn unescape(byte: u8) -> u8 {
+    match byte {
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
+        b'b' => 0x08,
+        b'a' => 0x07,
+        other => other,
+    }
+}
+
+/// A signed decimal as Redis's `string2ll` reads it: no sign but `-`, no leading zeros,
+/// no spaces, no overflow, not empty.
+fn parse_int(digits: &[u8]) -> Option<i64> {
+    let (negative, magnitude) = match digits {
+        [b'0'] => return Some(0),
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, digits),
+    };
+    if !matches!(magnitude.first(), Some(b'1'..=b'9')) {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for &digit in magnitude {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        value = value
+            .checked_mul(10)?
+            .checked_add(u64::from(digit - b'0'))?;
+    }
+    if negative {
+        0i64.checked_sub_unsigned(value)
+    } else {
+        i64::try_from(value).ok()
+    }
+}
+
+/// Writes `n` in decimal without allocating.
+fn write_decimal(mut n: u64, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let mut len = 0;
+    for slot in digits.iter_mut().rev() {
+        // The remainder is below 10, so the cast is exact.
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+        len += 1;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(digits.len() - len..).unwrap_or_default());
+}
+
+/// `-<text>\r\n`, with `ERR ` in front unless the text opens with its own error code.
+/// CR and LF in the text become spaces, as Redis does, so a reply is always one line.
+fn encode_error(err: &ClientError, out: &mut Vec<u8>) {
+    let text = err.to_string();
+    out.push(b'-');
+    if !has_error_code(&text) {
+        out.extend_from_slice(b"ERR ");
+    }
+    out.extend(text.bytes().map(|byte| {
+        if byte == b'\r' || byte == b'\n' {
+            b' '
+        } else {
+            byte
+        }
+    }));
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Whether an error text opens with a Redis error code such as `ERR` or `WRONGTYPE`: an
+/// uppercase word followed by a space.
+fn has_error_code(text: &str) -> bool {
+    text.split_once(' ').is_some_and(|(word, _)| {
+        word.len() >= 2 && word.bytes().all(|byte| byte.is_ascii_uppercase())
+    })
+}
+
+/// Redis 7's reply to an unknown command: the name cut to 128 bytes, then each argument
+/// as `'<arg>' ` while the list is under 128 bytes, cut to what remains of that budget.
+/// Each is cut at its first NUL, as C's `%s` is.
+fn unknown_command(buf: &[u8], args: &[Range<usize>]) -> ClientError {
+    let arg = |range: &Range<usize>| until_nul(buf.get(range.clone()).unwrap_or_default());
+    let name = args.first().map(arg).unwrap_or_default();
+    let mut quoted = Vec::new();
+    for range in args.iter().skip(1) {
+        let Some(budget) = MAX_QUOTED.checked_sub(quoted.len()).filter(|&b| b > 0) else {
+            break;
+        };
+        let arg = arg(range);
+        quoted.push(b'\'');
+        quoted.extend_from_slice(arg.get(..budget).unwrap_or(arg));
+        quoted.extend_from_slice(b"' ");
+    }
+    ClientError::RespUnknownCommand {
+        name: echo(name.get(..MAX_QUOTED).unwrap_or(name)),
+        args: echo(&quoted),
+    }
+}
+
+fn until_nul(bytes: &[u8]) -> &[u8] {
+    memchr::memchr(0, bytes).map_or(bytes, |nul| bytes.get(..nul).unwrap_or_default())
+}
+
+/// Client bytes made fit for an error line: CR and LF become spaces, as in every Redis
+/// error reply, and bytes that are not UTF-8 become U+FFFD.
+fn echo(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).replace(['\r', '\n'], " ")
+}
+
+/// The byte an `expected '$'` error echoes: ASCII as Redis sends it (CR and LF as a
+/// space), anything else as U+FFFD so the reply stays UTF-8.
+fn shown(byte: &u8) -> char {
+    match byte {
+        b'\r' | b'\n' => ' ',
+        byte if byte.is_ascii() => char::from(*byte),
+        _ => char::REPLACEMENT_CHARACTER,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Small limits, so every limit is cheap to reach.
+    fn small() -> RespProtocol {
+        RespProtocol::new()
+            .max_key_len(8)
+            .max_bulk_len(16)
+            .max_args(4)
+            .max_inline_len(32)
+    }
+
+    type Framed = Option<(Vec<Vec<u8>>, usize)>;
+
+    /// Frames a copy of `input`: the arguments' bytes and the bytes consumed.
+    fn frame(protocol: &RespProtocol, input: &[u8]) -> Result<Framed, RespError> {
+        let mut buf = input.to_vec();
+        let mut args = vec![0..0; 3];
+        let consumed = protocol.frame(&mut buf, &mut args)?;
+        Ok(consumed.map(|n| (args.iter().map(|r| buf[r.clone()].to_vec()).collect(), n)))
+    }
+
+    fn show(bytes: &[u8]) -> String {
+        bytes.escape_ascii().to_string()
+    }
+
+    fn multibulk(args: &[&[u8]]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for arg in args {
+            out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+            out.extend_from_slice(arg);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    /// One complete command each, and its arguments.
+    const FRAMES: &[(&[u8], &[&[u8]])] = &[
+        (b"*1\r\n$4\r\nPING\r\n", &[b"PING"]),
+        (b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n", &[b"GET", b"k"]),
+        (
+            b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$6\r\na\r\nb\x00\xff\r\n",
+            &[b"SET", b"k", b"a\r\nb\x00\xff"],
+        ),
+        (b"*2\r\n$3\r\nGET\r\n$0\r\n\r\n", &[b"GET", b""]),
+        (b"*1\r\n$16\r\n0123456789abcdef\r\n", &[b"0123456789abcdef"]),
+        (
+            b"*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n",
+            &[b"a", b"b", b"c", b"d"],
+        ),
+        (b"*0\r\n", &[]),
+        (b"*-1\r\n", &[]),
+        (b"*-7\r\n", &[]),
+        // As in Redis, the byte after a CR and the two after a bulk string go unchecked.
+        (b"*1\rX$4\rXPINGXY", &[b"PING"]),
+        (b"GET k\r\n", &[b"GET", b"k"]),
+        (b"GET k\n", &[b"GET", b"k"]),
+        (b"  get   k  \r\n", &[b"get", b"k"]),
+        (b"\tSET\tk \x0cv\n", &[b"SET", b"k", b"v"]),
+        (b"GET k\r\r\n", &[b"GET", b"k"]),
+        (b"GET\x0bk\n", &[b"GET\x0bk"]),
+        (b"GET k\x00\n", &[b"GET", b"k\x00"]),
+        (
+            b"SET k \"hello world\"\r\n",
+            &[b"SET", b"k", b"hello world"],
+        ),
+        (b"SET k \"a\\x41\\n\\\"\"\n", &[b"SET", b"k", b"aA\n\""]),
+        (b"SET k \"\\xzz\\q\\t\"\n", &[b"SET", b"k", b"xzzq\t"]),
+        (b"SET k 'it\\'s'\n", &[b"SET", b"k", b"it's"]),
+        (b"SET k 'a\\nb'\n", &[b"SET", b"k", b"a\\nb"]),
+        (b"SET k \"\" ''\n", &[b"SET", b"k", b"", b""]),
+        (b"SET k a\"b c\"\n", &[b"SET", b"k", b"ab c"]),
+        (b"\r\n", &[]),
+        (b"\n", &[]),
+        (b"   \t\n", &[]),
+        (
+            b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+            &[b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],
+        ),
+    ];
+
+    #[test]
+    fn frames_one_command_only_once_its_last_byte_arrived() {
+        for (input, expected) in FRAMES {
+            let expected: Vec<Vec<u8>> = expected.iter().map(|a| a.to_vec()).collect();
+            for end in 0..input.len() {
+                assert_eq!(
+                    frame(&small(), &input[..end]),
+                    Ok(None),
+                    "{}",
+                    show(&input[..end])
+                );
+            }
+            let framed = Some((expected, input.len()));
+            assert_eq!(
+                frame(&small(), input),
+                Ok(framed.clone()),
+                "{}",
+                show(input)
+            );
+            let mut more = input.to_vec();
+            more.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+            assert_eq!(frame(&small(), &more), Ok(framed), "{}", show(&more));
+        }
+    }
+
+    #[test]
+    fn frames_pipelined_commands_back_to_back() {
+        let mut input: Vec<u8> = FRAMES
+            .iter()
+            .flat_map(|(bytes, _)| bytes.to_vec())
+            .collect();
+        let mut args = Vec::new();
+        let mut start = 0;
+        for (bytes, expected) in FRAMES {
+            let consumed = small().frame(&mut input[start..], &mut args).unwrap();
+            assert_eq!(consumed, Some(bytes.len()), "{}", show(bytes));
+            let got: Vec<&[u8]> = args.iter().map(|r| &input[start..][r.clone()]).collect();
+            assert_eq!(&got, expected, "{}", show(bytes));
+            start += bytes.len();
+        }
+        assert_eq!(small().frame(&mut input[start..], &mut args), Ok(None));
+    }
+
+    #[test]
+    fn framing_reuses_the_argument_list() {
+        let mut input = multibulk(&[b"SET", b"k", b"v"]);
+        let mut args = Vec::new();
+        small().frame(&mut input, &mut args).unwrap();
+        let (pointer, capacity) = (args.as_ptr(), args.capacity());
+        for _ in 0..100 {
+            small().frame(&mut input, &mut args).unwrap();
+        }
+        assert_eq!((args.as_ptr(), args.capacity()), (pointer, capacity));
+    }
+
+    /// Inputs refused only once their last byte arrived, and why.
+    const ERRORS: &[(&[u8], RespError)] = &[
+        (b"*x\r\n", RespError::InvalidMultibulkLength),
+        (b"*\r\n", RespError::InvalidMultibulkLength),
+        (b"*01\r\n", RespError::InvalidMultibulkLength),
+        (b"*+1\r\n", RespError::InvalidMultibulkLength),
+        (b"*-0\r\n", RespError::InvalidMultibulkLength),
+        (b"* 1\r\n", RespError::InvalidMultibulkLength),
+        (b"*5\r\n", RespError::InvalidMultibulkLength),
+        (
+            b"*99999999999999999999\r\n",
+            RespError::InvalidMultibulkLength,
+        ),
+        (b"*1\r\nX\r\n", RespError::ExpectedBulk(b'X')),
+        (b"*1\r\n:1\r\n", RespError::ExpectedBulk(b':')),
+        (b"*1\r\n\r\n", RespError::ExpectedBulk(b'\r')),
+        (b"*2\r\n$3\r\nGET\r\n*1\r\n", RespError::ExpectedBulk(b'*')),
+        (b"*1\r\n$-1\r\n", RespError::InvalidBulkLength),
+        (b"*1\r\n$\r\n", RespError::InvalidBulkLength),
+        (b"*1\r\n$x\r\n", RespError::InvalidBulkLength),
+        (b"*1\r\n$01\r\n", RespError::InvalidBulkLength),
+        // Refused on the header, before the 17 bytes it promises.
+        (b"*1\r\n$17\r\n", RespError::InvalidBulkLength),
+        (
+            b"*11111111111111111111111111111111",
+            RespError::MultibulkLineTooLong,
+        ),
+        (
+            b"*1\r\n$11111111111111111111111111111111",
+            RespError::BulkLineTooLong,
+        ),
+        (
+            b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            RespError::InlineTooLong,
+        ),
+        (b"GET \"k\n", RespError::UnbalancedQuotes),
+        (b"GET 'k\r\n", RespError::UnbalancedQuotes),
+        (b"GET \"a\"b\n", RespError::UnbalancedQuotes),
+        (b"GET 'a'b\n", RespError::UnbalancedQuotes),
+        (b"GET \"a\\\"\n", RespError::UnbalancedQuotes),
+        (b"GET \"a\\\n", RespError::UnbalancedQuotes),
+    ];
+
+    #[test]
+    fn refuses_bad_frames_as_soon_as_they_arrive() {
+        for (input, expected) in ERRORS {
+            for end in 0..input.len() {
+                assert_eq!(
+                    frame(&small(), &input[..end]),
+                    Ok(None),
+                    "{}",
+                    show(&input[..end])
+                );
+            }
+            assert_eq!(frame(&small(), input), Err(*expected), "{}", show(input));
+        }
+    }
+
+    #[test]
+    fn default_limits_are_redis_limits() {
+        let protocol = RespProtocol::new();
+        let cases: &[(&[u8], Result<Framed, RespError>)] = &[
+            (b"*1048576\r\n", Ok(None)),
+            (b"*1048577\r\n", Err(RespError::InvalidMultibulkLength)),
+            (b"*1\r\n$536870912\r\n", Ok(None)),
+            (b"*1\r\n$536870913\r\n", Err(RespError::InvalidBulkLength)),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(&frame(&protocol, input), expected, "{}", show(input));
+        }
+        let long_line = vec![b'a'; DEFAULT_MAX_INLINE_LEN];
+        assert_eq!(frame(&protocol, &long_line), Ok(None));
+        let too_long = vec![b'a'; DEFAULT_MAX_INLINE_LEN + 1];
+        assert_eq!(frame(&protocol, &too_long), Err(RespError::InlineTooLong));
+    }
+
+    fn parse(input: &[u8], check: impl FnOnce(Result<Request<'_>, ClientError>)) {
+        let mut buf = input.to_vec();
+        let mut args = Vec::new();
+        let consumed = small().frame(&mut buf, &mut args).unwrap();
+        assert_eq!(consumed, Some(input.len()), "{}", show(input));
+        check(small().parse(&buf, &args));
+    }
+
+    #[test]
+    fn parses_every_command() {
+        let cases: &[(Vec<u8>, Request<'_>)] = &[
+            (multibulk(&[b"GET", b"user"]), Request::Get { key: b"user" }),
+            (
+                multibulk(&[b"gEt", b"k\r\n\x00"]),
+                Request::Get { key: b"k\r\n\x00" },
+            ),
+            (
+                multibulk(&[b"SET", b"k", b"a\r\nb"]),
+                Request::Set {
+                    key: b"k",
+                    value: b"a\r\nb",
+                },
+            ),
+            (
+                multibulk(&[b"set", b"", b""]),
+                Request::Set {
+                    key: b"",
+                    value: b"",
+                },
+            ),
+            (multibulk(&[b"DEL", b"k"]), Request::Delete { key: b"k" }),
+            (multibulk(&[b"usage"]), Request::Usage),
+            (multibulk(&[b"PING"]), Request::Ping),
+            (multibulk(&[b"QUIT"]), Request::Quit),
+            (multibulk(&[b"quit", b"now"]), Request::Quit),
+            (b"GET user\r\n".to_vec(), Request::Get { key: b"user" }),
+            (
+                b"set k \"hello world\"\n".to_vec(),
+                Request::Set {
+                    key: b"k",
+                    value: b"hello world",
+                },
+            ),
+            (b"ping\r\n".to_vec(), Request::Ping),
+        ];
+        for (input, expected) in cases {
+            parse(input, |got| {
+                assert_eq!(got, Ok(*expected), "{}", show(input))
+            });
+        }
+    }
+
+    fn error_reply(err: ClientError) -> String {
+        let mut out = Vec::new();
+        small().encode(&Reply::Error(err), &mut out);
+        show(&out)
+    }
+
+    #[test]
+    fn refuses_bad_commands_with_redis_texts() {
+        let cases: &[(&[&[u8]], &str)] = &[
+            (
+                &[b"foo", b"a", b"b"],
+                "-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n",
+            ),
+            (
+                &[b"foo"],
+                "-ERR unknown command 'foo', with args beginning with: \r\n",
+            ),
+            (
+                &[b"f\ro\no", b"a\r\nb"],
+                "-ERR unknown command 'f o o', with args beginning with: 'a  b' \r\n",
+            ),
+            (
+                &[b"fo\x00x", b"a\x00b", b""],
+                "-ERR unknown command 'fo', with args beginning with: 'a' '' \r\n",
+            ),
+            (
+                &[b"f\xc3\xa9\xff"],
+                "-ERR unknown command 'f\u{e9}\u{fffd}', with args beginning with: \r\n",
+            ),
+            (
+                &[b"GET"],
+                "-ERR wrong number of arguments for 'get' command\r\n",
+            ),
+            (
+                &[b"get", b"a", b"b"],
+                "-ERR wrong number of arguments for 'get' command\r\n",
+            ),
+            (
+                &[b"SET", b"k"],
+                "-ERR wrong number of arguments for 'set' command\r\n",
+            ),
+            (&[b"SET", b"k", b"v", b"EX"], "-ERR syntax error\r\n"),
+            (
+                &[b"DEL"],
+                "-ERR wrong number of arguments for 'del' command\r\n",
+            ),
+            (
+                &[b"DEL", b"a", b"b"],
+                "-ERR wrong number of arguments for 'del' command\r\n",
+            ),
+            (
+                &[b"PING", b"x"],
+                "-ERR wrong number of arguments for 'ping' command\r\n",
+            ),
+            (
+                &[b"USAGE", b"x"],
+                "-ERR wrong number of arguments for 'usage' command\r\n",
+            ),
+            (
+                &[b"GET", b"123456789"],
+                "-ERR key too long (max 8 bytes)\r\n",
+            ),
+            (
+                &[b"SET", b"123456789", b"v"],
+                "-ERR key too long (max 8 bytes)\r\n",
+            ),
+        ];
+        for (args, expected) in cases {
+            parse(&multibulk(args), |got| {
+                assert_eq!(error_reply(got.unwrap_err()), show(expected.as_bytes()));
+            });
+        }
+    }
+
+    #[test]
+    fn unknown_command_echo_is_cut_to_redis_budget() {
+        let name = vec![b'n'; 200];
+        let arg = vec![b'a'; 100];
+        let input = multibulk(&[&name, &arg, &arg, &arg]);
+        let mut buf = input.clone();
+        let mut args = Vec::new();
+        RespProtocol::new().frame(&mut buf, &mut args).unwrap();
+        let err = RespProtocol::new().parse(&buf, &args).unwrap_err();
+        // The first argument takes 103 bytes of the 128; the second gets the other 25.
+        let expected = format!(
+            "-ERR unknown command '{}', with args beginning with: '{}' '{}' \r\n",
+            "n".repeat(128),
+            "a".repeat(100),
+            "a".repeat(25)
+        );
+        assert_eq!(error_reply(err), show(expected.as_bytes()));
+    }
+
+    #[test]
+    fn framing_errors_have_redis_texts() {
+        let cases: &[(RespError, &str)] = &[
+            (
+                RespError::InvalidMultibulkLength,
+                "-ERR Protocol error: invalid multibulk length\r\n",
+            ),
+            (
+                RespError::ExpectedBulk(b'X'),
+                "-ERR Protocol error: expected '$', got 'X'\r\n",
+            ),
+            (
+                RespError::ExpectedBulk(b'\r'),
+                "-ERR Protocol error: expected '$', got ' '\r\n",
+            ),
+            (
+                RespError::ExpectedBulk(0xff),
+                "-ERR Protocol error: expected '$', got '\u{fffd}'\r\n",
+            ),
+            (
+                RespError::InvalidBulkLength,
+                "-ERR Protocol error: invalid bulk length\r\n",
+            ),
+            (
+                RespError::MultibulkLineTooLong,
+                "-ERR Protocol error: too big mbulk count string\r\n",
+            ),
+            (
+                RespError::BulkLineTooLong,
+                "-ERR Protocol error: too big bulk count string\r\n",
+            ),
+            (
+                RespError::InlineTooLong,
+                "-ERR Protocol error: too big inline request\r\n",
+            ),
+            (
+                RespError::UnbalancedQuotes,
+                "-ERR Protocol error: unbalanced quotes in request\r\n",
+            ),
+        ];
+        for (err, expected) in cases {
+            assert_eq!(error_reply((*err).into()), show(expected.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn encodes_every_reply() {
+        let large = vec![b'v'; 70_000];
+        let mut large_reply = b"$70000\r\n".to_vec();
+        large_reply.extend_from_slice(&large);
+        large_reply.extend_from_slice(b"\r\n");
+        let cases: &[(Reply<'_>, &[u8])] = &[
+            (Reply::Ok, b"+OK\r\n"),
+            (Reply::Close, b"+OK\r\n"),
+            (Reply::Pong, b"+PONG\r\n"),
+            (Reply::Value(b"alice"), b"$5\r\nalice\r\n"),
+            (Reply::Value(b""), b"$0\r\n\r\n"),
+            (Reply::Value(b"a\r\n\x00\xff"), b"$5\r\na\r\n\x00\xff\r\n"),
+            (Reply::Value(&large), &large_reply),
+            (Reply::NotFound, b"$-1\r\n"),
+            (Reply::Usage(0), b":0\r\n"),
+            (Reply::Usage(1_234_567_890), b":1234567890\r\n"),
+            (Reply::Usage(u64::MAX), b":18446744073709551615\r\n"),
+            (Reply::Deleted(0), b":0\r\n"),
+            (Reply::Deleted(1), b":1\r\n"),
+            (Reply::Error(ClientError::Syntax), b"-ERR syntax error\r\n"),
+        ];
+        for (reply, expected) in cases {
+            let mut out = b"prefix|".to_vec();
+            RespProtocol::new().encode(reply, &mut out);
+            assert_eq!(show(&out[7..]), show(expected), "{reply:?}");
+        }
+    }
+
+    #[test]
+    fn error_code_is_not_prefixed_twice() {
+        let cases = [
+            ("WRONGTYPE Operation against a key", true),
+            ("ERR syntax error", true),
+            ("OOM command not allowed", true),
+            ("Protocol error: invalid bulk length", false),
+            ("value too large", false),
+            ("A b", false),
+            ("ERR", false),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(has_error_code(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn reads_integers_as_redis_does() {
+        let cases: &[(&[u8], Option<i64>)] = &[
+            (b"0", Some(0)),
+            (b"7", Some(7)),
+            (b"-1", Some(-1)),
+            (b"9223372036854775807", Some(i64::MAX)),
+            (b"-9223372036854775808", Some(i64::MIN)),
+            (b"9223372036854775808", None),
+            (b"", None),
+            (b"-", None),
+            (b"-0", None),
+            (b"00", None),
+            (b"+1", None),
+            (b"1 ", None),
+            (b"1x", None),
+        ];
+        for (digits, expected) in cases {
+            assert_eq!(parse_int(digits), *expected, "{}", show(digits));
+        }
+    }
+
+    /// Bytes that matter to the framer, so random input often gets past the first check.
+    fn interesting_byte() -> impl Strategy<Value = u8> {
+        prop::sample::select(b"*$\r\n0123-\"'\\x aGgEeTt\x00\xff".to_vec())
+    }
+
+    proptest! {
+        #[test]
+        fn any_input_frames_and_parses_without_panic(
+            input in prop::collection::vec(interesting_byte(), 0..64),
+        ) {
+            let mut buf = input;
+            let mut args = Vec::new();
+            let mut start = 0;
+            while let Ok(Some(consumed)) = small().frame(&mut buf[start..], &mut args) {
+                let rest = &buf[start..];
+                prop_assert!(consumed > 0 && consumed <= rest.len());
+                for range in &args {
+                    prop_assert!(range.start <= range.end && range.end <= consumed);
+                }
+                if !args.is_empty() {
+                    let reply = match small().parse(rest, &args) {
+                        Ok(_) => Reply::Ok,
+                        Err(err) => Reply::Error(err),
+                    };
+                    small().encode(&reply, &mut Vec::new());
+                }
+                start += consumed;
+            }
+        }
+    }
+}
