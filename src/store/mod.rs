@@ -346,19 +346,22 @@ impl Store {
             }
         }
         if let Some(sketch) = &self.sketch {
+            sketch.fit(self.len());
             sketch.age_if_due();
         }
         total
     }
 
-    /// Moves newly written entries into the sampler and ages the sketch when due; for
-    /// the evictor's idle ticks, so neither backlog grows while nothing is evicted.
+    /// Moves newly written entries into the sampler, widens the sketch to the entries
+    /// stored, and ages it when due; for the evictor's idle ticks, so none of that waits
+    /// for memory pressure.
     pub fn maintain(&self) {
         let guard = self.map.guard();
         self.sampler.lock().refresh(self.len(), |hash| {
             self.map.get(&entry::ByHash(hash), &guard).is_some()
         });
         if let Some(sketch) = &self.sketch {
+            sketch.fit(self.len());
             sketch.age_if_due();
         }
     }

@@ -3,7 +3,10 @@
 //! in a few bytes per cached entry.
 //!
 //! Counters are 4 bits, two to a byte, saturating at 15, and all of one key's counters lie
-//! in one 64-byte block, so an estimate or an increment touches one cache line. A hot key
+//! in one 64-byte block, so an estimate or an increment touches one cache line. The
+//! blocks for the largest expected size are allocated up front, but only a prefix sized
+//! to the entries actually stored is used ([`FrequencySketch::fit`]): a cache far below
+//! its memory limit keeps its sketch in the CPU caches. A hot key
 //! stops writing once its counters are full: reading it from many cores costs loads, not
 //! cache-line ping-pong. Increments are plain load/store pairs, not read-modify-writes: a
 //! race can lose an increment (of this counter or of its byte's other half), which only
@@ -91,30 +94,64 @@ pub struct FrequencySketch {
     /// The counters, in cache-line blocks: all of one key's counters share a block, so an
     /// estimate or an increment touches one cache line instead of `DEPTH`.
     blocks: Box<[Block]>,
-    /// Blocks minus one (the block count is a power of two).
-    mask: usize,
+    /// Blocks in use minus one (a power of two minus one); grows, never shrinks.
+    mask: AtomicUsize,
     /// Additions since creation, sharded by thread.
     additions: Box<[Shard]>,
-    /// Additions between two agings.
-    sample_size: u64,
+    /// Additions between two agings: proportional to the blocks in use.
+    sample_size: AtomicU64,
     /// The addition count at which the next aging is due.
     next_aging: AtomicU64,
 }
 
 impl FrequencySketch {
-    /// A sketch for a cache of about `expected_entries` entries.
-    pub fn new(expected_entries: usize) -> Self {
-        let entries = expected_entries
-            .clamp(MIN_WIDTH, MAX_WIDTH)
-            .next_power_of_two();
-        let width = entries * COLUMNS_PER_ENTRY;
+    /// A sketch for a cache of at most about `max_entries` entries, sized for few at first.
+    pub fn new(max_entries: usize) -> Self {
+        let blocks = Self::blocks_for(max_entries);
+        let first = Self::blocks_for(0);
         Self {
-            blocks: (0..width * DEPTH / BLOCK).map(|_| Block::new()).collect(),
-            mask: width * DEPTH / BLOCK - 1,
+            blocks: (0..blocks).map(|_| Block::new()).collect(),
+            mask: AtomicUsize::new(first - 1),
             additions: (0..SHARDS).map(|_| Shard::default()).collect(),
-            sample_size: entries as u64 * SAMPLE_FACTOR,
-            next_aging: AtomicU64::new(entries as u64 * SAMPLE_FACTOR),
+            sample_size: AtomicU64::new(Self::sample_size_for(first)),
+            next_aging: AtomicU64::new(Self::sample_size_for(first)),
         }
+    }
+
+    /// Blocks for a cache of `entries` entries: a power of two.
+    fn blocks_for(entries: usize) -> usize {
+        let entries = entries.clamp(MIN_WIDTH, MAX_WIDTH).next_power_of_two();
+        entries * COLUMNS_PER_ENTRY * DEPTH / BLOCK
+    }
+
+    /// Additions between agings when `blocks` blocks are in use.
+    fn sample_size_for(blocks: usize) -> u64 {
+        (blocks * BLOCK / DEPTH / COLUMNS_PER_ENTRY) as u64 * SAMPLE_FACTOR
+    }
+
+    /// Widens the part in use to suit `entries` entries, if it is narrower (up to the size
+    /// allocated). Each doubling copies the blocks in use into the new half, so every
+    /// key's estimate is kept. Meant for one background thread; returns whether it grew.
+    pub fn fit(&self, entries: usize) -> bool {
+        let wanted = Self::blocks_for(entries).min(self.blocks.len());
+        // Ordering: Relaxed; blocks are estimates, and readers of either width are correct.
+        let mut used = self.mask.load(Ordering::Relaxed) + 1;
+        if used >= wanted {
+            return false;
+        }
+        while used < wanted {
+            let (old, new) = self.blocks.split_at(used);
+            for (from, to) in old.iter().zip(&new[..used]) {
+                for (from, to) in from.0.iter().zip(&to.0) {
+                    to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
+                }
+            }
+            used *= 2;
+            self.mask.store(used - 1, Ordering::Relaxed);
+        }
+        self.sample_size
+            .store(Self::sample_size_for(used), Ordering::Relaxed);
+        true
     }
 
     /// Counts one access to the key with this hash. Conservative update: only the
@@ -155,7 +192,7 @@ impl FrequencySketch {
         if total < due {
             return false;
         }
-        let next = total + self.sample_size;
+        let next = total + self.sample_size.load(Ordering::Relaxed);
         // Ordering: Relaxed; the exchange only elects one thread to do the halving.
         if self
             .next_aging
@@ -164,7 +201,8 @@ impl FrequencySketch {
         {
             return false;
         }
-        for byte in self.blocks.iter().flat_map(|block| &block.0) {
+        let used = self.mask.load(Ordering::Relaxed) + 1;
+        for byte in self.blocks[..used].iter().flat_map(|block| &block.0) {
             // Ordering: Relaxed; counters are estimates and guard no other memory.
             let pair = byte.load(Ordering::Relaxed);
             if pair != 0 {
@@ -183,7 +221,8 @@ impl FrequencySketch {
     /// The key's counters: a block chosen by the hash's low bits, and in each of the
     /// block's `DEPTH` segments one counter chosen by more bits of the hash.
     fn counters(&self, hash: u64) -> impl Iterator<Item = Nibble<'_>> + '_ {
-        let block = &self.blocks[hash as usize & self.mask].0;
+        // Ordering: Relaxed; the mask only widens, and any width in use is valid.
+        let block = &self.blocks[hash as usize & self.mask.load(Ordering::Relaxed)].0;
         let segment = BLOCK / DEPTH;
         (0..DEPTH).map(move |row| {
             let counter = row * segment + (hash >> (32 + 8 * row)) as usize % segment;
@@ -238,5 +277,30 @@ mod tests {
             !sketch.age_if_due(),
             "the next aging waits for another period"
         );
+    }
+
+    #[test]
+    fn fitting_more_entries_widens_the_sketch_and_keeps_estimates() {
+        let sketch = FrequencySketch::new(1 << 20);
+        let keys: Vec<u64> = (0..200u32).map(|i| key_hash(&i.to_le_bytes())).collect();
+        for (i, &key) in keys.iter().enumerate() {
+            for _ in 0..i % 16 {
+                sketch.record(key);
+            }
+        }
+        let estimates = |sketch: &FrequencySketch| -> Vec<u8> {
+            keys.iter().map(|&key| sketch.estimate(key)).collect()
+        };
+        let before = estimates(&sketch);
+        assert!(sketch.fit(100_000));
+        assert!(!sketch.fit(100_000), "already wide enough");
+        assert!(!sketch.fit(10), "never narrower");
+        assert_eq!(
+            sketch.mask.load(Ordering::Relaxed) + 1,
+            FrequencySketch::blocks_for(100_000)
+        );
+        assert_eq!(estimates(&sketch), before);
+        sketch.fit(usize::MAX);
+        assert_eq!(sketch.mask.load(Ordering::Relaxed) + 1, sketch.blocks.len());
     }
 }
