@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::bench::args::{BenchArgs, EXAMPLES as BENCH_EXAMPLES};
 use crate::protocol::text::DEFAULT_MAX_KEY_LEN;
-use crate::store::evict::{EvictionPolicy, DEFAULT_SAMPLES};
+use crate::store::evict::{EvictionPolicy, DEFAULT_SAMPLES, MAX_SAMPLES};
 use crate::store::StoreConfig;
 
 /// The TCP address served when neither `--tcp` nor `--unix` is given.
@@ -16,9 +16,6 @@ pub const DEFAULT_TCP: &str = "127.0.0.1:8765";
 
 /// Default memory limit: 10 MiB, small enough for a sidecar, as the seed had it.
 pub const DEFAULT_MEMORY_LIMIT: &str = "10MiB";
-
-/// The most entries one eviction sample may hold; more only costs time.
-pub const MAX_SAMPLES: usize = 64;
 
 /// Default connection limit, memcached's.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;

@@ -20,6 +20,16 @@ const READ_CHUNK: usize = 16 * 1024;
 /// pipeline of large GETs never builds an unbounded reply buffer.
 const FLUSH_AT: usize = 64 * 1024;
 
+/// Why [`Connection::execute_lines`] stopped.
+enum Step {
+    /// No complete line is left.
+    Done,
+    /// The client quit.
+    Quit,
+    /// Enough replies are buffered to write them out before going on.
+    Full,
+}
+
 /// A client connection over any byte stream (TCP or Unix socket).
 pub struct Connection<S> {
     /// The client's socket.
@@ -78,35 +88,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Executes every complete line in the read buffer; `true` if the client quit.
     async fn execute_batch(&mut self) -> std::io::Result<bool> {
         let mut consumed = 0;
-        let mut quit = false;
-        while let Some(len) = memchr::memchr(b'\n', &self.read_buf[consumed..]) {
-            let line = &self.read_buf[consumed..consumed + len];
-            consumed += len + 1;
-            if std::mem::take(&mut self.discarding) {
-                continue;
+        let quit = loop {
+            let (used, step) = self.execute_lines(consumed);
+            consumed = used;
+            match step {
+                Step::Done => break false,
+                Step::Quit => break true,
+                Step::Full => self.flush().await?,
             }
-            let closes = {
-                let guard = self.store.guard();
-                let reply = if line.len() > self.protocol.max_line_len() {
-                    Reply::Error(self.protocol.overlong_error(line))
-                } else {
-                    match self.protocol.parse(line) {
-                        Ok(request) => command::apply(request, &self.store, &guard),
-                        Err(err) => Reply::Error(err),
-                    }
-                };
-                tracing::debug!(?reply);
-                self.protocol.encode(&reply, &mut self.write_buf);
-                matches!(reply, Reply::Close)
-            };
-            if closes {
-                quit = true;
-                break;
-            }
-            if self.write_buf.len() >= FLUSH_AT {
-                self.flush().await?;
-            }
-        }
+        };
         self.read_buf.advance(consumed);
         if quit || self.discarding {
             // After QUIT nothing more is read; inside an overlong line nothing is kept.
@@ -121,6 +111,36 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             self.discarding = true;
         }
         Ok(quit)
+    }
+
+    /// Executes complete lines from `consumed` on, under one guard, until none is left,
+    /// the client quits, or the replies should be flushed; returns where it stopped.
+    fn execute_lines(&mut self, mut consumed: usize) -> (usize, Step) {
+        let guard = self.store.guard();
+        while let Some(len) = memchr::memchr(b'\n', &self.read_buf[consumed..]) {
+            let line = &self.read_buf[consumed..consumed + len];
+            consumed += len + 1;
+            if std::mem::take(&mut self.discarding) {
+                continue;
+            }
+            let reply = if line.len() > self.protocol.max_line_len() {
+                Reply::Error(self.protocol.overlong_error(line))
+            } else {
+                match self.protocol.parse(line) {
+                    Ok(request) => command::apply(request, &self.store, &guard),
+                    Err(err) => Reply::Error(err),
+                }
+            };
+            tracing::debug!(?reply);
+            self.protocol.encode(&reply, &mut self.write_buf);
+            if matches!(reply, Reply::Close) {
+                return (consumed, Step::Quit);
+            }
+            if self.write_buf.len() >= FLUSH_AT {
+                return (consumed, Step::Full);
+            }
+        }
+        (consumed, Step::Done)
     }
 
     async fn flush(&mut self) -> std::io::Result<()> {

@@ -11,12 +11,17 @@
 
 use std::cmp::Reverse;
 
+use arrayvec::ArrayVec;
+
 use super::entry::{ByHash, Lookup};
 use super::sampler::Pool;
 use super::{Entry, Meta, Store};
 
 /// Entries per sample by default, like Redis's `maxmemory-samples`.
 pub const DEFAULT_SAMPLES: usize = 5;
+
+/// The most entries one sample may hold; more only costs time. Samples live on the stack.
+pub const MAX_SAMPLES: usize = 64;
 
 /// The most evictions one pass makes before it lets go of the sampler, so a helping
 /// writer or the evictor never holds it for long.
@@ -60,7 +65,7 @@ pub fn evict_once(
     let guard = store.map.guard();
     let find = |hash| store.map.get_key_value(&ByHash(hash), &guard);
     pool.refresh(store.len(), |hash| find(hash).is_some());
-    let mut sample = Vec::with_capacity(store.config.samples);
+    let mut sample = ArrayVec::<_, MAX_SAMPLES>::new();
     let mut fruitless = 0;
     while store.usage_bytes() > target_bytes
         && outcome.evicted < max_evictions

@@ -178,7 +178,7 @@ impl Store {
             FrequencySketch::new(usize::try_from(entries).unwrap_or(usize::MAX))
         });
         Self {
-            map: Map::with_hasher(PassThrough),
+            map: crate::sync::new_map(PassThrough),
             used: AtomicU64::new(0),
             config,
             sketch,

@@ -12,6 +12,7 @@
 //! costs 8 bytes per live entry plus at most 1 for the slack: under 16 bytes per entry,
 //! amortised O(1) work per registration.
 
+use arrayvec::ArrayVec;
 use rand::rngs::SmallRng;
 use rand::RngExt;
 
@@ -107,16 +108,17 @@ impl Pool {
         }
     }
 
-    /// Draws up to `size` live entries uniformly at random (with replacement) into
-    /// `sample`, as `(index, hash, found)`; `find` looks a hash up, and `None` marks it
-    /// dead. `sample` is empty afterwards if the pool has no live entries.
-    pub fn draw<T>(
+    /// Draws up to `size` live entries (at most `N`) uniformly at random, with
+    /// replacement, into `sample`, as `(index, hash, found)`; `find` looks a hash up, and
+    /// `None` marks it dead. `sample` is empty afterwards if the pool has no live entries.
+    pub fn draw<T, const N: usize>(
         &mut self,
         size: usize,
         mut find: impl FnMut(u64) -> Option<T>,
-        sample: &mut Vec<(usize, u64, T)>,
+        sample: &mut ArrayVec<(usize, u64, T), N>,
     ) {
         sample.clear();
+        let size = size.min(N);
         let mut tries = 0;
         while sample.len() < size && tries < MAX_TRIES * size && !self.hashes.is_empty() {
             tries += 1;
@@ -178,7 +180,7 @@ mod tests {
         let mut pool = pool_of(&sampler, &live);
         assert_eq!(pool.len(), 40);
         let mut counts = [0usize; 10];
-        let mut sample = Vec::new();
+        let mut sample = ArrayVec::<_, 4>::new();
         for _ in 0..20_000 {
             pool.draw(1, |hash| live.contains(&hash).then_some(()), &mut sample);
             counts[sample[0].1 as usize] += 1;
@@ -196,7 +198,7 @@ mod tests {
             sampler.register(hash);
         }
         let mut pool = pool_of(&sampler, &live);
-        let mut sample = Vec::new();
+        let mut sample = ArrayVec::<_, 4>::new();
         pool.draw(1, |hash| live.contains(&hash).then_some(()), &mut sample);
         let (index, victim, ()) = sample[0];
         live.remove(&victim);
