@@ -352,11 +352,17 @@ impl Store {
         total
     }
 
-    /// Moves newly written entries into the sampler, widens the sketch to the entries
-    /// stored, and ages it when due; for the evictor's idle ticks, so none of that waits
-    /// for memory pressure.
+    /// Completes a growth of the map's table, moves newly written entries into the
+    /// sampler, widens the sketch to the entries stored, and ages it when due; for the
+    /// evictor's idle ticks, so none of that waits for memory pressure.
     pub fn maintain(&self) {
         let guard = self.map.guard();
+        // papaya grows its table incrementally, each write copying a few slots, so after a
+        // burst of new keys the old table can stay allocated (9 bytes a slot) until writes
+        // resume. Starting an iteration completes the copy here, off the request path.
+        let _ = self.map.iter(&guard);
+        // The old table is now retired to this thread's batch: have it reclaimed.
+        guard.flush();
         self.sampler.lock().refresh(self.len(), |hash| {
             self.map.get(&entry::ByHash(hash), &guard).is_some()
         });

@@ -23,6 +23,8 @@ pub fn binary() -> &'static str {
 /// A running server process; killed on drop if still running.
 pub struct Server {
     child: Child,
+    /// Collects stderr into `log`; finishes when the process has exited.
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
     /// The bound TCP address, if it serves TCP.
     pub tcp: Option<SocketAddr>,
     /// The Unix socket path, if it serves one.
@@ -58,7 +60,7 @@ impl Server {
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
         let (lines_tx, lines_rx) = mpsc::channel();
-        std::thread::spawn({
+        let stderr_reader = std::thread::spawn({
             let log = log.clone();
             move || {
                 for line in BufReader::new(stderr).lines() {
@@ -70,6 +72,7 @@ impl Server {
         });
         let mut server = Server {
             child,
+            stderr_reader: Some(stderr_reader),
             tcp: None,
             unix: None,
             log,
@@ -131,6 +134,10 @@ impl Server {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                // Everything the process wrote is in `log` once its stderr reaches EOF.
+                if let Some(reader) = self.stderr_reader.take() {
+                    reader.join().unwrap();
+                }
                 return status;
             }
             assert!(

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Side-by-side comparison of Blink Store, Redis and memcached on this machine, driven by
+# `blink-store bench`. Installs redis-server and memcached when missing, starts every
+# server on loopback (stopping each by PID on exit), runs the same workloads against
+# each, and prints one markdown table with absolute numbers and ratios.
+#
+#   benches/compare.sh              # full run, about 4 minutes
+#   benches/compare.sh --quick      # shorter runs and 100,000 keys for the memory row
+#
+# Single-connection rows use 1,000 keys, a hot set that stays in the CPU caches, so they
+# measure the request path; the multi-connection rows use 100,000 keys (uniform), as
+# specified, and so also measure each server's memory accesses. Single-connection rows
+# run twice: with client and server pinned to one CPU (a round
+# trip that wakes a thread on the other CPU costs far more than one that stays put, so
+# unpinned single-connection numbers are bimodal), and unpinned. The multi-connection
+# rows run unpinned.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=3s
+MEMORY_KEYS=1000000
+if [ "${1:-}" = "--quick" ]; then
+  DURATION=1s
+  MEMORY_KEYS=100000
+fi
+
+apt_install() {
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  fi
+}
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v memcached >/dev/null 2>&1; then
+  apt_install redis-server memcached
+fi
+
+cargo build --release --locked --quiet
+BLINK=target/release/blink-store
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits until something accepts connections on 127.0.0.1:$1.
+wait_for_port() {
+  for _ in $(seq 1 400); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# The RSS of process $1 once it stops changing (two equal readings 0.2 s apart, at most
+# 5 s): servers finish table growth and reclamation in the background after a load.
+settled_rss_kib() {
+  local last now
+  last=$(rss_kib "$1")
+  for _ in $(seq 1 25); do
+    sleep 0.2
+    now=$(rss_kib "$1")
+    if [ "$now" = "$last" ]; then break; fi
+    last=$now
+  done
+  echo "$last"
+}
+
+CPUS=$(nproc)
+ALL_CPUS="0-$((CPUS - 1))"
+
+# start NAME: starts one server, sets PID_<NAME>, PORT_<NAME>, and SOCK_<NAME> if it has one.
+start() {
+  local name=$1 port pid
+  port=$(free_port)
+  case $name in
+    blink)
+      "$BLINK" serve --tcp "127.0.0.1:$port" --unix "$WORK/blink.sock" \
+        --memory-limit 512MiB --log warn 2>"$WORK/blink.log" &
+      pid=$!
+      SOCK_blink=$WORK/blink.sock ;;
+    blink1)
+      "$BLINK" serve --tcp "127.0.0.1:$port" --memory-limit 512MiB --workers 1 \
+        --log warn 2>"$WORK/blink1.log" &
+      pid=$! ;;
+    redis)
+      redis-server --port "$port" --bind 127.0.0.1 --unixsocket "$WORK/redis.sock" \
+        --unixsocketperm 700 --save '' --appendonly no --daemonize no \
+        --logfile "$WORK/redis.log" &
+      pid=$!
+      SOCK_redis=$WORK/redis.sock ;;
+    memcached)
+      # memcached refuses to run as root unless told to.
+      memcached -l 127.0.0.1 -p "$port" -U 0 -m 1024 -c 4096 -u "$(id -un)" &
+      pid=$! ;;
+    echo)
+      "$BLINK" echo --tcp "127.0.0.1:$port" 2>"$WORK/echo.log" &
+      pid=$! ;;
+  esac
+  PIDS+=("$pid")
+  printf -v "PID_$name" '%s' "$pid"
+  printf -v "PORT_$name" '%s' "$port"
+  wait_for_port "$port"
+}
+
+stop() {
+  local pid_var="PID_$1"
+  kill "${!pid_var}" && wait "${!pid_var}" 2>/dev/null || true
+}
+
+protocol_of() {
+  case $1 in
+    blink | blink1) echo line ;;
+    redis) echo resp ;;
+    memcached) echo memcache ;;
+    echo) echo echo ;;
+  esac
+}
+
+# run ROW SERVER TRANSPORT PLACEMENT BENCH-FLAGS...: one measurement, appended to results.
+RESULTS=$WORK/results.jsonl
+run() {
+  local row=$1 server=$2 transport=$3 placement=$4
+  shift 4
+  local pid_var="PID_$server" port_var="PORT_$server" sock_var="SOCK_$server" target pin=()
+  if [ "$transport" = unix ]; then target=(--unix "${!sock_var}"); else target=(--tcp "127.0.0.1:${!port_var}"); fi
+  if [ "$placement" = pinned ]; then
+    taskset -apc 0 "${!pid_var}" >/dev/null
+    pin=(taskset -c 0)
+  else
+    taskset -apc "$ALL_CPUS" "${!pid_var}" >/dev/null
+  fi
+  echo "  $row: $server over $transport, $placement" >&2
+  local out
+  out=$("${pin[@]}" "$BLINK" bench "${target[@]}" --protocol "$(protocol_of "$server")" \
+    --duration "$DURATION" --value-size 32 --json "$@")
+  python3 -c 'import json, sys
+r = json.loads(sys.argv[1])
+r.update(row=sys.argv[2], server=sys.argv[3], transport=sys.argv[4], placement=sys.argv[5])
+print(json.dumps(r))' "$out" "$row" "$server" "$transport" "$placement" >>"$RESULTS"
+}
+
+echo "== throughput and latency ($DURATION per run)" >&2
+for server in echo blink redis memcached; do
+  start "$server"
+  transports=(tcp)
+  if [ "$server" = blink ] || [ "$server" = redis ]; then transports=(tcp unix); fi
+  hot=(--keys 1000)
+  for placement in pinned unpinned; do
+    for transport in "${transports[@]}"; do
+      run "GET, 1 conn" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --preload
+      [ "$server" = echo ] || run "SET, 1 conn" "$server" "$transport" "$placement" "${hot[@]}" --ratio 0:1
+      run "GET, 1 conn, pipeline 16" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --pipeline 16
+      run "GET, 1 conn, pipeline 64" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --pipeline 64
+    done
+  done
+  if [ "$server" != echo ]; then
+    run "90:10, 4 conns" "$server" tcp unpinned --keys 100000 --ratio 9:1 --conns 4 --preload
+    run "90:10, 50 conns" "$server" tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --preload
+  fi
+  stop "$server"
+done
+# Blink Store with one worker thread, like Redis's one thread, on the shared 2 CPUs.
+start blink1
+run "90:10, 4 conns" blink1 tcp unpinned --keys 100000 --ratio 9:1 --conns 4 --preload
+run "90:10, 50 conns" blink1 tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --preload
+stop blink1
+
+echo "== memory: $MEMORY_KEYS keys of 16 bytes with 100-byte values" >&2
+MEMORY=$WORK/memory.tsv
+for server in blink redis memcached; do
+  start "$server"
+  pid_var="PID_$server"
+  empty=$(settled_rss_kib "${!pid_var}")
+  port_var="PORT_$server"
+  "$BLINK" bench --tcp "127.0.0.1:${!port_var}" --protocol "$(protocol_of "$server")" \
+    --keys "$MEMORY_KEYS" --value-size 100 --preload --ratio 1:0 --requests 1000 \
+    --pipeline 64 --json >/dev/null
+  loaded=$(settled_rss_kib "${!pid_var}")
+  printf '%s\t%s\t%s\n' "$server" "$empty" "$loaded" >>"$MEMORY"
+  stop "$server"
+done
+
+python3 - "$RESULTS" "$MEMORY" "$MEMORY_KEYS" "$(nproc)" "$(uname -m)" <<'EOF'
+import json, sys
+
+results_path, memory_path, keys, cpus, arch = sys.argv[1:]
+keys = int(keys)
+rows = [json.loads(line) for line in open(results_path)]
+errors = [r for r in rows if r["errors"]]
+if errors:
+    sys.exit(f"runs with errors: {[(r['row'], r['server']) for r in errors]}")
+
+def find(row, server, transport, placement):
+    for r in rows:
+        if (r["row"], r["server"], r["transport"], r["placement"]) == (row, server, transport, placement):
+            return r
+    return None
+
+def ops(r):
+    return f"{r['ops_per_sec'] / 1000:,.0f}k" if r else "—"
+
+def lat(r):
+    return f"{r['latency_us']['p50']:.1f} / {r['latency_us']['p99']:.1f}" if r else "—"
+
+def ratio(a, b):
+    return f"{a['ops_per_sec'] / b['ops_per_sec']:.2f}×" if a and b else "—"
+
+print(f"### Throughput and latency ({cpus} vCPUs, {arch}; client and server share them)\n")
+print("ops/s, and p50 / p99 latency in µs. Ratios are Blink's ops/s over the other's.\n")
+print("Single-connection rows: 1,000 keys. Multi-connection rows: 100,000 keys, uniform.\n")
+print("| workload | transport | placement | echo floor | Blink | Redis | memcached | Blink / Redis | Blink / memcached |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+row_order = ["GET, 1 conn", "SET, 1 conn", "GET, 1 conn, pipeline 16",
+             "GET, 1 conn, pipeline 64", "90:10, 4 conns", "90:10, 50 conns"]
+order = sorted({(r["row"], r["transport"], r["placement"]) for r in rows},
+               key=lambda k: (row_order.index(k[0]), k[2] != "pinned", k[1] != "tcp"))
+cell = lambda x: f"{ops(x)} ({lat(x)})" if x else "—"
+for row, transport, placement in order:
+    e, b, r, m = (find(row, s, transport, placement) for s in ("echo", "blink", "redis", "memcached"))
+    print(f"| {row} | {transport} | {placement} | {cell(e)} | {cell(b)} | {cell(r)} | {cell(m)} | {ratio(b, r)} | {ratio(b, m)} |")
+    one = find(row, "blink1", transport, placement)
+    if one:
+        print(f"| {row}, Blink `--workers 1` | {transport} | {placement} | — | {cell(one)} | {cell(r)} | {cell(m)} | {ratio(one, r)} | {ratio(one, m)} |")
+
+print(f"\n### Memory: {keys:,} keys of 16 bytes with 100-byte values\n")
+print("| server | RSS empty | RSS loaded | bytes per entry above key + value |")
+print("|---|---:|---:|---:|")
+for line in open(memory_path):
+    server, empty, loaded = line.split()
+    per_entry = (int(loaded) - int(empty)) * 1024 / keys - 116
+    print(f"| {server} | {int(empty) / 1024:.1f} MiB | {int(loaded) / 1024:.1f} MiB | {per_entry:.0f} B |")
+EOF
