@@ -58,38 +58,11 @@ fn run_echo(args: &EchoArgs) -> Result<(), Box<dyn std::error::Error>> {
         format: LogFormat::Text,
         filter: None,
     })?;
-    let mut listeners = Listeners::default();
-    if let Some(addr) = args.tcp_addr() {
-        let listener =
-            std::net::TcpListener::bind(addr).map_err(|err| format!("tcp {addr}: {err}"))?;
-        listeners.tcp = Some(listener);
-    }
-    if let Some(path) = &args.unix {
-        listeners.unix = Some(unix_socket::bind(path, 0o600)?);
-    }
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    runtime.enable_all().thread_name("blink-echo");
-    if let Some(workers) = args.workers {
-        runtime.worker_threads(workers);
-    }
-    let runtime = runtime.build()?;
-    runtime.block_on(async {
-        let shutdown = CancellationToken::new();
-        let signals = tokio::spawn({
-            let shutdown = shutdown.clone();
-            async move {
-                let result = server::wait_for_signal().await;
-                shutdown.cancel();
-                result
-            }
-        });
+    let listeners = bind(args.tcp_addr(), args.unix.as_deref(), 0o600)?;
+    run_until_signal("blink-echo", args.workers, |shutdown| async move {
         echo::run(listeners, shutdown).await?;
-        signals.await??;
-        Ok::<_, Box<dyn std::error::Error>>(())
-    })?;
-    // Open connections are abandoned, not awaited.
-    runtime.shutdown_timeout(Duration::from_millis(100));
-    Ok(())
+        Ok(())
+    })
 }
 
 fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
@@ -104,15 +77,7 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         .max_key_len(args.max_key_size)
         .max_value_len(max_value_len);
 
-    let mut listeners = Listeners::default();
-    if let Some(addr) = args.tcp_addr() {
-        let listener =
-            std::net::TcpListener::bind(addr).map_err(|err| format!("tcp {addr}: {err}"))?;
-        listeners.tcp = Some(listener);
-    }
-    if let Some(path) = &args.unix {
-        listeners.unix = Some(unix_socket::bind(path, args.unix_mode)?);
-    }
+    let listeners = bind(args.tcp_addr(), args.unix.as_deref(), args.unix_mode)?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         memory_limit = args.memory_limit,
@@ -127,9 +92,46 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
 
     let store = Arc::new(Store::with_config(args.store_config()));
     let _evictor = Evictor::spawn(store.clone())?;
+    let max_connections = args.max_connections;
+    run_until_signal("blink-worker", args.workers, |shutdown| async move {
+        server::run(store, listeners, protocol, max_connections, shutdown).await?;
+        Ok(())
+    })
+}
+
+/// Binds the TCP listener and the Unix socket asked for.
+fn bind(
+    tcp: Option<std::net::SocketAddr>,
+    unix: Option<&std::path::Path>,
+    unix_mode: u32,
+) -> Result<Listeners, Box<dyn std::error::Error>> {
+    let mut listeners = Listeners::default();
+    if let Some(addr) = tcp {
+        let listener =
+            std::net::TcpListener::bind(addr).map_err(|err| format!("tcp {addr}: {err}"))?;
+        listeners.tcp = Some(listener);
+    }
+    if let Some(path) = unix {
+        listeners.unix = Some(unix_socket::bind(path, unix_mode)?);
+    }
+    Ok(listeners)
+}
+
+/// Runs `serve` on a multi-threaded runtime (`workers` threads named `thread_name`, one
+/// per CPU by default) until SIGINT or SIGTERM cancels the token it is given and it
+/// returns; tasks still running 100 ms later are abandoned, not awaited.
+fn run_until_signal<F, Fut>(
+    thread_name: &str,
+    workers: Option<usize>,
+    serve: F,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    F: FnOnce(CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Box<dyn std::error::Error>>>,
+{
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    runtime.enable_all().thread_name("blink-worker");
-    if let Some(workers) = args.workers {
+    runtime.enable_all().thread_name(thread_name);
+    if let Some(workers) = workers {
         runtime.worker_threads(workers);
     }
     let runtime = runtime.build()?;
@@ -143,11 +145,10 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
                 result
             }
         });
-        server::run(store, listeners, protocol, args.max_connections, shutdown).await?;
+        serve(shutdown).await?;
         signals.await??;
         Ok::<_, Box<dyn std::error::Error>>(())
     })?;
-    // Connection tasks that outlived the grace period are abandoned, not awaited.
     runtime.shutdown_timeout(Duration::from_millis(100));
     Ok(())
 }
