@@ -1,6 +1,7 @@
-//! One client connection: reads bytes, frames them into lines, has each line parsed and
-//! executed, and writes the replies of one read batch with one write. Knows bytes and
-//! lines, never command names. Every buffer here is bounded.
+//! One client connection: reads bytes, frames them into requests (lines of the Blink
+//! protocol, or RESP2 frames when the first byte is `*`), has each parsed and executed,
+//! and writes the replies of one read batch with one write. Knows bytes, lines and
+//! frames, never command names. Every buffer here is bounded.
 
 use std::sync::Arc;
 
@@ -8,19 +9,37 @@ use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
+use std::ops::Range;
+
 use crate::command;
+use crate::protocol::resp::RespProtocol;
 use crate::protocol::text::TextProtocol;
-use crate::protocol::Reply;
+use crate::protocol::{ClientError, Reply};
 use crate::store::Store;
 
 /// Bytes asked of the socket per read: one read usually holds a whole pipelined batch.
 const READ_CHUNK: usize = 16 * 1024;
 
+/// Bytes a RESP command may take beyond its key and value: room for its headers, or for
+/// an inline command.
+const RESP_OVERHEAD: usize = 64 * 1024;
+
 /// Replies buffered beyond this are written out before more requests are executed, so a
 /// pipeline of large GETs never builds an unbounded reply buffer.
 const FLUSH_AT: usize = 64 * 1024;
 
-/// Why [`Connection::execute_lines`] stopped.
+/// The wire protocol of a connection, chosen by its first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    /// Nothing received yet.
+    Undecided,
+    /// The Blink line protocol.
+    Text,
+    /// RESP2: the first byte was `*`.
+    Resp,
+}
+
+/// Why [`Connection::execute_lines`] or [`Connection::execute_frames`] stopped.
 enum Step {
     /// No complete line is left.
     Done,
@@ -38,6 +57,12 @@ pub struct Connection<S> {
     store: Arc<Store>,
     /// Parser, encoder and limits of the line protocol.
     protocol: TextProtocol,
+    /// Framer, parser and encoder of RESP2, with the same key and value limits.
+    resp: RespProtocol,
+    /// Which of the two this client speaks.
+    wire: Wire,
+    /// The argument ranges of the RESP command being executed; reused.
+    args: Vec<Range<usize>>,
     /// Received bytes not yet framed: at most one partial line plus one read.
     read_buf: BytesMut,
     /// Encoded replies not yet written.
@@ -53,6 +78,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             stream,
             store,
             protocol,
+            resp: RespProtocol::new()
+                .max_key_len(protocol.key_limit())
+                .max_bulk_len(protocol.value_limit()),
+            wire: Wire::Undecided,
+            args: Vec::new(),
             read_buf: BytesMut::with_capacity(READ_CHUNK),
             write_buf: Vec::with_capacity(READ_CHUNK),
             discarding: false,
@@ -76,7 +106,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             if read == 0 {
                 return Ok(());
             }
-            let quit = self.execute_batch().await?;
+            if self.wire == Wire::Undecided {
+                self.wire = if self.read_buf[0] == b'*' {
+                    Wire::Resp
+                } else {
+                    Wire::Text
+                };
+            }
+            let quit = match self.wire {
+                Wire::Resp => self.execute_resp_batch().await?,
+                Wire::Text | Wire::Undecided => self.execute_batch().await?,
+            };
             self.flush().await?;
             if quit {
                 break;
@@ -141,6 +181,76 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
         }
         (consumed, Step::Done)
+    }
+
+    /// Executes every complete RESP command in the read buffer; `true` if the connection
+    /// is to close (the client quit, or sent something that cannot be framed).
+    async fn execute_resp_batch(&mut self) -> std::io::Result<bool> {
+        let mut consumed = 0;
+        let mut quit = loop {
+            let (used, step) = self.execute_frames(consumed);
+            consumed = used;
+            match step {
+                Step::Done => break false,
+                Step::Quit => break true,
+                Step::Full => self.flush().await?,
+            }
+        };
+        self.read_buf.advance(consumed);
+        if quit {
+            self.read_buf.clear();
+        } else if self.read_buf.len() > self.max_resp_command_len() {
+            // An incomplete command already longer than any valid one: refuse and close.
+            let err = ClientError::LineTooLong {
+                limit: self.max_resp_command_len(),
+            };
+            tracing::debug!(%err, "closing: RESP command too long");
+            self.resp.encode(&Reply::Error(err), &mut self.write_buf);
+            self.read_buf.clear();
+            quit = true;
+        }
+        Ok(quit)
+    }
+
+    /// The longest RESP command that can be valid: a key, a value and headers.
+    fn max_resp_command_len(&self) -> usize {
+        self.protocol.key_limit() + self.protocol.value_limit() + RESP_OVERHEAD
+    }
+
+    /// Executes complete RESP commands from `consumed` on, under one guard, as
+    /// [`Connection::execute_lines`] does for lines. A framing error is answered and
+    /// closes the connection, as Redis does.
+    fn execute_frames(&mut self, mut consumed: usize) -> (usize, Step) {
+        let guard = self.store.guard();
+        loop {
+            let start = consumed;
+            match self.resp.frame(&mut self.read_buf[start..], &mut self.args) {
+                Ok(None) => return (consumed, Step::Done),
+                Err(err) => {
+                    tracing::debug!(%err, "closing: RESP framing error");
+                    self.resp
+                        .encode(&Reply::Error(err.into()), &mut self.write_buf);
+                    return (consumed, Step::Quit);
+                }
+                Ok(Some(len)) => consumed += len,
+            }
+            if self.args.is_empty() {
+                continue;
+            }
+            let frame = &self.read_buf[start..consumed];
+            let reply = match self.resp.parse(frame, &self.args) {
+                Ok(request) => command::apply(request, &self.store, &guard),
+                Err(err) => Reply::Error(err),
+            };
+            tracing::debug!(?reply);
+            self.resp.encode(&reply, &mut self.write_buf);
+            if matches!(reply, Reply::Close) {
+                return (consumed, Step::Quit);
+            }
+            if self.write_buf.len() >= FLUSH_AT {
+                return (consumed, Step::Full);
+            }
+        }
     }
 
     async fn flush(&mut self) -> std::io::Result<()> {

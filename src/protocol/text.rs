@@ -58,6 +58,16 @@ impl TextProtocol {
         self
     }
 
+    /// The longest key accepted, in bytes.
+    pub fn key_limit(&self) -> usize {
+        self.max_key_len
+    }
+
+    /// The longest value accepted, in bytes.
+    pub fn value_limit(&self) -> usize {
+        self.max_value_len
+    }
+
     /// The longest line, without its LF, that can hold a valid request. Longer lines are
     /// refused and discarded as they arrive.
     pub fn max_line_len(&self) -> usize {

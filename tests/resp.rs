@@ -1,0 +1,196 @@
+//! RESP2 on the same listeners: a connection whose first byte is `*` speaks Redis's
+//! protocol. Raw frames over real sockets, binary values, Redis's error texts, and the
+//! real `redis-cli` and `redis-benchmark` against the real server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Read;
+use std::process::Command;
+
+use common::{Client, Server};
+
+/// A RESP2 multibulk command.
+fn command(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for arg in args {
+        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Reads exactly `expected.len()` bytes and compares them.
+fn expect(client: &mut Client, expected: &[u8]) {
+    let mut got = vec![0; expected.len()];
+    client.reader.read_exact(&mut got).unwrap();
+    assert_eq!(
+        got.escape_ascii().to_string(),
+        expected.escape_ascii().to_string()
+    );
+}
+
+/// The path of a Debian tool, or a failure that says how to get it.
+fn tool(name: &str) -> &'static str {
+    let path: &'static str = Box::leak(format!("/usr/bin/{name}").into_boxed_str());
+    assert!(
+        std::path::Path::new(path).exists(),
+        "{name} is missing: run .ci/test, or apt-get install redis-tools"
+    );
+    path
+}
+
+#[test]
+fn the_basic_commands_answer_as_redis_does_pipelined_over_tcp_and_unix() {
+    let server = Server::start(&[]);
+    for mut client in [server.tcp_client(), server.unix_client()] {
+        let mut batch = Vec::new();
+        for args in [
+            &[&b"PING"[..]][..],
+            &[b"SET", b"user", b"alice"],
+            &[b"get", b"user"],
+            &[b"GET", b"nobody"],
+            &[b"USAGE"],
+            &[b"DEL", b"user"],
+            &[b"DEL", b"user"],
+        ] {
+            batch.extend(command(args));
+        }
+        client.send(&batch);
+        expect(
+            &mut client,
+            b"+PONG\r\n+OK\r\n$5\r\nalice\r\n$-1\r\n:9\r\n:1\r\n:0\r\n",
+        );
+        client.send(&command(&[b"QUIT"]));
+        expect(&mut client, b"+OK\r\n");
+        assert_eq!(client.read_to_end(), b"", "closed after QUIT");
+    }
+}
+
+#[test]
+fn values_are_binary_safe_and_shared_with_the_line_protocol() {
+    let server = Server::start(&[]);
+    let value: Vec<u8> = (0..=255u8)
+        .chain(b"\r\n\r\n*3\r\n".iter().copied())
+        .collect();
+    let mut resp = server.tcp_client();
+    resp.send(&command(&[b"SET", b"bytes", &value]));
+    expect(&mut resp, b"+OK\r\n");
+    resp.send(&command(&[b"GET", b"bytes"]));
+    let mut reply = format!("${}\r\n", value.len()).into_bytes();
+    reply.extend_from_slice(&value);
+    reply.extend_from_slice(b"\r\n");
+    expect(&mut resp, &reply);
+
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&value);
+    let mut line = server.tcp_client();
+    assert_eq!(line.request(b"GET bytes\n"), format!("VALUE {encoded}\n"));
+}
+
+#[test]
+fn client_mistakes_get_redis_errors_and_the_connection_keeps_working() {
+    let server = Server::start(&[]);
+    let mut client = server.tcp_client();
+    client.send(&command(&[b"FOO", b"a", b"b"]));
+    expect(
+        &mut client,
+        b"-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n",
+    );
+    client.send(&command(&[b"GET"]));
+    expect(
+        &mut client,
+        b"-ERR wrong number of arguments for 'get' command\r\n",
+    );
+    client.send(&command(&[b"SET", &[b'k'; 2000], b"v"]));
+    expect(&mut client, b"-ERR key too long (max 1024 bytes)\r\n");
+    client.send(&command(&[b"PING"]));
+    expect(&mut client, b"+PONG\r\n");
+}
+
+#[test]
+fn framing_errors_are_answered_then_the_connection_closes() {
+    let server = Server::start(&[]);
+    for (junk, error) in [
+        (&b"*abc\r\n"[..], "invalid multibulk length"),
+        (b"*1\r\n+PING\r\n", "expected '$', got '+'"),
+        (b"*1\r\n$-5\r\n", "invalid bulk length"),
+        (b"*1\r\n$999999999999\r\n", "invalid bulk length"),
+    ] {
+        let mut client = server.tcp_client();
+        client.send(junk);
+        let rest = client.read_to_end();
+        assert_eq!(
+            String::from_utf8(rest).unwrap(),
+            format!("-ERR Protocol error: {error}\r\n")
+        );
+    }
+    // A value bigger than --max-value-size is refused by its header, before it arrives.
+    let mut client = server.tcp_client();
+    client.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n");
+    assert_eq!(
+        client.read_to_end(),
+        b"-ERR Protocol error: invalid bulk length\r\n"
+    );
+    let mut fresh = server.tcp_client();
+    fresh.send(&command(&[b"PING"]));
+    expect(&mut fresh, b"+PONG\r\n");
+}
+
+#[test]
+fn redis_cli_runs_a_session() {
+    let server = Server::start(&[]);
+    let port = server.tcp.unwrap().port().to_string();
+    let cli = |args: &[&str]| {
+        let output = Command::new(tool("redis-cli"))
+            .args(["-h", "127.0.0.1", "-p", &port])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert_eq!(cli(&["PING"]), "PONG\n");
+    assert_eq!(cli(&["SET", "user", "alice"]), "OK\n");
+    assert_eq!(cli(&["GET", "user"]), "alice\n");
+    assert_eq!(cli(&["USAGE"]), "9\n");
+    assert_eq!(cli(&["DEL", "user"]), "1\n");
+    // redis-cli prints a nil as an empty line, and an error followed by an empty line,
+    // exactly as it does for a real Redis.
+    assert_eq!(cli(&["GET", "user"]), "\n");
+    assert_eq!(
+        cli(&["GET"]),
+        "ERR wrong number of arguments for 'get' command\n\n"
+    );
+}
+
+#[test]
+fn redis_benchmark_sets_and_gets_without_errors() {
+    let server = Server::start(&[]);
+    let port = server.tcp.unwrap().port().to_string();
+    let output = Command::new(tool("redis-benchmark"))
+        .args(["-h", "127.0.0.1", "-p", &port])
+        .args(["-t", "set,get", "-n", "20000", "-P", "16", "-q"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    for test in ["SET", "GET"] {
+        assert!(
+            stdout
+                .lines()
+                .any(|line| line.contains(&format!("{test}: "))
+                    && line.contains("requests per second")),
+            "no {test} result:\n{stdout}\n{stderr}"
+        );
+    }
+    assert!(
+        !stdout.to_lowercase().contains("error") && !stderr.to_lowercase().contains("error"),
+        "{stdout}\n{stderr}"
+    );
+    // The server is still there and its accounting whole.
+    let mut client = server.tcp_client();
+    assert!(client.request(b"USAGE\n").starts_with("USAGE "));
+}
