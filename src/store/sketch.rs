@@ -4,9 +4,10 @@
 //!
 //! Counters are 4 bits, two to a byte, saturating at 15, and all of one key's counters lie
 //! in one 64-byte block, so an estimate or an increment touches one cache line. The
-//! blocks for the largest expected size are allocated up front, but only a prefix sized
-//! to the entries actually stored is used ([`FrequencySketch::fit`]): a cache far below
-//! its memory limit keeps its sketch in the CPU caches. A hot key
+//! blocks for the largest expected size are reserved up front as zeroed memory, which the
+//! system maps only when touched, and only a prefix sized to the entries actually stored
+//! is used ([`FrequencySketch::fit`]): a cache far below its memory limit keeps its
+//! sketch small, both in RAM and in the CPU caches. A hot key
 //! stops writing once its counters are full: reading it from many cores costs loads, not
 //! cache-line ping-pong. Increments are plain load/store pairs, not read-modify-writes: a
 //! race can lose an increment (of this counter or of its byte's other half), which only
@@ -45,16 +46,6 @@ const BLOCK_BYTES: usize = 64;
 /// 4-bit counters per block.
 const BLOCK: usize = BLOCK_BYTES * 2;
 
-/// One cache line of 4-bit counters, in `DEPTH` segments of `BLOCK / DEPTH`.
-#[repr(align(64))]
-struct Block([AtomicU8; BLOCK_BYTES]);
-
-impl Block {
-    fn new() -> Self {
-        Self(std::array::from_fn(|_| AtomicU8::new(0)))
-    }
-}
-
 /// One 4-bit counter: half of a byte.
 struct Nibble<'a> {
     /// The byte holding the counter and its neighbour.
@@ -91,9 +82,14 @@ thread_local! {
 
 /// Estimated access frequency per key, aged so that old popularity fades.
 pub struct FrequencySketch {
-    /// The counters, in cache-line blocks: all of one key's counters share a block, so an
-    /// estimate or an increment touches one cache line instead of `DEPTH`.
-    blocks: Box<[Block]>,
+    /// The counters, two to a byte, in cache-line blocks: all of one key's counters share
+    /// a block, so an estimate or an increment touches one cache line instead of `DEPTH`.
+    /// Block `i` is `bytes[skew + i * BLOCK_BYTES..][..BLOCK_BYTES]`.
+    bytes: Box<[AtomicU8]>,
+    /// Bytes skipped at the start so that blocks begin on cache-line boundaries.
+    skew: usize,
+    /// Blocks allocated (a power of two).
+    block_count: usize,
     /// Blocks in use minus one (a power of two minus one); grows, never shrinks.
     mask: AtomicUsize,
     /// Additions since creation, sharded by thread.
@@ -107,10 +103,19 @@ pub struct FrequencySketch {
 impl FrequencySketch {
     /// A sketch for a cache of at most about `max_entries` entries, sized for few at first.
     pub fn new(max_entries: usize) -> Self {
-        let blocks = Self::blocks_for(max_entries);
+        let block_count = Self::blocks_for(max_entries);
         let first = Self::blocks_for(0);
+        let len = block_count * BLOCK_BYTES + BLOCK_BYTES - 1;
+        // Zeroed memory that the system maps only when touched; filled byte by byte only
+        // if the allocator refuses (the process would abort on its next allocation anyway).
+        let bytes = bytemuck::allocation::try_zeroed_slice_box::<AtomicU8>(len)
+            .unwrap_or_else(|()| (0..len).map(|_| AtomicU8::new(0)).collect());
+        // Pointer to address: only its alignment is used.
+        let skew = (BLOCK_BYTES - bytes.as_ptr() as usize % BLOCK_BYTES) % BLOCK_BYTES;
         Self {
-            blocks: (0..blocks).map(|_| Block::new()).collect(),
+            bytes,
+            skew,
+            block_count,
             mask: AtomicUsize::new(first - 1),
             additions: (0..SHARDS).map(|_| Shard::default()).collect(),
             sample_size: AtomicU64::new(Self::sample_size_for(first)),
@@ -133,18 +138,16 @@ impl FrequencySketch {
     /// allocated). Each doubling copies the blocks in use into the new half, so every
     /// key's estimate is kept. Meant for one background thread; returns whether it grew.
     pub fn fit(&self, entries: usize) -> bool {
-        let wanted = Self::blocks_for(entries).min(self.blocks.len());
+        let wanted = Self::blocks_for(entries).min(self.block_count);
         // Ordering: Relaxed; blocks are estimates, and readers of either width are correct.
         let mut used = self.mask.load(Ordering::Relaxed) + 1;
         if used >= wanted {
             return false;
         }
         while used < wanted {
-            let (old, new) = self.blocks.split_at(used);
-            for (from, to) in old.iter().zip(&new[..used]) {
-                for (from, to) in from.0.iter().zip(&to.0) {
-                    to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
-                }
+            let (old, new) = self.bytes[self.skew..].split_at(used * BLOCK_BYTES);
+            for (from, to) in old.iter().zip(&new[..used * BLOCK_BYTES]) {
+                to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
             }
             used *= 2;
             self.mask.store(used - 1, Ordering::Relaxed);
@@ -202,7 +205,7 @@ impl FrequencySketch {
             return false;
         }
         let used = self.mask.load(Ordering::Relaxed) + 1;
-        for byte in self.blocks[..used].iter().flat_map(|block| &block.0) {
+        for byte in &self.bytes[self.skew..][..used * BLOCK_BYTES] {
             // Ordering: Relaxed; counters are estimates and guard no other memory.
             let pair = byte.load(Ordering::Relaxed);
             if pair != 0 {
@@ -215,14 +218,15 @@ impl FrequencySketch {
 
     /// Bytes of memory the sketch takes.
     pub fn memory_bytes(&self) -> usize {
-        self.blocks.len() * BLOCK_BYTES + self.additions.len() * std::mem::size_of::<Shard>()
+        self.bytes.len() + self.additions.len() * std::mem::size_of::<Shard>()
     }
 
     /// The key's counters: a block chosen by the hash's low bits, and in each of the
     /// block's `DEPTH` segments one counter chosen by more bits of the hash.
     fn counters(&self, hash: u64) -> impl Iterator<Item = Nibble<'_>> + '_ {
         // Ordering: Relaxed; the mask only widens, and any width in use is valid.
-        let block = &self.blocks[hash as usize & self.mask.load(Ordering::Relaxed)].0;
+        let index = hash as usize & self.mask.load(Ordering::Relaxed);
+        let block = &self.bytes[self.skew + index * BLOCK_BYTES..][..BLOCK_BYTES];
         let segment = BLOCK / DEPTH;
         (0..DEPTH).map(move |row| {
             let counter = row * segment + (hash >> (32 + 8 * row)) as usize % segment;
@@ -301,6 +305,18 @@ mod tests {
         );
         assert_eq!(estimates(&sketch), before);
         sketch.fit(usize::MAX);
-        assert_eq!(sketch.mask.load(Ordering::Relaxed) + 1, sketch.blocks.len());
+        assert_eq!(sketch.mask.load(Ordering::Relaxed) + 1, sketch.block_count);
+    }
+
+    #[test]
+    fn blocks_start_on_cache_lines() {
+        for entries in [0, 5_000, 1 << 20] {
+            let sketch = FrequencySketch::new(entries);
+            assert_eq!(
+                (sketch.bytes.as_ptr() as usize + sketch.skew) % BLOCK_BYTES,
+                0
+            );
+            assert!(sketch.skew + sketch.block_count * BLOCK_BYTES <= sketch.bytes.len());
+        }
     }
 }
