@@ -25,6 +25,7 @@ pub mod bench;
 pub mod cli;
 pub mod command;
 pub mod connection;
+pub mod decimal;
 pub mod echo;
 pub mod evictor;
 pub mod logging;

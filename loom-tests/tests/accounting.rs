@@ -6,10 +6,13 @@
 #![cfg(blink_loom)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 
 use blink_store::store::evict::EvictionPolicy;
 use blink_store::store::{Store, StoreConfig};
+use common::{assert_exact, race};
 use loom::thread;
 
 /// A store with `max_bytes`, sampled LRU, and no hard cap (so writers never help evict
@@ -34,30 +37,6 @@ fn over_limit() -> Arc<Store> {
 /// One eviction run, as the evictor thread does it.
 fn evict(store: &Store) {
     store.evict_to_limit();
-}
-
-/// After every thread has joined, the counter equals the sum over live entries.
-fn assert_exact(store: &Store) {
-    assert_eq!(
-        store.usage_bytes(),
-        store.recount(),
-        "usage drifted from the entries"
-    );
-}
-
-/// Runs `a` and `b` on two threads against `store`, then checks the accounting.
-fn race(
-    store: Arc<Store>,
-    a: impl Fn(&Store) + Send + Sync + 'static,
-    b: impl Fn(&Store) + Send + Sync + 'static,
-) {
-    let other = {
-        let store = store.clone();
-        thread::spawn(move || a(&store))
-    };
-    b(&store);
-    other.join().unwrap();
-    assert_exact(&store);
 }
 
 #[test]
@@ -88,7 +67,9 @@ fn set_delete() {
 
 #[test]
 fn set_evict() {
-    loom::model(|| race(over_limit(), |s| s.set(b"a", b"9").unwrap(), evict));
+    loom::model(|| {
+        race(over_limit(), |s| s.set(b"a", b"9").unwrap(), evict);
+    });
 }
 
 #[test]
@@ -100,7 +81,7 @@ fn delete_evict() {
                 s.delete(b"a");
             },
             evict,
-        )
+        );
     });
 }
 

@@ -13,7 +13,7 @@
 use std::marker::PhantomData;
 
 use loom::sync::Mutex;
-use papaya::Equivalent;
+use papaya::{Compute, Equivalent, Operation};
 
 /// What papaya's guards offer beyond pinning.
 pub trait Reclaim {
@@ -110,6 +110,64 @@ where
         let mut entries = self.lock();
         let index = Self::position(&entries, key)?;
         Some(&entries.swap_remove(index).1)
+    }
+
+    /// Removes `key`; returns the entry it removed.
+    pub fn remove_entry<'g, Q>(&self, key: &Q, _guard: &'g Guard<'_>) -> Option<(&'g K, &'g V)>
+    where
+        Q: Equivalent<K> + ?Sized,
+    {
+        let mut entries = self.lock();
+        let index = Self::position(&entries, key)?;
+        let pair = entries.swap_remove(index);
+        Some((&pair.0, &pair.1))
+    }
+
+    /// papaya's compare-and-swap update: `compute` sees the entry under `key` (if any) and
+    /// chooses to insert `key` with a new value, remove the entry, or abort. The function
+    /// is called twice, as papaya may after losing a race, and must agree with itself.
+    pub fn compute<'g, F, T>(
+        &self,
+        key: K,
+        mut compute: F,
+        _guard: &'g Guard<'_>,
+    ) -> Compute<'g, K, V, T>
+    where
+        F: FnMut(Option<(&'g K, &'g V)>) -> Operation<V, T>,
+    {
+        let mut entries = self.lock();
+        let index = entries.iter().position(|old| old.0 == key);
+        let current: Option<&'static (K, V)> = index.map(|index| entries[index]);
+        let found = || current.map(|pair| (&pair.0, &pair.1));
+        let first = compute(found());
+        let second = compute(found());
+        assert_eq!(
+            std::mem::discriminant(&first),
+            std::mem::discriminant(&second),
+            "compute functions must be pure"
+        );
+        match (first, index) {
+            (Operation::Insert(value), None) => {
+                let pair: &'static (K, V) = Box::leak(Box::new((key, value)));
+                entries.push(pair);
+                Compute::Inserted(&pair.0, &pair.1)
+            }
+            (Operation::Insert(value), Some(index)) => {
+                let pair: &'static (K, V) = Box::leak(Box::new((key, value)));
+                let old = std::mem::replace(&mut entries[index], pair);
+                Compute::Updated {
+                    old: (&old.0, &old.1),
+                    new: (&pair.0, &pair.1),
+                }
+            }
+            (Operation::Remove, Some(index)) => {
+                let old = entries.swap_remove(index);
+                Compute::Removed(&old.0, &old.1)
+            }
+            // papaya treats removing an absent key as nothing to do.
+            (Operation::Remove, None) => panic!("compute asked to remove an absent key"),
+            (Operation::Abort(value), _) => Compute::Aborted(value),
+        }
     }
 
     /// Removes `key` if `should_remove` holds for its current entry: `Ok(Some)` with the

@@ -1,6 +1,6 @@
 //! What the map holds and how it is searched. An [`Entry`] is the map's key: the key and
-//! value bytes in one allocation. [`Meta`] is the map's value: the entry's size and its
-//! access stamp. Every key is hashed once per operation with [`key_hash`], and the map's
+//! value bytes, and the expiry time if there is one, in one allocation. [`Meta`] is the
+//! map's value: the entry's size, whether it expires, and its access stamp. Every key is hashed once per operation with [`key_hash`], and the map's
 //! hasher passes that hash through, so lookups by key ([`Lookup`]) and by hash alone
 //! ([`ByHash`], how the sampler finds entries) probe the same slots.
 
@@ -8,8 +8,68 @@ use std::hash::{BuildHasher, Hash, Hasher};
 
 use crate::sync::{AtomicU32, Ordering};
 
-/// Bytes before the key in an entry's allocation: the key's length.
+/// Bytes before the key in an entry's allocation: the key's length, with [`EXPIRES`].
 const HEADER_BYTES: usize = 4;
+
+/// Bytes of the expiry time, when there is one: Unix milliseconds, after the header.
+const EXPIRY_BYTES: usize = 8;
+
+/// The header's top bit: an expiry time follows the header.
+const EXPIRES: u32 = 1 << 31;
+
+/// The longest key an entry holds: the header's other 31 bits.
+const MAX_KEY_LEN: usize = (EXPIRES - 1) as usize;
+
+/// A value to store, built straight into an entry's allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// These bytes.
+    Bytes(&'a [u8]),
+    /// One slice followed by another (APPEND).
+    Concat(&'a [u8], &'a [u8]),
+    /// An integer in decimal (INCR).
+    Integer(i64),
+}
+
+impl Value<'_> {
+    /// The value's length in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Bytes(bytes) => bytes.len(),
+            Self::Concat(head, tail) => head.len() + tail.len(),
+            Self::Integer(n) => decimal_len(*n),
+        }
+    }
+
+    /// Whether the value is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn write_to(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::Bytes(bytes) => out.extend_from_slice(bytes),
+            Self::Concat(head, tail) => {
+                out.extend_from_slice(head);
+                out.extend_from_slice(tail);
+            }
+            Self::Integer(n) => {
+                use std::io::Write as _;
+                // Writing to a Vec cannot fail.
+                let _ = write!(out, "{n}");
+            }
+        }
+    }
+}
+
+/// Digits (and sign) of `n` in decimal.
+fn decimal_len(n: i64) -> usize {
+    let digits = n
+        .unsigned_abs()
+        .checked_ilog10()
+        .map_or(1, |log| log as usize + 1);
+    digits + usize::from(n < 0)
+}
 
 /// The 64-bit hash of a key: what the map, the sampler and the frequency sketch all use.
 /// Seeded once per process, so clients cannot choose keys that collide.
@@ -17,38 +77,72 @@ pub fn key_hash(key: &[u8]) -> u64 {
     crate::sync::key_hasher().hash_one(key)
 }
 
-/// A stored key and value, in one allocation: the key's length (4 bytes), the key, the
-/// value. It is the map's key; hashed and compared by its key bytes.
+/// A stored key and value, in one allocation: the key's length (4 bytes, whose top bit
+/// says an expiry follows), the expiry time (8 bytes, only if it has one), the key, the
+/// value. It is the map's key; hashed and compared by its key bytes. Entries never
+/// change: a new value or a new expiry is a new entry.
 #[derive(Debug)]
 pub struct Entry {
-    /// Key length (little-endian `u32`), key bytes, value bytes.
+    /// Header (little-endian `u32`), expiry (little-endian `u64`, optional), key bytes,
+    /// value bytes.
     bytes: Box<[u8]>,
 }
 
 impl Entry {
-    /// An entry holding `key` and `value`. Keys are limited far below 4 GiB by the
-    /// protocols; a longer one would be cut short, never read out of bounds.
+    /// An entry holding `key` and `value`, with no expiry.
     pub fn new(key: &[u8], value: &[u8]) -> Self {
-        let key_len = u32::try_from(key.len()).unwrap_or(u32::MAX);
-        let key = &key[..key_len as usize];
-        let mut bytes = Vec::with_capacity(HEADER_BYTES + key.len() + value.len());
-        bytes.extend_from_slice(&key_len.to_le_bytes());
+        Self::build(key, Value::Bytes(value), None)
+    }
+
+    /// An entry holding `key` and `value` that expires after the Unix time `expires_at_ms`
+    /// (milliseconds), if given. Keys are limited far below 2 GiB by the protocols; a
+    /// longer one would be cut short, never read out of bounds.
+    pub fn build(key: &[u8], value: Value<'_>, expires_at_ms: Option<u64>) -> Self {
+        let key = &key[..key.len().min(MAX_KEY_LEN)];
+        let expiry_bytes = if expires_at_ms.is_some() {
+            EXPIRY_BYTES
+        } else {
+            0
+        };
+        let mut bytes = Vec::with_capacity(HEADER_BYTES + expiry_bytes + key.len() + value.len());
+        // The key length fits in 31 bits: it was cut to MAX_KEY_LEN above.
+        let mut header = key.len() as u32;
+        if expires_at_ms.is_some() {
+            header |= EXPIRES;
+        }
+        bytes.extend_from_slice(&header.to_le_bytes());
+        if let Some(at) = expires_at_ms {
+            bytes.extend_from_slice(&at.to_le_bytes());
+        }
         bytes.extend_from_slice(key);
-        bytes.extend_from_slice(value);
+        value.write_to(&mut bytes);
         Self {
             bytes: bytes.into_boxed_slice(),
         }
     }
 
+    fn header(&self) -> u32 {
+        let mut header = [0; HEADER_BYTES];
+        header.copy_from_slice(&self.bytes[..HEADER_BYTES]);
+        u32::from_le_bytes(header)
+    }
+
+    /// Where the key starts: after the header and the expiry, if any.
+    fn key_start(&self) -> usize {
+        if self.header() & EXPIRES == 0 {
+            HEADER_BYTES
+        } else {
+            HEADER_BYTES + EXPIRY_BYTES
+        }
+    }
+
     fn key_end(&self) -> usize {
-        let mut len = [0; HEADER_BYTES];
-        len.copy_from_slice(&self.bytes[..HEADER_BYTES]);
-        HEADER_BYTES + u32::from_le_bytes(len) as usize
+        self.key_start() + (self.header() & !EXPIRES) as usize
     }
 
     /// The key.
     pub fn key(&self) -> &[u8] {
-        &self.bytes[HEADER_BYTES..self.key_end()]
+        &self.bytes[self.key_start()..self.key_end()]
     }
 
     /// The stored value.
@@ -58,7 +152,23 @@ impl Entry {
 
     /// Bytes charged for this entry: key plus value.
     pub fn size(&self) -> u64 {
-        (self.bytes.len() - HEADER_BYTES) as u64
+        (self.bytes.len() - self.key_start()) as u64
+    }
+
+    /// The Unix time in milliseconds after which the entry is gone, if it expires.
+    pub fn expires_at_ms(&self) -> Option<u64> {
+        if self.header() & EXPIRES == 0 {
+            return None;
+        }
+        let mut at = [0; EXPIRY_BYTES];
+        at.copy_from_slice(&self.bytes[HEADER_BYTES..HEADER_BYTES + EXPIRY_BYTES]);
+        Some(u64::from_le_bytes(at))
+    }
+
+    /// Whether the entry has expired at the Unix time `now_ms`: its expiry is in the past
+    /// (an entry is still there at the very millisecond it expires, as in Redis).
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expires_at_ms().is_some_and(|at| at < now_ms)
     }
 }
 
@@ -77,28 +187,52 @@ impl Hash for Entry {
     }
 }
 
-/// The map's value: what eviction scores an entry by, and its size, which `insert` hands
-/// back for the entry it replaced (papaya returns the old value, not the old key).
+/// The map's value: what eviction scores an entry by, and its size and whether it
+/// expires, which `insert` hands back for the entry it replaced (papaya returns the old
+/// value, not the old key).
 #[derive(Debug)]
 pub struct Meta {
     /// Milliseconds since the store's epoch at the last access; eviction's recency score.
     stamp: AtomicU32,
-    /// Key plus value bytes, as charged; fits because a value is far below 4 GiB.
+    /// Key plus value bytes, as charged (below 2 GiB), and [`EXPIRES`] if the entry has an
+    /// expiry time.
     size: u32,
 }
 
+/// The most bytes one entry may be charged: its size is kept in 31 bits.
+pub const MAX_ENTRY_BYTES: u64 = (EXPIRES - 1) as u64;
+
 impl Meta {
-    /// Metadata of an entry of `size` bytes last accessed at `now`.
-    pub fn new(size: u64, now: u32) -> Self {
+    /// Metadata of `entry`, last accessed at `now`.
+    pub fn of(entry: &Entry, now: u32) -> Self {
+        let size = u32::try_from(entry.size().min(MAX_ENTRY_BYTES)).unwrap_or(EXPIRES - 1);
+        let flag = if entry.expires_at_ms().is_some() {
+            EXPIRES
+        } else {
+            0
+        };
         Self {
             stamp: AtomicU32::new(now),
-            size: u32::try_from(size).unwrap_or(u32::MAX),
+            size: size | flag,
+        }
+    }
+
+    /// A copy, with the same stamp.
+    pub fn duplicate(&self) -> Self {
+        Self {
+            stamp: AtomicU32::new(self.stamp()),
+            size: self.size,
         }
     }
 
     /// Bytes charged for the entry.
     pub fn size(&self) -> u64 {
-        u64::from(self.size)
+        u64::from(self.size & !EXPIRES)
+    }
+
+    /// Whether the entry has an expiry time.
+    pub fn expires(&self) -> bool {
+        self.size & EXPIRES != 0
     }
 
     /// The last access time, in milliseconds since the store's epoch (wrapping).
@@ -213,6 +347,36 @@ mod tests {
             (empty.key(), empty.value(), empty.size()),
             (&b"k"[..], &b""[..], 1)
         );
+    }
+
+    #[test]
+    fn an_entry_may_carry_an_expiry_without_changing_its_size() {
+        let entry = Entry::build(b"user", Value::Bytes(b"alice"), Some(1_000));
+        assert_eq!(entry.key(), b"user");
+        assert_eq!(entry.value(), b"alice");
+        assert_eq!(entry.size(), 9);
+        assert_eq!(entry.expires_at_ms(), Some(1_000));
+        assert!(
+            !entry.is_expired(1_000),
+            "still there at its expiry millisecond"
+        );
+        assert!(entry.is_expired(1_001));
+        assert_eq!(Entry::new(b"user", b"alice").expires_at_ms(), None);
+        assert!(Meta::of(&entry, 0).expires());
+        assert_eq!(Meta::of(&entry, 0).size(), 9);
+        assert!(!Meta::of(&Entry::new(b"k", b"v"), 0).expires());
+    }
+
+    #[test]
+    fn values_are_built_in_place() {
+        let concat = Entry::build(b"k", Value::Concat(b"ab", b"cd"), None);
+        assert_eq!(concat.value(), b"abcd");
+        for n in [0, 7, -7, 10, -10, 99, i64::MAX, i64::MIN] {
+            let value = Value::Integer(n);
+            let entry = Entry::build(b"k", value, None);
+            assert_eq!(entry.value(), n.to_string().as_bytes());
+            assert_eq!(value.len(), n.to_string().len());
+        }
     }
 
     #[test]

@@ -74,9 +74,10 @@ pub fn evict_once(
         let now = store.now_ms();
         pool.draw(store.config.samples, &find, &mut sample);
         outcome.sampled += sample.len();
-        let Some(&(index, hash, (victim, _))) = choose(store, &sample, now) else {
+        let Some(&(index, hash, (victim, victim_meta))) = choose(store, &sample, now) else {
             break;
         };
+        let expired = victim_meta.expires() && victim.is_expired(store.unix_ms());
         let key = Lookup {
             hash,
             key: victim.key(),
@@ -85,18 +86,24 @@ pub fn evict_once(
             .map
             .remove_if(&key, |entry, _| std::ptr::eq(entry, victim), &guard);
         // Err or Ok(None): the sampled entry was replaced or deleted meanwhile, and the
-        // thread that did it has discharged it. Either way it leaves the pool (a
-        // replacement is registered again only if its key was absent in between).
-        if let Ok(Some((entry, _))) = removed {
-            let size = entry.size();
-            store.discharge(size);
-            store.retired(size, &guard);
-            outcome.evicted += 1;
-            outcome.freed_bytes += size;
-        } else {
-            fruitless += 1;
+        // thread that did it has discharged it. A replaced key stays in the pool: it is
+        // registered again only if it was absent in between.
+        match removed {
+            Ok(Some((entry, meta))) => {
+                store.forget_removed(entry, meta, &guard);
+                if !expired {
+                    store.stats.evicted.add(1);
+                }
+                outcome.evicted += 1;
+                outcome.freed_bytes += meta.size();
+                pool.forget(index);
+            }
+            Ok(None) => {
+                fruitless += 1;
+                pool.forget(index);
+            }
+            Err(_) => fruitless += 1,
         }
-        pool.forget(index);
     }
     if outcome.evicted > 0 {
         tracing::trace!(evicted = outcome.evicted, "evicted");
@@ -113,6 +120,16 @@ fn choose<'s, 'g>(
     sample: &'s [Candidate<'g>],
     now: u32,
 ) -> Option<&'s Candidate<'g>> {
+    // An expired entry goes first: it is dead already.
+    if sample.iter().any(|(_, _, (_, meta))| meta.expires()) {
+        let unix_ms = store.unix_ms();
+        if let Some(expired) = sample
+            .iter()
+            .find(|(_, _, (entry, meta))| meta.expires() && entry.is_expired(unix_ms))
+        {
+            return Some(expired);
+        }
+    }
     // Age as a signed distance, so an entry touched after `now` counts as youngest.
     let age = |meta: &Meta| now.wrapping_sub(meta.stamp()) as i32;
     match store.config.policy {

@@ -37,6 +37,15 @@
 //! for 64 rounds, because every other byte is a write still in flight, charges anyway
 //! rather than spin.)
 //!
+//! # Expiry
+//! An entry may carry an expiry time (Unix milliseconds, [`expiry::Clock`]). Entries never
+//! change in place, so giving a key an expiry, or a new value that depends on the old one
+//! (INCR, APPEND), installs a new entry through [`Store::modify`], which only succeeds if
+//! the entry it read is still the one in the map. Expired entries are removed when touched
+//! and by [`expiry::expire_cycle`], always with `remove_if` on the exact entry, so expiry
+//! follows the same accounting rules as DEL and eviction. `volatile` counts entries with an
+//! expiry by the same rules as `used`.
+//!
 //! # Reclamation
 //! papaya frees removed entries in per-thread batches once no reader can see them. A
 //! thread that has removed a megabyte of entries flushes its batch, so large dead values
@@ -44,8 +53,11 @@
 
 pub mod entry;
 pub mod evict;
+pub mod expiry;
 pub mod sampler;
 pub mod sketch;
+pub mod stats;
+pub mod update;
 
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -53,10 +65,12 @@ use std::thread::Thread;
 use std::time::Instant;
 
 pub use self::entry::{key_hash, Entry, Meta};
-use self::entry::{Lookup, PassThrough};
+use self::entry::{Lookup, PassThrough, MAX_ENTRY_BYTES};
 use self::evict::{EvictionPolicy, DEFAULT_SAMPLES};
+pub use self::expiry::Clock;
 use self::sampler::Sampler;
 use self::sketch::FrequencySketch;
+use self::stats::{Stats, StatsSnapshot};
 use crate::sync::{AtomicU64, Guard, Map, Ordering, Reclaim as _};
 
 /// Expected bytes per entry when sizing the frequency sketch from the memory limit.
@@ -87,9 +101,15 @@ pub enum StoreError {
     /// one entry may hold); nothing is evicted for it.
     #[error("value too large for the memory limit ({max_bytes} bytes)")]
     LargerThanLimit {
-        /// The most one entry may hold: the memory limit, or 4 GiB if that is lower.
+        /// The most one entry may hold: the memory limit, or 2 GiB if that is lower.
         max_bytes: u64,
     },
+    /// An increment of a value that is not a 64-bit decimal integer.
+    #[error("value is not an integer or out of range")]
+    NotAnInteger,
+    /// An increment whose result would not fit in 64 bits.
+    #[error("increment or decrement would overflow")]
+    Overflow,
 }
 
 /// The number of bytes an entry is charged: its key plus its value.
@@ -143,9 +163,6 @@ impl StoreConfig {
     }
 }
 
-/// The most bytes one entry may hold: its size is kept in 32 bits.
-const MAX_ENTRY_BYTES: u64 = u32::MAX as u64;
-
 /// The cache: a concurrent map whose total key + value size is tracked exactly.
 pub struct Store {
     /// The entries; papaya gives lock-free reads and writes and hands back what it replaced.
@@ -158,6 +175,14 @@ pub struct Store {
     sketch: Option<FrequencySketch>,
     /// Random access to live entries, for eviction.
     sampler: Sampler,
+    /// Random access to entries with an expiry, for active expiry.
+    expiring: Sampler,
+    /// Entries with an expiry, counted by the rules of `used`.
+    volatile: AtomicU64,
+    /// Hits, misses, evictions and expirations, for `INFO`.
+    stats: Stats,
+    /// What expiry times are compared with.
+    clock: Clock,
     /// The origin of access stamps.
     epoch: Instant,
     /// The evictor thread, woken by writers that push `used` over the limit.
@@ -173,6 +198,11 @@ impl Store {
 
     /// An empty store with the given limits and eviction settings.
     pub fn with_config(config: StoreConfig) -> Self {
+        Self::with_clock(config, Clock::System)
+    }
+
+    /// An empty store whose expiry times are compared with `clock`.
+    pub fn with_clock(config: StoreConfig, clock: Clock) -> Self {
         let sketch = (config.policy == EvictionPolicy::TinyLfu).then(|| {
             let entries = config.max_bytes / SKETCH_BYTES_PER_ENTRY;
             FrequencySketch::new(usize::try_from(entries).unwrap_or(usize::MAX))
@@ -183,6 +213,10 @@ impl Store {
             config,
             sketch,
             sampler: Sampler::new(),
+            expiring: Sampler::new(),
+            volatile: AtomicU64::new(0),
+            stats: Stats::default(),
+            clock,
             epoch: Instant::now(),
             evictor: OnceLock::new(),
         }
@@ -194,13 +228,56 @@ impl Store {
         self.map.guard()
     }
 
-    /// The value stored under `key`, refreshing its access stamp.
+    /// The value stored under `key`, refreshing its access stamp; counts a hit or a
+    /// miss. An expired entry is removed and reads as missing.
     pub fn get<'g>(&self, key: &[u8], guard: &'g Guard<'_>) -> Option<&'g [u8]> {
         let lookup = Lookup::new(key);
         self.record_access(lookup.hash);
-        let (entry, meta) = self.map.get_key_value(&lookup, guard)?;
+        let found = self
+            .map
+            .get_key_value(&lookup, guard)
+            .filter(|(entry, meta)| {
+                if meta.expires() && entry.is_expired(self.unix_ms()) {
+                    self.remove_expired(entry, guard);
+                    return false;
+                }
+                true
+            });
+        self.count_read(found.is_some());
+        let (entry, meta) = found?;
         meta.touch(self.now_ms());
         Some(entry.value())
+    }
+
+    /// Counts a read as a hit or a miss.
+    pub fn count_read(&self, hit: bool) {
+        if hit {
+            self.stats.hits.add(1);
+        } else {
+            self.stats.misses.add(1);
+        }
+    }
+
+    /// Hits, misses, evictions and expirations so far.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot()
+    }
+
+    /// The number of entries with an expiry (some may have expired and not be removed
+    /// yet, as in Redis's keyspace counts).
+    pub fn volatile_count(&self) -> u64 {
+        // Ordering: Relaxed; a snapshot of a counter.
+        self.volatile.load(Ordering::Relaxed)
+    }
+
+    /// The current Unix time in milliseconds, by the store's clock.
+    pub fn unix_ms(&self) -> u64 {
+        self.clock.unix_ms()
+    }
+
+    /// One active expiry cycle: removes expired keys among random keys with an expiry.
+    pub fn expire_expired(&self) -> expiry::ExpireOutcome {
+        expiry::expire_cycle(self, &mut self.expiring.lock())
     }
 
     /// Stores `value` under `key`, replacing any previous value.
@@ -217,14 +294,16 @@ impl Store {
         // Charge before the entry becomes visible, so `used` never under-counts it.
         let after = self.charge(size);
         let guard = self.map.guard();
-        match self
-            .map
-            .insert(entry, Meta::new(size, self.now_ms()), &guard)
-        {
+        let meta = Meta::of(&entry, self.now_ms());
+        match self.map.insert(entry, meta, &guard) {
             Some(old) => {
                 // Discharge exactly what the map says it replaced. The key is already
                 // known to the sampler.
                 self.discharge(old.size());
+                if old.expires() {
+                    // Ordering: Relaxed; a counter like `used`.
+                    self.volatile.fetch_sub(1, Ordering::Relaxed);
+                }
                 self.retired(old.size(), &guard);
             }
             None => self.sampler.register(key_hash(key)),
@@ -246,11 +325,9 @@ impl Store {
             .get(&Lookup::new(key), &guard)
             .map_or(0, Meta::size);
         let new = entry_size(key, value);
-        self.map.insert(
-            Entry::new(key, value),
-            Meta::new(new, self.now_ms()),
-            &guard,
-        );
+        let entry = Entry::new(key, value);
+        let meta = Meta::of(&entry, self.now_ms());
+        self.map.insert(entry, meta, &guard);
         if new >= old {
             self.used.fetch_add(new - old, Ordering::Relaxed);
         } else {
@@ -258,14 +335,14 @@ impl Store {
         }
     }
 
-    /// Removes `key`; `true` if it was present.
+    /// Removes `key`; `true` if it was present (an expired entry is removed, but was
+    /// not present).
     pub fn delete(&self, key: &[u8]) -> bool {
         let guard = self.map.guard();
-        match self.map.remove(&Lookup::new(key), &guard) {
-            Some(old) => {
-                self.discharge(old.size());
-                self.retired(old.size(), &guard);
-                true
+        match self.map.remove_entry(&Lookup::new(key), &guard) {
+            Some((entry, meta)) => {
+                self.forget_removed(entry, meta, &guard);
+                !(meta.expires() && entry.is_expired(self.unix_ms()))
             }
             None => false,
         }
@@ -309,6 +386,14 @@ impl Store {
     pub fn recount(&self) -> u64 {
         let guard = self.map.guard();
         self.map.iter(&guard).map(|(entry, _)| entry.size()).sum()
+    }
+
+    /// The entries with an expiry, by walking the map. For tests and checks: it equals
+    /// [`Store::volatile_count`] whenever no operation is in flight.
+    pub fn recount_volatile(&self) -> u64 {
+        let guard = self.map.guard();
+        let expiring = self.map.iter(&guard).filter(|(_, meta)| meta.expires());
+        expiring.count() as u64
     }
 
     /// Registers the thread to unpark when a write pushes `used` over the limit.
@@ -366,6 +451,14 @@ impl Store {
         self.sampler.lock().refresh(self.len(), |hash| {
             self.map.get(&entry::ByHash(hash), &guard).is_some()
         });
+        let expired = self.expire_expired();
+        if expired.expired > 0 {
+            tracing::debug!(
+                expired = expired.expired,
+                sampled = expired.sampled,
+                "expired"
+            );
+        }
         if let Some(sketch) = &self.sketch {
             sketch.fit(self.len());
             sketch.age_if_due();

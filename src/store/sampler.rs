@@ -135,7 +135,18 @@ impl Pool {
     /// Forgets the hash at `index` of the last sample (its entry was evicted, or is no
     /// longer in the map), and the dead hashes the last draw met.
     pub fn forget(&mut self, index: usize) {
+        self.discard(index);
+        self.forget_discarded();
+    }
+
+    /// Marks the hash at `index` of the last sample for removal by the next
+    /// [`Pool::forget_discarded`]; indexes of the sample stay valid until then.
+    pub fn discard(&mut self, index: usize) {
         self.dead.push(index);
+    }
+
+    /// Forgets the hashes discarded since the last sample, and the dead ones it met.
+    pub fn forget_discarded(&mut self) {
         self.dead.sort_unstable_by(|a, b| b.cmp(a));
         self.dead.dedup();
         // Descending order: each swap_remove moves the last element into a larger index

@@ -14,8 +14,9 @@
 //! makes an estimate slightly low. Additions are counted on per-thread shards, so no
 //! global counter is contended on the read path.
 
-use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+
+use super::stats::Counter;
 
 /// Rows of the sketch: four independent estimates, of which the minimum is taken.
 const DEPTH: usize = 4;
@@ -32,9 +33,6 @@ const COLUMNS_PER_ENTRY: usize = 4;
 /// forgets old popularity twice as fast, which follows shifting workloads at a small cost
 /// on stable ones (measured in docs/eviction.md).
 const SAMPLE_FACTOR: u64 = 5;
-
-/// Shards of the addition counter; threads pick one round-robin.
-const SHARDS: usize = 16;
 
 /// The smallest and largest number of columns.
 const MIN_WIDTH: usize = 1 << 10;
@@ -67,19 +65,6 @@ impl Nibble<'_> {
     }
 }
 
-/// An addition counter on a cache line of its own.
-#[derive(Default)]
-#[repr(align(128))]
-struct Shard(AtomicU64);
-
-/// Source of shard numbers for new threads.
-static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// This thread's shard of every sketch's addition counter.
-    static SHARD: Cell<usize> = Cell::new(NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS);
-}
-
 /// Estimated access frequency per key, aged so that old popularity fades.
 pub struct FrequencySketch {
     /// The counters, two to a byte, in cache-line blocks: all of one key's counters share
@@ -93,7 +78,7 @@ pub struct FrequencySketch {
     /// Blocks in use minus one (a power of two minus one); grows, never shrinks.
     mask: AtomicUsize,
     /// Additions since creation, sharded by thread.
-    additions: Box<[Shard]>,
+    additions: Counter,
     /// Additions between two agings: proportional to the blocks in use.
     sample_size: AtomicU64,
     /// The addition count at which the next aging is due.
@@ -117,7 +102,7 @@ impl FrequencySketch {
             skew,
             block_count,
             mask: AtomicUsize::new(first - 1),
-            additions: (0..SHARDS).map(|_| Shard::default()).collect(),
+            additions: Counter::default(),
             sample_size: AtomicU64::new(Self::sample_size_for(first)),
             next_aging: AtomicU64::new(Self::sample_size_for(first)),
         }
@@ -170,9 +155,7 @@ impl FrequencySketch {
                 counter.set(estimate + 1);
             }
         }
-        let shard = SHARD.with(Cell::get);
-        // Ordering: Relaxed; only the total matters, and only approximately.
-        self.additions[shard].0.fetch_add(1, Ordering::Relaxed);
+        self.additions.add(1);
     }
 
     /// The estimated number of recent accesses (0 to 15) to the key with this hash.
@@ -186,11 +169,7 @@ impl FrequencySketch {
     /// Halves every counter if enough additions were made since the last aging; returns
     /// whether it did. Meant for one background thread; concurrent calls age at most once.
     pub fn age_if_due(&self) -> bool {
-        let total: u64 = self
-            .additions
-            .iter()
-            .map(|s| s.0.load(Ordering::Relaxed))
-            .sum();
+        let total = self.additions.sum();
         let due = self.next_aging.load(Ordering::Relaxed);
         if total < due {
             return false;
@@ -218,7 +197,7 @@ impl FrequencySketch {
 
     /// Bytes of memory the sketch takes.
     pub fn memory_bytes(&self) -> usize {
-        self.bytes.len() + self.additions.len() * std::mem::size_of::<Shard>()
+        self.bytes.len() + self.additions.memory_bytes()
     }
 
     /// The key's counters: a block chosen by the hash's low bits, and in each of the

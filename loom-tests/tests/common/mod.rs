@@ -1,0 +1,39 @@
+//! What every loom model shares: running two operations on two threads, then checking
+//! that the store's counters equal what its entries say.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use blink_store::store::Store;
+use loom::thread;
+
+/// After every thread has joined, `USAGE` and the count of keys with an expiry equal the
+/// sums over live entries.
+pub fn assert_exact(store: &Store) {
+    assert_eq!(
+        store.usage_bytes(),
+        store.recount(),
+        "usage drifted from the entries"
+    );
+    assert_eq!(
+        store.volatile_count(),
+        store.recount_volatile(),
+        "count of keys with an expiry drifted"
+    );
+}
+
+/// Runs `a` and `b` on two threads against `store`, then checks the counters.
+pub fn race(
+    store: Arc<Store>,
+    a: impl Fn(&Store) + Send + Sync + 'static,
+    b: impl Fn(&Store) + Send + Sync + 'static,
+) -> Arc<Store> {
+    let other = {
+        let store = store.clone();
+        thread::spawn(move || a(&store))
+    };
+    b(&store);
+    other.join().unwrap();
+    assert_exact(&store);
+    store
+}
