@@ -1,5 +1,6 @@
 //! One client connection: reads bytes, frames them into requests (lines of the Blink
-//! protocol, or RESP2 frames when the first byte is `*`), has each parsed and executed,
+//! protocol, or RESP frames when the first byte is `*` or the first line is Redis's inline
+//! `PING`), has each parsed and executed,
 //! and writes the replies of one read batch with one write. Knows bytes, lines and
 //! frames, never command names. Every buffer here is bounded.
 
@@ -11,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use std::ops::Range;
 
-use crate::command;
+use crate::command::{self, Context, ServerInfo, Session};
 use crate::protocol::resp::RespProtocol;
 use crate::protocol::text::TextProtocol;
 use crate::protocol::{ClientError, Reply};
@@ -35,7 +36,7 @@ enum Wire {
     Undecided,
     /// The Blink line protocol.
     Text,
-    /// RESP2: the first byte was `*`.
+    /// RESP: the first byte was `*`, or the first line Redis's inline `PING`.
     Resp,
 }
 
@@ -55,6 +56,10 @@ pub struct Connection<S> {
     stream: S,
     /// The shared cache.
     store: Arc<Store>,
+    /// Server-wide facts for INFO.
+    server: Arc<ServerInfo>,
+    /// This connection's id, name and protocol version.
+    session: Session,
     /// Parser, encoder and limits of the line protocol.
     protocol: TextProtocol,
     /// Framer, parser and encoder of RESP2, with the same key and value limits.
@@ -72,11 +77,22 @@ pub struct Connection<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
-    /// Wraps an accepted stream.
-    pub fn new(stream: S, store: Arc<Store>, protocol: TextProtocol) -> Self {
+    /// Wraps an accepted stream, the connection numbered `id`.
+    pub fn new(
+        stream: S,
+        store: Arc<Store>,
+        protocol: TextProtocol,
+        server: Arc<ServerInfo>,
+        id: u64,
+    ) -> Self {
         Self {
             stream,
             store,
+            server,
+            session: Session {
+                id,
+                ..Session::default()
+            },
             protocol,
             resp: RespProtocol::new()
                 .max_key_len(protocol.key_limit())
@@ -107,11 +123,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 return Ok(());
             }
             if self.wire == Wire::Undecided {
-                self.wire = if self.read_buf[0] == b'*' {
-                    Wire::Resp
-                } else {
-                    Wire::Text
-                };
+                self.wire = choose_wire(&self.read_buf);
+                if self.wire == Wire::Undecided {
+                    continue;
+                }
             }
             let quit = match self.wire {
                 Wire::Resp => self.execute_resp_batch().await?,
@@ -167,7 +182,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 Reply::Error(self.protocol.overlong_error(line))
             } else {
                 match self.protocol.parse(line) {
-                    Ok(request) => command::apply(request, &self.store, &guard),
+                    Ok(request) => {
+                        let mut cx = Context::new(&self.store, &self.server, &mut self.session);
+                        command::apply(request, &mut cx, &guard)
+                    }
                     Err(err) => Reply::Error(err),
                 }
             };
@@ -239,9 +257,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             }
             let frame = &self.read_buf[start..consumed];
             let reply = match self.resp.parse(frame, &self.args) {
-                Ok(request) => command::apply(request, &self.store, &guard),
+                Ok(request) => {
+                    let mut cx = Context::new(&self.store, &self.server, &mut self.session);
+                    command::apply(request, &mut cx, &guard)
+                }
                 Err(err) => Reply::Error(err),
             };
+            // HELLO may have switched the version; its own reply is in the new one.
+            self.resp = self.resp.resp3(self.session.resp3);
             tracing::debug!(?reply);
             self.resp.encode(&reply, &mut self.write_buf);
             if matches!(reply, Reply::Close) {
@@ -259,5 +282,43 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             self.write_buf.clear();
         }
         Ok(())
+    }
+}
+
+/// Redis's inline PING, as redis-benchmark and Redis health checks send it first.
+const INLINE_PING: &[u8] = b"PING\r\n";
+
+/// The protocol a connection speaks, from its first bytes: RESP if it opens with `*` or
+/// with Redis's inline `PING` (CRLF-terminated, any case); the line protocol otherwise.
+/// Undecided while the bytes so far could still be an inline PING.
+fn choose_wire(received: &[u8]) -> Wire {
+    if received.first() == Some(&b'*') {
+        return Wire::Resp;
+    }
+    let len = received.len().min(INLINE_PING.len());
+    if !received[..len].eq_ignore_ascii_case(&INLINE_PING[..len]) {
+        Wire::Text
+    } else if len == INLINE_PING.len() {
+        Wire::Resp
+    } else {
+        Wire::Undecided
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_bytes_choose_the_protocol() {
+        assert_eq!(choose_wire(b"*1\r\n$4\r\nPING\r\n"), Wire::Resp);
+        assert_eq!(choose_wire(b"PING\r\nPING\r\n"), Wire::Resp);
+        assert_eq!(choose_wire(b"ping\r\n"), Wire::Resp);
+        assert_eq!(choose_wire(b"PING\n"), Wire::Text);
+        assert_eq!(choose_wire(b"PIN"), Wire::Undecided);
+        assert_eq!(choose_wire(b"PING\r"), Wire::Undecided);
+        assert_eq!(choose_wire(b"PINGX"), Wire::Text);
+        assert_eq!(choose_wire(b"SET user alice\r\n"), Wire::Text);
+        assert_eq!(choose_wire(b"GET k\n"), Wire::Text);
     }
 }

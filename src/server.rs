@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use crate::command::ServerInfo;
 use crate::connection::Connection;
 use crate::protocol::text::TextProtocol;
 use crate::protocol::{ClientError, Reply};
@@ -53,8 +54,10 @@ struct Shared {
     tracker: TaskTracker,
     /// Fired once, when the server starts shutting down.
     shutdown: CancellationToken,
-    /// Source of connection ids for log spans.
+    /// Source of connection ids, for log spans and CLIENT ID.
     next_id: AtomicU64,
+    /// Facts and counters for INFO.
+    info: Arc<ServerInfo>,
 }
 
 /// Serves `listeners` until `shutdown` fires, then waits up to [`SHUTDOWN_GRACE`] for
@@ -69,6 +72,11 @@ pub async fn run(
     max_connections: usize,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let tcp_port = match &listeners.tcp {
+        Some(listener) => listener.local_addr()?.port(),
+        None => 0,
+    };
+    let info = Arc::new(ServerInfo::new(max_connections as u64, tcp_port));
     let shared = Arc::new(Shared {
         store,
         protocol,
@@ -77,6 +85,7 @@ pub async fn run(
         tracker: TaskTracker::new(),
         shutdown,
         next_id: AtomicU64::new(1),
+        info,
     });
     let mut accepting = tokio::task::JoinSet::new();
     if let Some(listener) = listeners.tcp {
@@ -167,14 +176,23 @@ where
             .spawn(refuse(stream, message).instrument(span));
         return;
     };
-    let connection = Connection::new(stream, shared.store.clone(), shared.protocol);
+    let connection = Connection::new(
+        stream,
+        shared.store.clone(),
+        shared.protocol,
+        shared.info.clone(),
+        id,
+    );
     let shutdown = shared.shutdown.clone();
+    let info = shared.info.clone();
     shared.tracker.spawn(
         async move {
             tracing::debug!("connection opened");
+            info.connection_opened();
             if let Err(err) = connection.run(shutdown).await {
                 tracing::warn!(cause = %err, "connection closed with error");
             }
+            info.connection_closed();
             tracing::debug!("connection closed");
             drop(permit);
         }

@@ -77,7 +77,8 @@ fn gets_allocate_nothing_and_sets_only_their_entry() {
     let server = std::thread::spawn(move || {
         runtime.block_on(async move {
             let (stream, _) = listener.accept().await.unwrap();
-            let connection = Connection::new(stream, store, TextProtocol::new());
+            let info = std::sync::Arc::new(blink_store::command::ServerInfo::default());
+            let connection = Connection::new(stream, store, TextProtocol::new(), info, 1);
             connection.run(CancellationToken::new()).await.unwrap();
         });
     });

@@ -1,31 +1,78 @@
 //! Executes requests against the store. The only module that knows both
 //! [`Request`] and [`Store`]; it never fails: a refusal is a [`Reply::Error`].
+//!
+//! [`strings`] holds the commands on values, [`keys`] those on keys and their expiry,
+//! and [`server`] those about the server and the connection.
+
+pub mod keys;
+pub mod server;
+pub mod strings;
+
+pub use self::server::{ServerInfo, Session};
 
 use crate::protocol::{Reply, Request};
 use crate::store::Store;
 use crate::sync::Guard;
 
-/// Applies one request. A returned value borrows from the store under `guard`.
-pub fn apply<'g>(request: Request<'_>, store: &Store, guard: &'g Guard<'_>) -> Reply<'g> {
+/// What a command may use besides its arguments.
+pub struct Context<'c> {
+    /// The shared cache.
+    pub store: &'c Store,
+    /// Server-wide facts and counters, for INFO.
+    pub server: &'c ServerInfo,
+    /// This connection's state: its id, name and protocol version.
+    pub session: &'c mut Session,
+}
+
+impl<'c> Context<'c> {
+    /// What a command on this connection may use.
+    pub fn new(store: &'c Store, server: &'c ServerInfo, session: &'c mut Session) -> Self {
+        Self {
+            store,
+            server,
+            session,
+        }
+    }
+}
+
+/// Applies one request. A returned value borrows from the request or from the store
+/// under `guard`.
+pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>) -> Reply<'a> {
+    let store = cx.store;
     match request {
-        Request::Get { key } => {
-            tracing::debug!(key_len = key.len(), "get");
-            store.get(key, guard).map_or(Reply::NotFound, Reply::Value)
-        }
-        Request::Set { key, value } => {
-            tracing::debug!(key_len = key.len(), value_len = value.len(), "set");
-            match store.set(key, value) {
-                Ok(()) => Reply::Ok,
-                Err(err) => Reply::Error(err.into()),
-            }
-        }
-        Request::Delete { key } => {
-            tracing::debug!(key_len = key.len(), "delete");
-            Reply::Deleted(u64::from(store.delete(key)))
-        }
+        Request::Get { .. }
+        | Request::Set { .. }
+        | Request::SetWith { .. }
+        | Request::SetNx { .. }
+        | Request::MGet { .. }
+        | Request::MSet { .. }
+        | Request::GetDel { .. }
+        | Request::GetEx { .. }
+        | Request::IncrBy { .. }
+        | Request::Append { .. }
+        | Request::StrLen { .. } => strings::apply(request, store, guard),
+        Request::Delete { .. }
+        | Request::DeleteMany { .. }
+        | Request::Exists { .. }
+        | Request::Expire { .. }
+        | Request::ExpireInvalid { .. }
+        | Request::Ttl { .. }
+        | Request::Persist { .. }
+        | Request::DbSize
+        | Request::Flush => keys::apply(request, store, guard),
         Request::Usage => Reply::Usage(store.usage_bytes()),
         Request::Ping => Reply::Pong,
+        Request::Echo { message } => Reply::Value(message),
         Request::Quit => Reply::Close,
+        Request::Info { .. }
+        | Request::Select { .. }
+        | Request::ClientSetName { .. }
+        | Request::ClientGetName
+        | Request::ClientId
+        | Request::ClientNoop
+        | Request::Hello { .. }
+        | Request::Command { .. }
+        | Request::ConfigGet { .. } => server::apply(request, cx),
     }
 }
 
@@ -35,11 +82,22 @@ mod tests {
     use crate::protocol::ClientError;
     use crate::store::StoreError;
 
+    fn run<'a>(store: &Store, request: Request<'a>, guard: &'a Guard<'_>) -> Reply<'a> {
+        let server = ServerInfo::default();
+        let mut session = Session::default();
+        let mut cx = Context {
+            store,
+            server: &server,
+            session: &mut session,
+        };
+        apply(request, &mut cx, guard)
+    }
+
     #[test]
     fn the_quick_start_session() {
         let store = Store::new(1024);
         let guard = store.guard();
-        let run = |request| apply(request, &store, &guard);
+        let run = |request| run(&store, request, &guard);
         assert_eq!(
             run(Request::Set {
                 key: b"user",
@@ -61,12 +119,12 @@ mod tests {
         let store = Store::new(4);
         let guard = store.guard();
         assert_eq!(
-            apply(
+            run(
+                &store,
                 Request::Set {
                     key: b"k",
                     value: b"long"
                 },
-                &store,
                 &guard
             ),
             Reply::Error(ClientError::Store(StoreError::LargerThanLimit {

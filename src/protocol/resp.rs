@@ -5,7 +5,7 @@
 use std::ops::Range;
 
 use super::text::DEFAULT_MAX_KEY_LEN;
-use super::{ClientError, Reply, Request};
+use super::{ClientError, Field, Reply, Request};
 
 /// Default longest bulk string, in bytes: 512 MiB, Redis's `proto-max-bulk-len`.
 pub const DEFAULT_MAX_BULK_LEN: usize = 512 << 20;
@@ -62,6 +62,8 @@ pub struct RespProtocol {
     /// Longest key accepted, in bytes, so RESP enforces the same key limit as the line
     /// protocol.
     max_key_len: usize,
+    /// Whether replies use RESP3's types: the connection said `HELLO 3`.
+    resp3: bool,
 }
 
 impl Default for RespProtocol {
@@ -78,6 +80,7 @@ impl RespProtocol {
             max_args: DEFAULT_MAX_ARGS,
             max_inline_len: DEFAULT_MAX_INLINE_LEN,
             max_key_len: DEFAULT_MAX_KEY_LEN,
+            resp3: false,
         }
     }
 
@@ -238,92 +241,97 @@ impl RespProtocol {
     pub fn parse<'a>(
         &self,
         buf: &'a [u8],
-        args: &[Range<usize>],
+        args: &'a [Range<usize>],
     ) -> Result<Request<'a>, ClientError> {
-        let arg = |i: usize| args.get(i).and_then(|range| buf.get(range.clone()));
-        let Some(name) = arg(0) else {
-            return Err(ClientError::EmptyLine);
-        };
-        let Some(&(cmd, kind)) = COMMANDS
-            .iter()
-            .find(|(known, _)| name.eq_ignore_ascii_case(known.as_bytes()))
-        else {
-            return Err(unknown_command(buf, args));
-        };
-        let key = || self.check_key(arg(1).unwrap_or_default());
-        Ok(match (kind, args.len()) {
-            (Kind::Get, 2) => Request::Get { key: key()? },
-            (Kind::Set, 3) => Request::Set {
-                key: key()?,
-                value: arg(2).unwrap_or_default(),
-            },
-            // SET's options (EX, NX, GET, ...) are not supported yet.
-            (Kind::Set, 4..) => return Err(ClientError::Syntax),
-            (Kind::Del, 2) => Request::Delete { key: key()? },
-            (Kind::Usage, 1) => Request::Usage,
-            (Kind::Ping, 1) => Request::Ping,
-            // Redis's QUIT ignores its arguments.
-            (Kind::Quit, _) => Request::Quit,
-            _ => return Err(ClientError::RespArity { cmd }),
-        })
+        super::resp_commands::parse(buf, args, self.max_key_len, || unknown_command(buf, args))
     }
 
-    fn check_key<'a>(&self, key: &'a [u8]) -> Result<&'a [u8], ClientError> {
-        if key.len() > self.max_key_len {
-            return Err(ClientError::KeyTooLong {
-                limit: self.max_key_len,
-            });
-        }
-        Ok(key)
+    /// Whether replies use RESP3's types (after `HELLO 3`).
+    pub fn resp3(mut self, on: bool) -> Self {
+        self.resp3 = on;
+        self
     }
 
-    /// Appends the reply to `out`: `+OK`, `+PONG`, a bulk string or `$-1`, an integer
-    /// (`USAGE`, and the count a delete removed), or `-ERR <text>`. [`Reply::Close`] is
-    /// `+OK`, as Redis answers QUIT before it closes.
+    /// Appends the reply to `out`: `+OK`, `+PONG`, a bulk string or a null, an integer,
+    /// an array, a map (RESP3; a flat array in RESP2), or `-ERR <text>`.
+    /// [`Reply::Close`] is `+OK`, as Redis answers QUIT before it closes.
     pub fn encode(&self, reply: &Reply<'_>, out: &mut Vec<u8>) {
         match reply {
             Reply::Ok | Reply::Close => out.extend_from_slice(b"+OK\r\n"),
             Reply::Pong => out.extend_from_slice(b"+PONG\r\n"),
-            Reply::Value(value) => {
-                out.reserve(value.len() + 32);
-                out.push(b'$');
-                // usize → u64 is lossless on every supported target.
-                write_decimal(value.len() as u64, out);
-                out.extend_from_slice(b"\r\n");
-                out.extend_from_slice(value);
-                out.extend_from_slice(b"\r\n");
-            }
-            Reply::NotFound => out.extend_from_slice(b"$-1\r\n"),
+            Reply::Value(value) => encode_bulk(value, out),
+            Reply::NotFound => self.encode_null(out),
             Reply::Usage(n) | Reply::Deleted(n) => {
                 out.push(b':');
                 write_decimal(*n, out);
                 out.extend_from_slice(b"\r\n");
             }
+            Reply::Integer(n) | Reply::Ttl(n) => encode_integer(*n, out),
+            Reply::Expired(existed) => encode_integer(i64::from(*existed), out),
+            Reply::Persisted { removed, .. } => encode_integer(i64::from(*removed), out),
+            Reply::Values(values) => {
+                encode_header(b'*', values.len(), out);
+                for value in values {
+                    match value {
+                        Some(value) => encode_bulk(value, out),
+                        None => self.encode_null(out),
+                    }
+                }
+            }
+            Reply::Text(text) | Reply::Info(text) => encode_bulk(text.as_bytes(), out),
+            Reply::Map(fields) => {
+                if self.resp3 {
+                    encode_header(b'%', fields.len(), out);
+                } else {
+                    encode_header(b'*', fields.len() * 2, out);
+                }
+                for (name, field) in fields {
+                    encode_bulk(name.as_bytes(), out);
+                    match field {
+                        Field::Text(text) => encode_bulk(text.as_bytes(), out),
+                        Field::Integer(n) => encode_integer(*n, out),
+                        Field::Empty => out.extend_from_slice(b"*0\r\n"),
+                    }
+                }
+            }
             Reply::Error(err) => encode_error(err, out),
+        }
+    }
+
+    fn encode_null(&self, out: &mut Vec<u8>) {
+        if self.resp3 {
+            out.extend_from_slice(b"_\r\n");
+        } else {
+            out.extend_from_slice(b"$-1\r\n");
         }
     }
 }
 
-/// The commands RESP knows; names are matched case-insensitively.
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Get,
-    Set,
-    Del,
-    Usage,
-    Ping,
-    Quit,
+/// `$<len>\r\n<bytes>\r\n`.
+fn encode_bulk(value: &[u8], out: &mut Vec<u8>) {
+    out.reserve(value.len() + 32);
+    encode_header(b'$', value.len(), out);
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
 }
 
-/// Command names, lowercase as Redis names them in errors, and what they mean.
-const COMMANDS: [(&str, Kind); 6] = [
-    ("get", Kind::Get),
-    ("set", Kind::Set),
-    ("del", Kind::Del),
-    ("usage", Kind::Usage),
-    ("ping", Kind::Ping),
-    ("quit", Kind::Quit),
-];
+/// `<kind><len>\r\n`.
+fn encode_header(kind: u8, len: usize, out: &mut Vec<u8>) {
+    out.push(kind);
+    // usize → u64 is lossless on every supported target.
+    write_decimal(len as u64, out);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `:<n>\r\n`.
+fn encode_integer(n: i64, out: &mut Vec<u8>) {
+    out.push(b':');
+    if n < 0 {
+        out.push(b'-');
+    }
+    write_decimal(n.unsigned_abs(), out);
+    out.extend_from_slice(b"\r\n");
+}
 
 /// Splits an inline line into arguments exactly as Redis's `sdssplitargs` does, writing
 /// each unquoted argument over the line's own bytes: an argument is never longer than
@@ -505,12 +513,25 @@ fn encode_error(err: &ClientError, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Whether an error text opens with a Redis error code such as `ERR` or `WRONGTYPE`: an
-/// uppercase word followed by a space.
+/// Redis error codes an error text may open with; any other text gets `ERR ` in front
+/// (a text such as "DB index is out of range" opens with a capitalised word that is not
+/// a code).
+const ERROR_CODES: [&str; 8] = [
+    "ERR",
+    "WRONGTYPE",
+    "OOM",
+    "NOPROTO",
+    "NOAUTH",
+    "WRONGPASS",
+    "NOPERM",
+    "BUSY",
+];
+
+/// Whether an error text opens with a Redis error code such as `ERR` or `WRONGTYPE`
+/// followed by a space.
 fn has_error_code(text: &str) -> bool {
-    text.split_once(' ').is_some_and(|(word, _)| {
-        word.len() >= 2 && word.bytes().all(|byte| byte.is_ascii_uppercase())
-    })
+    text.split_once(' ')
+        .is_some_and(|(word, _)| ERROR_CODES.contains(&word))
 }
 
 /// Redis 7's reply to an unknown command: the name cut to 128 bytes, then each argument
@@ -560,13 +581,14 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::protocol::Args;
 
     /// Small limits, so every limit is cheap to reach.
     fn small() -> RespProtocol {
         RespProtocol::new()
             .max_key_len(8)
             .max_bulk_len(16)
-            .max_args(4)
+            .max_args(6)
             .max_inline_len(32)
     }
 
@@ -702,7 +724,7 @@ mod tests {
         (b"*+1\r\n", RespError::InvalidMultibulkLength),
         (b"*-0\r\n", RespError::InvalidMultibulkLength),
         (b"* 1\r\n", RespError::InvalidMultibulkLength),
-        (b"*5\r\n", RespError::InvalidMultibulkLength),
+        (b"*7\r\n", RespError::InvalidMultibulkLength),
         (
             b"*99999999999999999999\r\n",
             RespError::InvalidMultibulkLength,
@@ -800,7 +822,12 @@ mod tests {
                     value: b"",
                 },
             ),
-            (multibulk(&[b"DEL", b"k"]), Request::Delete { key: b"k" }),
+            (
+                multibulk(&[b"DEL", b"k"]),
+                Request::DeleteMany {
+                    keys: Args::new(b"k", std::slice::from_ref(&(0..1))),
+                },
+            ),
             (multibulk(&[b"usage"]), Request::Usage),
             (multibulk(&[b"PING"]), Request::Ping),
             (multibulk(&[b"QUIT"]), Request::Quit),
@@ -869,13 +896,39 @@ mod tests {
                 "-ERR wrong number of arguments for 'del' command\r\n",
             ),
             (
-                &[b"DEL", b"a", b"b"],
-                "-ERR wrong number of arguments for 'del' command\r\n",
-            ),
-            (
-                &[b"PING", b"x"],
+                &[b"PING", b"x", b"y"],
                 "-ERR wrong number of arguments for 'ping' command\r\n",
             ),
+            (
+                &[b"MSET", b"a", b"1", b"b"],
+                "-ERR wrong number of arguments for 'mset' command\r\n",
+            ),
+            (&[b"SET", b"k", b"v", b"NX", b"XX"], "-ERR syntax error\r\n"),
+            (
+                &[b"SET", b"k", b"v", b"EX", b"0"],
+                "-ERR invalid expire time in 'set' command\r\n",
+            ),
+            (
+                &[b"SET", b"k", b"v", b"PX", b"x"],
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            (
+                &[b"SETEX", b"k", b"-1", b"v"],
+                "-ERR invalid expire time in 'setex' command\r\n",
+            ),
+            (
+                &[b"INCRBY", b"k", b"1.5"],
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            (
+                &[b"SELECT", b"x"],
+                "-ERR value is not an integer or out of range\r\n",
+            ),
+            (
+                &[b"CLIENT", b"FOO"],
+                "-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n",
+            ),
+            (&[b"EXPIRE", b"k", b"1", b"NX"], "-ERR syntax error\r\n"),
             (
                 &[b"USAGE", b"x"],
                 "-ERR wrong number of arguments for 'usage' command\r\n",
@@ -981,11 +1034,54 @@ mod tests {
             (Reply::Deleted(0), b":0\r\n"),
             (Reply::Deleted(1), b":1\r\n"),
             (Reply::Error(ClientError::Syntax), b"-ERR syntax error\r\n"),
+            (Reply::Integer(-42), b":-42\r\n"),
+            (Reply::Ttl(-2), b":-2\r\n"),
+            (Reply::Expired(true), b":1\r\n"),
+            (
+                Reply::Persisted {
+                    exists: true,
+                    removed: false,
+                },
+                b":0\r\n",
+            ),
+            (
+                Reply::Values(vec![Some(b"a"), None]),
+                b"*2\r\n$1\r\na\r\n$-1\r\n",
+            ),
+            (
+                Reply::Map(vec![("proto".into(), Field::Integer(2))]),
+                b"*2\r\n$5\r\nproto\r\n:2\r\n",
+            ),
+            (
+                Reply::Error(ClientError::NoProto),
+                b"-NOPROTO unsupported protocol version\r\n",
+            ),
         ];
         for (reply, expected) in cases {
             let mut out = b"prefix|".to_vec();
             RespProtocol::new().encode(reply, &mut out);
             assert_eq!(show(&out[7..]), show(expected), "{reply:?}");
+        }
+    }
+
+    #[test]
+    fn resp3_has_nulls_and_maps() {
+        let resp3 = RespProtocol::new().resp3(true);
+        let cases: &[(Reply<'_>, &[u8])] = &[
+            (Reply::NotFound, b"_\r\n"),
+            (Reply::Values(vec![None]), b"*1\r\n_\r\n"),
+            (
+                Reply::Map(vec![
+                    ("proto".into(), Field::Integer(3)),
+                    ("modules".into(), Field::Empty),
+                ]),
+                b"%2\r\n$5\r\nproto\r\n:3\r\n$7\r\nmodules\r\n*0\r\n",
+            ),
+        ];
+        for (reply, expected) in cases {
+            let mut out = Vec::new();
+            resp3.encode(reply, &mut out);
+            assert_eq!(show(&out), show(expected), "{reply:?}");
         }
     }
 
@@ -999,6 +1095,8 @@ mod tests {
             ("value too large", false),
             ("A b", false),
             ("ERR", false),
+            ("DB index is out of range", false),
+            ("NOPROTO unsupported protocol version", true),
         ];
         for (text, expected) in cases {
             assert_eq!(has_error_code(text), expected, "{text}");

@@ -7,7 +7,7 @@ use std::io::Write as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
-use super::{ClientError, Reply, Request};
+use super::{ClientError, InfoFormat, Reply, Request, TimeUnit, TtlOption};
 
 /// Default maximum key length, in bytes. Generous next to memcached's 250, small enough
 /// that a key never dominates an entry's memory.
@@ -95,6 +95,12 @@ impl TextProtocol {
         let mut tokens = args.split(|&b| b == b' ').filter(|t| !t.is_empty());
         let first = tokens.next();
         let arity = ClientError::Arity { cmd };
+        if kind == Kind::Expire {
+            let (Some(key), Some(seconds), None) = (first, tokens.next(), tokens.next()) else {
+                return Err(arity);
+            };
+            return self.parse_expire(key, seconds);
+        }
         if tokens.next().is_some() {
             return Err(arity);
         }
@@ -110,7 +116,32 @@ impl TextProtocol {
             Kind::Usage => no_args().map(|()| Request::Usage)?,
             Kind::Ping => no_args().map(|()| Request::Ping)?,
             Kind::Quit => no_args().map(|()| Request::Quit)?,
+            Kind::Ttl => Request::Ttl {
+                key: key()?,
+                unit: TimeUnit::Seconds,
+            },
+            Kind::Persist => Request::Persist { key: key()? },
+            Kind::Info => no_args().map(|()| Request::Info {
+                format: InfoFormat::Line,
+                section: None,
+            })?,
+            // Handled above, with its two arguments.
+            Kind::Expire => return Err(arity),
         })
+    }
+
+    /// `EXPIRE <key> <seconds>`: zero or negative seconds delete the key, as in Redis.
+    fn parse_expire<'a>(&self, key: &'a [u8], seconds: &[u8]) -> Result<Request<'a>, ClientError> {
+        let key = self.check_key(key)?;
+        let seconds = crate::decimal::parse_integer(seconds).ok_or(ClientError::NotAnInteger)?;
+        let Some(millis) = seconds.checked_mul(1000) else {
+            return Ok(Request::ExpireInvalid { cmd: "EXPIRE" });
+        };
+        let ttl = match u64::try_from(millis) {
+            Ok(millis) if millis > 0 => TtlOption::In(millis),
+            _ => TtlOption::At(0),
+        };
+        Ok(Request::Expire { key, ttl })
     }
 
     /// `SET <key> <value>`: the value is every byte after the one space after the key.
@@ -182,22 +213,54 @@ impl TextProtocol {
             Reply::Error(err) => {
                 let _ = writeln!(out, "ERROR {err}");
             }
+            Reply::Ttl(-2) | Reply::Expired(false) | Reply::Persisted { exists: false, .. } => {
+                out.extend_from_slice(b"NOT_FOUND\n")
+            }
+            Reply::Ttl(seconds) => {
+                let _ = writeln!(out, "TTL {seconds}");
+            }
+            Reply::Expired(true) | Reply::Persisted { exists: true, .. } => {
+                out.extend_from_slice(b"OK\n");
+            }
+            Reply::Info(text) => {
+                let _ = writeln!(out, "INFO {text}");
+            }
+            Reply::Integer(n) => {
+                let _ = writeln!(out, "INTEGER {n}");
+            }
+            Reply::Text(text) => {
+                out.extend_from_slice(b"VALUE ");
+                encode_base64(text.as_bytes(), out);
+                out.push(b'\n');
+            }
+            // No line-protocol request produces these.
+            Reply::Values(_) | Reply::Map(_) => {
+                out.extend_from_slice(b"ERROR reply has no line form\n");
+            }
         }
     }
 }
 
 /// The commands other than SET, which has a grammar of its own.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Get,
     Delete,
     Usage,
     Ping,
     Quit,
+    Expire,
+    Ttl,
+    Persist,
+    Info,
 }
 
 /// Command words (matched case-insensitively) and what they mean.
-const COMMANDS: [(&str, Kind); 7] = [
+const COMMANDS: [(&str, Kind); 11] = [
+    ("EXPIRE", Kind::Expire),
+    ("TTL", Kind::Ttl),
+    ("PERSIST", Kind::Persist),
+    ("INFO", Kind::Info),
     ("GET", Kind::Get),
     ("DELETE", Kind::Delete),
     ("DEL", Kind::Delete),

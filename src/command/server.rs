@@ -1,0 +1,344 @@
+//! Commands about the server and the connection: INFO, HELLO, CLIENT, CONFIG GET,
+//! COMMAND and SELECT, and the facts they report.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use super::Context;
+use crate::protocol::{ClientError, Field, InfoFormat, Reply, Request};
+use crate::store::evict::EvictionPolicy;
+use crate::store::Store;
+
+/// The Redis version whose commands and replies this server follows; clients read it from
+/// `INFO` and `HELLO` to decide which commands they may send.
+pub const REDIS_VERSION: &str = "7.2.0";
+
+/// Server-wide facts and counters for INFO, shared by every connection.
+#[derive(Debug)]
+pub struct ServerInfo {
+    /// When the server started, for `uptime_in_seconds`.
+    started: Instant,
+    /// Connections open now.
+    connected: AtomicU64,
+    /// Connections accepted since start.
+    accepted: AtomicU64,
+    /// The configured connection limit.
+    pub max_connections: u64,
+    /// The TCP port, if the server listens on TCP (0 otherwise).
+    pub tcp_port: u16,
+}
+
+impl Default for ServerInfo {
+    fn default() -> Self {
+        Self::new(0, 0)
+    }
+}
+
+impl ServerInfo {
+    /// Facts for a server with this connection limit and TCP port.
+    pub fn new(max_connections: u64, tcp_port: u16) -> Self {
+        Self {
+            started: Instant::now(),
+            connected: AtomicU64::new(0),
+            accepted: AtomicU64::new(0),
+            max_connections,
+            tcp_port,
+        }
+    }
+
+    /// Counts a connection that is now being served.
+    pub fn connection_opened(&self) {
+        // Ordering: Relaxed; statistics.
+        self.connected.fetch_add(1, Ordering::Relaxed);
+        self.accepted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a connection that has closed.
+    pub fn connection_closed(&self) {
+        // Ordering: Relaxed; statistics. Every close follows its open.
+        self.connected.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Connections open now.
+    pub fn connected(&self) -> u64 {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    /// Whole seconds since start.
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+}
+
+/// One connection's state.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The connection's id (CLIENT ID).
+    pub id: u64,
+    /// The name the client gave itself (CLIENT SETNAME), if any.
+    pub name: Option<Vec<u8>>,
+    /// Whether the client asked for RESP3 (HELLO 3).
+    pub resp3: bool,
+}
+
+/// Applies a server or connection command.
+pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>) -> Reply<'a> {
+    match request {
+        Request::Info {
+            format: InfoFormat::Line,
+            ..
+        } => Reply::Info(info_line(cx.store, cx.server)),
+        Request::Info { section, .. } => Reply::Text(info_sections(cx.store, cx.server, section)),
+        Request::Select { db } if db == b"0" => Reply::Ok,
+        Request::Select { .. } => Reply::Error(ClientError::DbIndexOutOfRange),
+        Request::ClientSetName { name } => {
+            if name.iter().any(|&b| b <= b' ' || b > b'~') {
+                return Reply::Error(ClientError::InvalidClientName);
+            }
+            cx.session.name = (!name.is_empty()).then(|| name.to_vec());
+            Reply::Ok
+        }
+        Request::ClientGetName => match &cx.session.name {
+            Some(name) => Reply::Text(String::from_utf8_lossy(name).into_owned()),
+            None => Reply::NotFound,
+        },
+        Request::ClientId => Reply::Integer(i64::try_from(cx.session.id).unwrap_or(i64::MAX)),
+        Request::ClientNoop => Reply::Ok,
+        Request::Hello { version, name } => hello(cx, version, name),
+        Request::Command { count: true } => Reply::Integer(0),
+        Request::Command { count: false } => Reply::Values(Vec::new()),
+        Request::ConfigGet { pattern } => Reply::Map(
+            config(cx.store, cx.server)
+                .into_iter()
+                .filter(|(name, _)| glob_match(pattern, name.as_bytes()))
+                .map(|(name, value)| (name.to_owned(), Field::Text(value)))
+                .collect(),
+        ),
+        _ => Reply::Error(ClientError::Syntax),
+    }
+}
+
+/// HELLO: switches the protocol version if one is given, names the connection if asked,
+/// and replies with the server's facts.
+fn hello<'a>(cx: &mut Context<'_>, version: Option<&[u8]>, name: Option<&[u8]>) -> Reply<'a> {
+    if let Some(version) = version {
+        match crate::decimal::parse_integer(version) {
+            Some(2) => cx.session.resp3 = false,
+            Some(3) => cx.session.resp3 = true,
+            Some(_) => return Reply::Error(ClientError::NoProto),
+            None => return Reply::Error(ClientError::ProtocolVersionNotInteger),
+        }
+    }
+    if let Some(name) = name {
+        cx.session.name = (!name.is_empty()).then(|| name.to_vec());
+    }
+    Reply::Map(vec![
+        ("server".into(), Field::Text("blink-store".into())),
+        ("version".into(), Field::Text(REDIS_VERSION.into())),
+        (
+            "proto".into(),
+            Field::Integer(if cx.session.resp3 { 3 } else { 2 }),
+        ),
+        (
+            "id".into(),
+            Field::Integer(i64::try_from(cx.session.id).unwrap_or(i64::MAX)),
+        ),
+        ("mode".into(), Field::Text("standalone".into())),
+        ("role".into(), Field::Text("master".into())),
+        ("modules".into(), Field::Empty),
+    ])
+}
+
+/// The line protocol's INFO: one line of `key=value` pairs.
+fn info_line(store: &Store, server: &ServerInfo) -> String {
+    let stats = store.stats();
+    format!(
+        "keys={} used_bytes={} limit={} hits={} misses={} evictions={} expirations={} connections={} uptime={}",
+        store.len(),
+        store.usage_bytes(),
+        store.max_bytes(),
+        stats.hits,
+        stats.misses,
+        stats.evicted,
+        stats.expired,
+        server.connected(),
+        server.uptime_secs(),
+    )
+}
+
+/// Redis's INFO: `# Section` headers and `field:value` lines, CRLF-terminated; all
+/// sections, or only the one asked for (unknown sections give an empty text).
+fn info_sections(store: &Store, server: &ServerInfo, section: Option<&[u8]>) -> String {
+    let wanted = |name: &str| {
+        section.is_none_or(|asked| {
+            asked.eq_ignore_ascii_case(name.as_bytes())
+                || [&b"all"[..], b"default", b"everything"]
+                    .iter()
+                    .any(|all| asked.eq_ignore_ascii_case(all))
+        })
+    };
+    let stats = store.stats();
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    if wanted("server") {
+        let _ = write!(
+            out,
+            "# Server\r\nredis_version:{REDIS_VERSION}\r\nblink_version:{}\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:{}\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\n\r\n",
+            env!("CARGO_PKG_VERSION"),
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            usize::BITS,
+            std::process::id(),
+            server.tcp_port,
+            server.uptime_secs(),
+            server.uptime_secs() / 86_400,
+        );
+    }
+    if wanted("clients") {
+        let _ = write!(
+            out,
+            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\n\r\n",
+            server.connected(),
+            server.max_connections,
+        );
+    }
+    if wanted("memory") {
+        let _ = write!(
+            out,
+            "# Memory\r\nused_memory:{}\r\nused_memory_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n\r\n",
+            store.usage_bytes(),
+            human_bytes(store.usage_bytes()),
+            store.max_bytes(),
+            human_bytes(store.max_bytes()),
+            policy_name(store),
+        );
+    }
+    if wanted("persistence") {
+        out.push_str("# Persistence\r\nloading:0\r\n\r\n");
+    }
+    if wanted("stats") {
+        let _ = write!(
+            out,
+            "# Stats\r\ntotal_connections_received:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nevicted_keys:{}\r\nexpired_keys:{}\r\n\r\n",
+            server.accepted.load(Ordering::Relaxed),
+            stats.hits,
+            stats.misses,
+            stats.evicted,
+            stats.expired,
+        );
+    }
+    if wanted("replication") {
+        out.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
+    }
+    if wanted("keyspace") {
+        out.push_str("# Keyspace\r\n");
+        if !store.is_empty() {
+            let _ = write!(
+                out,
+                "db0:keys={},expires={},avg_ttl=0\r\n",
+                store.len(),
+                store.volatile_count()
+            );
+        }
+        out.push_str("\r\n");
+    }
+    // Redis ends the text after the last section's fields, without the blank line.
+    while out.ends_with("\r\n\r\n") {
+        out.truncate(out.len() - 2);
+    }
+    out
+}
+
+/// The eviction policy, as Redis names the closest of its own.
+fn policy_name(store: &Store) -> &'static str {
+    match store.config().policy {
+        EvictionPolicy::TinyLfu => "allkeys-lfu",
+        EvictionPolicy::Lru => "allkeys-lru",
+    }
+}
+
+/// `1.50M`-style sizes, as Redis's `*_human` fields.
+fn human_bytes(bytes: u64) -> String {
+    // Precision loss is irrelevant for a display with two decimals.
+    let value = bytes as f64;
+    match bytes {
+        0..1024 => format!("{bytes}B"),
+        1024..1_048_576 => format!("{:.2}K", value / 1024.0),
+        1_048_576..1_073_741_824 => format!("{:.2}M", value / 1_048_576.0),
+        _ => format!("{:.2}G", value / 1_073_741_824.0),
+    }
+}
+
+/// The configuration CONFIG GET can report.
+fn config(store: &Store, server: &ServerInfo) -> Vec<(&'static str, String)> {
+    vec![
+        ("maxmemory", store.max_bytes().to_string()),
+        ("maxmemory-policy", policy_name(store).into()),
+        ("maxmemory-samples", store.config().samples.to_string()),
+        ("maxclients", server.max_connections.to_string()),
+        ("timeout", "0".into()),
+        ("databases", "1".into()),
+        ("save", String::new()),
+        ("appendonly", "no".into()),
+    ]
+}
+
+/// Glob matching as CONFIG GET does it: `*`, `?` and literal bytes, case-insensitive.
+fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
+    match (pattern.split_first(), name.split_first()) {
+        (None, None) => true,
+        (Some((b'*', rest)), _) => {
+            glob_match(rest, name)
+                || name
+                    .split_first()
+                    .is_some_and(|(_, tail)| glob_match(pattern, tail))
+        }
+        (Some((b'?', rest)), Some((_, tail))) => glob_match(rest, tail),
+        (Some((p, rest)), Some((n, tail))) if p.eq_ignore_ascii_case(n) => glob_match(rest, tail),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_as_config_get_does() {
+        assert!(glob_match(b"maxmemory", b"maxmemory"));
+        assert!(glob_match(b"MAXMEMORY", b"maxmemory"));
+        assert!(glob_match(b"max*", b"maxmemory-policy"));
+        assert!(glob_match(b"*", b"save"));
+        assert!(glob_match(b"s?ve", b"save"));
+        assert!(!glob_match(b"max", b"maxmemory"));
+        assert!(!glob_match(b"*policy", b"maxmemory"));
+    }
+
+    #[test]
+    fn info_has_the_fields_clients_read() {
+        let store = Store::new(1000);
+        store.set(b"k", b"v").unwrap();
+        let text = info_sections(&store, &ServerInfo::default(), None);
+        for field in [
+            "redis_version:",
+            "used_memory:2\r\n",
+            "maxmemory:1000\r\n",
+            "keyspace_hits:0",
+            "evicted_keys:0",
+            "expired_keys:0",
+            "loading:0",
+            "db0:keys=1,expires=0",
+        ] {
+            assert!(text.contains(field), "{field} in {text}");
+        }
+        let memory = info_sections(&store, &ServerInfo::default(), Some(b"MEMORY"));
+        assert!(memory.starts_with("# Memory\r\n") && !memory.contains("# Server"));
+        assert!(!memory.ends_with("\r\n\r\n"));
+        let line = info_line(&store, &ServerInfo::default());
+        assert!(
+            line.starts_with("keys=1 used_bytes=2 limit=1000 hits=0"),
+            "{line}"
+        );
+    }
+}

@@ -1,0 +1,574 @@
+//! Real Redis clients against the real server. The acceptance scripts in tests/clients/
+//! drive redis-py (RESP2 and RESP3, over TCP and the Unix socket), ioredis and redis-cli
+//! through every Redis command the server speaks; redis-benchmark runs a pipelined
+//! load; and twemproxy, configured by the documented docs/nutcracker.yml, shards keys
+//! over three servers.
+//!
+//! .ci/test installs every tool these tests drive. A missing one fails its test with a
+//! message that says so: nothing is skipped.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use common::{Server, STEP_TIMEOUT};
+
+/// How long one client script may run; each takes a few seconds.
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
+
+fn manifest_dir() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn client_script(name: &str) -> PathBuf {
+    manifest_dir().join("tests/clients").join(name)
+}
+
+/// An executable on PATH or in the system directories (Debian puts nutcracker in
+/// /usr/sbin), or a failure that says how to get it.
+fn tool(name: &str, package: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let system = ["/usr/local/bin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"].map(PathBuf::from);
+    std::env::split_paths(&path)
+        .chain(system)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            panic!("{name} is missing: .ci/test installs it (apt-get install {package})")
+        })
+}
+
+/// What a finished process printed.
+struct Finished {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Finished {
+    /// Fails the test, showing everything the process printed, unless it exited 0.
+    fn assert_success(&self, what: &str) {
+        assert!(
+            self.status.success(),
+            "{what} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+    }
+}
+
+/// Reads a pipe to its end on a thread, so a chatty child never blocks on a full pipe.
+fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+/// Kills a process group: the child started with `process_group(0)` and anything it
+/// started.
+fn kill_group(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", &format!("-{}", child.id())])
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Runs `command` to its end, or kills it (and what it started) after `timeout` and
+/// fails the test.
+fn run(command: &mut Command, timeout: Duration) -> Finished {
+    use std::os::unix::process::CommandExt;
+    let description = format!("{command:?}");
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {description}: {error}"));
+    let stdout = drain(child.stdout.take().unwrap());
+    let stderr = drain(child.stderr.take().unwrap());
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            kill_group(&child);
+            let _ = child.kill();
+            let _ = child.wait();
+            let stdout = String::from_utf8_lossy(&stdout.join().unwrap()).into_owned();
+            let stderr = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
+            panic!(
+                "{description} still running after {timeout:?}: killed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Finished {
+        status,
+        stdout: String::from_utf8_lossy(&stdout.join().unwrap()).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr.join().unwrap()).into_owned(),
+    }
+}
+
+fn start_server() -> Server {
+    Server::start(&["--memory-limit", "64MiB"])
+}
+
+fn host_and_port(server: &Server) -> (String, String) {
+    let addr = server.tcp.unwrap();
+    (addr.ip().to_string(), addr.port().to_string())
+}
+
+#[test]
+fn redis_py_passes_its_checks_in_resp2_and_resp3_over_tcp_and_the_unix_socket() {
+    let python = manifest_dir().join("target/pyenv/bin/python3");
+    assert!(
+        python.is_file(),
+        "{} is missing: .ci/test makes it (python3 -m venv target/pyenv && \
+         target/pyenv/bin/pip install redis)",
+        python.display()
+    );
+    let server = start_server();
+    let (host, port) = host_and_port(&server);
+    let finished = run(
+        Command::new(&python)
+            .arg(client_script("redis_py_check.py"))
+            .args([&host, &port])
+            .arg(server.unix.as_ref().unwrap()),
+        SCRIPT_TIMEOUT,
+    );
+    finished.assert_success("redis-py check");
+    assert!(
+        finished.stdout.contains("all checks passed"),
+        "{}",
+        finished.stdout
+    );
+}
+
+#[test]
+fn ioredis_passes_its_checks_with_and_without_its_ready_check() {
+    let node = tool("node", "nodejs");
+    let module = manifest_dir().join("tests/clients/node_modules/ioredis");
+    assert!(
+        module.is_dir(),
+        "ioredis is missing: .ci/test installs it (npm install --prefix tests/clients ioredis)"
+    );
+    let server = start_server();
+    let (host, port) = host_and_port(&server);
+    let finished = run(
+        Command::new(node)
+            .arg(client_script("ioredis_check.js"))
+            .args([&host, &port]),
+        SCRIPT_TIMEOUT,
+    );
+    finished.assert_success("ioredis check");
+    assert!(
+        finished.stdout.contains("all checks passed"),
+        "{}",
+        finished.stdout
+    );
+}
+
+#[test]
+fn redis_cli_sessions_print_exactly_what_redis_documents() {
+    tool("redis-cli", "redis-tools");
+    let server = start_server();
+    let (host, port) = host_and_port(&server);
+    let finished = run(
+        Command::new(tool("bash", "bash"))
+            .arg(client_script("redis_cli_session.sh"))
+            .args([&host, &port]),
+        SCRIPT_TIMEOUT,
+    );
+    finished.assert_success("redis-cli session");
+    assert!(
+        finished.stdout.contains("checks passed"),
+        "{}",
+        finished.stdout
+    );
+}
+
+#[test]
+fn redis_benchmark_runs_every_pipelined_test_without_an_error() {
+    let benchmark = tool("redis-benchmark", "redis-tools");
+    let server = start_server();
+    let (host, port) = host_and_port(&server);
+    let finished = run(
+        Command::new(benchmark)
+            .args(["-h", &host, "-p", &port])
+            .args(["-t", "ping,set,get,incr,mset"])
+            .args(["-P", "16", "-q", "-n", "20000"]),
+        SCRIPT_TIMEOUT,
+    );
+    finished.assert_success("redis-benchmark");
+    let all = format!("{}\n{}", finished.stdout, finished.stderr);
+    // -q rewrites a progress line with carriage returns before the result.
+    let lines: Vec<&str> = all.split(['\r', '\n']).map(str::trim).collect();
+    for test in ["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET"] {
+        assert!(
+            lines.iter().any(|line| line.starts_with(test)
+                && line.contains(": ")
+                && line.contains("requests per second")),
+            "no requests-per-second line for {test}:\n{all}"
+        );
+    }
+    assert!(
+        !all.contains("ERR") && !all.to_lowercase().contains("error"),
+        "redis-benchmark saw errors:\n{all}"
+    );
+}
+
+/// A RESP2 reply.
+#[derive(Debug, PartialEq)]
+enum Reply {
+    Simple(String),
+    Error(String),
+    Integer(i64),
+    Bulk(Option<Vec<u8>>),
+    Array(Option<Vec<Reply>>),
+}
+
+fn bulk(bytes: &[u8]) -> Reply {
+    Reply::Bulk(Some(bytes.to_vec()))
+}
+
+fn ok() -> Reply {
+    Reply::Simple("OK".to_owned())
+}
+
+/// A minimal blocking RESP2 client.
+struct Resp {
+    writer: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl Resp {
+    fn connect(addr: SocketAddr) -> Resp {
+        let stream = TcpStream::connect_timeout(&addr, STEP_TIMEOUT).unwrap();
+        stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
+        Resp {
+            writer: stream.try_clone().unwrap(),
+            reader: BufReader::new(stream),
+        }
+    }
+
+    fn encode(args: &[&[u8]], out: &mut Vec<u8>) {
+        out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+        for arg in args {
+            out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+            out.extend_from_slice(arg);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+
+    /// Writes many commands in one write: a pipeline.
+    fn send_all(&mut self, commands: &[Vec<Vec<u8>>]) {
+        let mut out = Vec::new();
+        for command in commands {
+            let args: Vec<&[u8]> = command.iter().map(Vec::as_slice).collect();
+            Self::encode(&args, &mut out);
+        }
+        self.writer.write_all(&out).unwrap();
+    }
+
+    fn call(&mut self, args: &[&[u8]]) -> Reply {
+        let mut out = Vec::new();
+        Self::encode(args, &mut out);
+        self.writer.write_all(&out).unwrap();
+        self.read()
+            .unwrap_or_else(|| panic!("connection closed instead of a reply"))
+    }
+
+    /// The next reply, or `None` if the peer closed the connection.
+    fn read(&mut self) -> Option<Reply> {
+        let mut line = Vec::new();
+        match self.reader.read_until(b'\n', &mut line) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(error) if error.kind() == ErrorKind::ConnectionReset => return None,
+            Err(error) => panic!("reading a reply: {error}"),
+        }
+        assert!(
+            line.ends_with(b"\r\n"),
+            "bad reply line {:?}",
+            line.escape_ascii().to_string()
+        );
+        let body = String::from_utf8_lossy(&line[1..line.len() - 2]).into_owned();
+        let length = || body.parse::<i64>().unwrap();
+        Some(match line[0] {
+            b'+' => Reply::Simple(body),
+            b'-' => Reply::Error(body),
+            b':' => Reply::Integer(length()),
+            b'$' if length() < 0 => Reply::Bulk(None),
+            b'$' => {
+                let mut data = vec![0; usize::try_from(length()).unwrap() + 2];
+                self.reader.read_exact(&mut data).unwrap();
+                data.truncate(data.len() - 2);
+                Reply::Bulk(Some(data))
+            }
+            b'*' if length() < 0 => Reply::Array(None),
+            b'*' => Reply::Array(Some(
+                (0..length())
+                    .map(|_| self.read().expect("connection closed inside an array"))
+                    .collect(),
+            )),
+            other => panic!("bad reply type byte {other:#x} in {body:?}"),
+        })
+    }
+}
+
+/// A loopback port nothing listens on right now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The shipped example configuration with its listen address and server ports replaced.
+fn configure(template: &str, listen: u16, ports: &[u16]) -> String {
+    for setting in [
+        "redis: true",
+        "distribution: ketama",
+        "hash: fnv1a_64",
+        "auto_eject_hosts: false",
+    ] {
+        assert!(
+            template.lines().any(|line| line.trim() == setting),
+            "docs/nutcracker.yml no longer says {setting:?}"
+        );
+    }
+    let mut servers = ports.iter();
+    let mut listens = 0;
+    let mut out = String::new();
+    for line in template.lines() {
+        let indent = &line[..line.len() - line.trim_start().len()];
+        let trimmed = line.trim();
+        if trimmed.starts_with("listen:") {
+            listens += 1;
+            out.push_str(&format!("{indent}listen: 127.0.0.1:{listen}\n"));
+        } else if let Some(server) = trimmed.strip_prefix("- 127.0.0.1:") {
+            // 127.0.0.1:PORT:WEIGHT NAME: keep the weight and the name.
+            let (_, rest) = server.split_once(':').expect("host:port:weight");
+            let port = servers
+                .next()
+                .expect("docs/nutcracker.yml lists more servers than the test starts");
+            out.push_str(&format!("{indent}- 127.0.0.1:{port}:{rest}\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    assert_eq!(
+        listens, 1,
+        "docs/nutcracker.yml should have one listen line"
+    );
+    assert!(
+        servers.next().is_none(),
+        "docs/nutcracker.yml lists fewer servers than the test starts"
+    );
+    out
+}
+
+/// A running nutcracker, killed (by its PID) when dropped.
+struct Nutcracker {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Nutcracker {
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the proxy accepts connections on `addr`, failing the test if it
+    /// exits or the deadline passes first.
+    fn wait_listening(&mut self, addr: SocketAddr) {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "nutcracker exited ({status}) before listening:\n{}",
+                    self.log_text()
+                );
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nutcracker not listening on {addr} after {STEP_TIMEOUT:?}:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Nutcracker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn key(i: usize) -> Vec<u8> {
+    format!("tw:key:{i}").into_bytes()
+}
+
+fn value(i: usize) -> Vec<u8> {
+    format!("value-{i}").into_bytes()
+}
+
+#[test]
+fn twemproxy_shards_keys_over_three_servers_with_the_documented_config() {
+    let nutcracker = tool("nutcracker", "nutcracker");
+    let servers: Vec<Server> = (0..3).map(|_| start_server()).collect();
+    let ports: Vec<u16> = servers.iter().map(|s| s.tcp.unwrap().port()).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let listen = free_port();
+    let stats = free_port();
+    let template = std::fs::read_to_string(manifest_dir().join("docs/nutcracker.yml")).unwrap();
+    let conf = dir.path().join("nutcracker.yml");
+    std::fs::write(&conf, configure(&template, listen, &ports)).unwrap();
+
+    let checked = run(
+        Command::new(&nutcracker).arg("-t").arg("-c").arg(&conf),
+        STEP_TIMEOUT,
+    );
+    checked.assert_success("nutcracker -t");
+    assert!(
+        format!("{}{}", checked.stdout, checked.stderr).contains("syntax is ok"),
+        "nutcracker -t: {}{}",
+        checked.stdout,
+        checked.stderr
+    );
+
+    let log = dir.path().join("nutcracker.log");
+    let child = Command::new(&nutcracker)
+        .arg("-c")
+        .arg(&conf)
+        .arg("-o")
+        .arg(&log)
+        .args(["-a", "127.0.0.1", "-s", &stats.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut proxy = Nutcracker { child, log };
+    let proxy_addr: SocketAddr = format!("127.0.0.1:{listen}").parse().unwrap();
+    proxy.wait_listening(proxy_addr);
+
+    let mut client = Resp::connect(proxy_addr);
+    assert_eq!(client.call(&[b"PING"]), Reply::Simple("PONG".to_owned()));
+
+    // 300 SETs in one pipeline, then each key read back.
+    let total = 300;
+    let sets: Vec<Vec<Vec<u8>>> = (0..total)
+        .map(|i| vec![b"SET".to_vec(), key(i), value(i)])
+        .collect();
+    client.send_all(&sets);
+    for i in 0..total {
+        assert_eq!(client.read(), Some(ok()), "SET {i} through the proxy");
+    }
+    for i in 0..total {
+        assert_eq!(client.call(&[b"GET", &key(i)]), bulk(&value(i)), "GET {i}");
+    }
+
+    // One MGET of 50 keys spread over the servers, values in the order asked.
+    let picked: Vec<usize> = (0..50).map(|n| (n * 7 + 3) % total).collect();
+    let picked_keys: Vec<Vec<u8>> = picked.iter().map(|&i| key(i)).collect();
+    let mut mget: Vec<&[u8]> = vec![b"MGET"];
+    mget.extend(picked_keys.iter().map(Vec::as_slice));
+    let expected: Vec<Reply> = picked.iter().map(|&i| bulk(&value(i))).collect();
+    assert_eq!(client.call(&mget), Reply::Array(Some(expected)));
+    // twemproxy routes EXISTS by its first key only, so one key at a time.
+    assert_eq!(client.call(&[b"EXISTS", &key(7)]), Reply::Integer(1));
+    assert_eq!(client.call(&[b"EXISTS", b"tw:missing"]), Reply::Integer(0));
+
+    // MSET, counters and expiry through the proxy.
+    let mut mset: Vec<Vec<u8>> = vec![b"MSET".to_vec()];
+    for i in 0..10 {
+        mset.push(format!("tw:mset:{i}").into_bytes());
+        mset.push(format!("m{i}").into_bytes());
+    }
+    let mset_args: Vec<&[u8]> = mset.iter().map(Vec::as_slice).collect();
+    assert_eq!(client.call(&mset_args), ok());
+    assert_eq!(
+        client.call(&[b"MGET", b"tw:mset:0", b"tw:missing", b"tw:mset:9"]),
+        Reply::Array(Some(vec![bulk(b"m0"), Reply::Bulk(None), bulk(b"m9")]))
+    );
+    assert_eq!(client.call(&[b"INCR", b"tw:counter"]), Reply::Integer(1));
+    assert_eq!(
+        client.call(&[b"INCRBY", b"tw:counter", b"9"]),
+        Reply::Integer(10)
+    );
+    assert_eq!(client.call(&[b"SET", b"tw:ttl", b"v", b"EX", b"100"]), ok());
+    let ttl = client.call(&[b"TTL", b"tw:ttl"]);
+    assert!(
+        matches!(ttl, Reply::Integer(99 | 100)),
+        "TTL through the proxy: {ttl:?}"
+    );
+    assert_eq!(client.call(&[b"PERSIST", b"tw:ttl"]), Reply::Integer(1));
+    let written = total + 10 + 2;
+
+    // One DEL of 20 keys and 2 missing ones: the proxy adds up the servers' counts.
+    let deleted_keys: Vec<Vec<u8>> = (0..20).map(|i| key(i * 13)).collect();
+    let mut del: Vec<&[u8]> = vec![b"DEL"];
+    del.extend(deleted_keys.iter().map(Vec::as_slice));
+    del.extend([&b"tw:missing"[..], b"tw:missing:2"]);
+    assert_eq!(client.call(&del), Reply::Integer(20));
+    assert_eq!(client.call(&[b"GET", &key(13)]), Reply::Bulk(None));
+    let deleted = 20;
+
+    // The proxy itself refuses server commands: the connection closes (or, in other
+    // versions, gets an error), and nothing reaches a server.
+    for command in [&[&b"INFO"[..]][..], &[b"HELLO", b"3"]] {
+        let mut refused = Resp::connect(proxy_addr);
+        let mut out = Vec::new();
+        Resp::encode(command, &mut out);
+        refused.writer.write_all(&out).unwrap();
+        let reply = refused.read();
+        assert!(
+            matches!(reply, None | Some(Reply::Error(_))),
+            "{:?} through twemproxy answered {reply:?}",
+            String::from_utf8_lossy(command[0])
+        );
+    }
+    assert_eq!(client.call(&[b"PING"]), Reply::Simple("PONG".to_owned()));
+
+    // Every server holds some of the keys, and together exactly those written.
+    let mut sum = 0;
+    for server in &servers {
+        let mut direct = Resp::connect(server.tcp.unwrap());
+        match direct.call(&[b"DBSIZE"]) {
+            Reply::Integer(n) => {
+                assert!(n > 0, "server {} holds no keys", server.tcp.unwrap());
+                sum += n;
+            }
+            other => panic!("DBSIZE on {}: {other:?}", server.tcp.unwrap()),
+        }
+    }
+    assert_eq!(
+        sum,
+        i64::try_from(written - deleted).unwrap(),
+        "keys over all servers"
+    );
+    proxy.stop();
+}
