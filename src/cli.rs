@@ -55,7 +55,21 @@ pub enum Command {
     Bench(BenchArgs),
     /// Run a server that writes every line back: the latency floor of the sockets alone.
     Echo(EchoArgs),
+    /// Talk to a server: run one command (`cli GET user`), or prompt for commands.
+    #[command(after_help = CLI_EXAMPLES)]
+    Cli(crate::client_cli::CliArgs),
 }
+
+const CLI_EXAMPLES: &str = "\
+Examples:
+  blink-store cli SET user alice
+      Prints OK.
+  blink-store cli GET user
+      Prints alice (the value decoded; --raw prints VALUE YWxpY2U=).
+  blink-store cli --unix /tmp/blink.sock
+      Prompts for commands, with line editing and history.
+  printf 'SET a 1\\nGET a\\n' | blink-store cli
+      Runs one command per line of input.";
 
 /// Flags of `blink-store echo`.
 #[derive(Debug, Clone, Args)]

@@ -18,11 +18,16 @@
 //! * [`command`] is the only module that knows both [`protocol::Request`] and [`store::Store`].
 //! * [`store`] knows nothing about sockets; [`evictor`] keeps it under its memory limit.
 //!
+//! [`client`] is the Rust client of the line protocol ([`Client`], and a blocking one),
+//! which `blink-store cli` ([`client_cli`]) is built on.
+//!
 //! Beside the server: [`bench`] is the load generator of `blink-store bench`, and [`echo`]
 //! the line-echoing server of `blink-store echo` that benchmarks use as their floor.
 
 pub mod bench;
 pub mod cli;
+pub mod client;
+pub mod client_cli;
 pub mod command;
 pub mod connection;
 pub mod decimal;
@@ -34,3 +39,5 @@ pub mod server;
 pub mod store;
 pub mod sync;
 pub mod unix_socket;
+
+pub use client::Client;

@@ -1,5 +1,6 @@
 //! `blink-store`: parse the command line, install logging, bind the listeners, and serve
-//! until SIGINT or SIGTERM; or run the `bench` load generator or the `echo` server.
+//! until SIGINT or SIGTERM; or run the `bench` load generator, the `echo` server, or the
+//! `cli` client.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -24,6 +25,12 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve(&args),
         Some(Command::Bench(args)) => run_bench(&args),
         Some(Command::Echo(args)) => run_echo(&args),
+        Some(Command::Cli(args)) => match blink_store::client_cli::run(&args) {
+            Ok(true) => Ok(()),
+            // The refusal was already shown.
+            Ok(false) => return ExitCode::FAILURE,
+            Err(err) => Err(err),
+        },
         None => serve(&cli.serve),
     };
     match result {
@@ -43,6 +50,9 @@ fn run_bench(args: &BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         println!("{}", report.to_json());
     } else {
         print!("{report}");
+        if let Some(summary) = bench::server_summary(&args.config()) {
+            println!("{summary}");
+        }
     }
     match report.failure() {
         Some(failure) => Err(format!("bench: {failure}").into()),

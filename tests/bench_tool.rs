@@ -333,3 +333,21 @@ impl Drop for External {
         let _ = self.child.wait();
     }
 }
+
+#[test]
+fn a_line_protocol_run_ends_with_what_the_server_says_of_itself() {
+    let server = Server::start(&[]);
+    let out = std::process::Command::new(common::binary())
+        .args(["bench", "--tcp", &server.tcp.unwrap().to_string()])
+        .args(["--requests", "500", "--keys", "50", "--preload"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let summary = stdout.lines().last().unwrap();
+    assert!(
+        summary.starts_with("server       keys 50  used "),
+        "{stdout}"
+    );
+    assert!(summary.contains("evictions 0  expirations 0"), "{stdout}");
+}

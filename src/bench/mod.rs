@@ -28,7 +28,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use self::config::{BenchConfig, Limit};
+use self::config::{BenchConfig, Limit, Protocol, Target};
 use self::conn::{Conn, ConnError};
 use self::report::{HistogramError, Report, Stats};
 use self::wire::Wire;
@@ -311,4 +311,36 @@ async fn show_progress(plan: Arc<Plan>, started: Instant, done: CancellationToke
         }
     }
     bar.finish_and_clear();
+}
+
+/// What a Blink Store server says of itself after a run over the line protocol (keys,
+/// bytes, hits, misses, evictions, expirations), read with [`crate::Client`]; `None` for
+/// other protocols, or if it does not answer `INFO`.
+pub fn server_summary(config: &BenchConfig) -> Option<String> {
+    if config.protocol != Protocol::Line {
+        return None;
+    }
+    let endpoint = match &config.target {
+        Target::Tcp(addr) => crate::client::Endpoint::Tcp(addr.to_string()),
+        Target::Unix(path) => crate::client::Endpoint::Unix(path.clone()),
+    };
+    let info = crate::client::blocking::Client::connect(endpoint)
+        .ok()?
+        .info()
+        .ok()?;
+    let field = |name: &str| {
+        info.iter()
+            .find(|(field, _)| field == name)
+            .map_or("?", |(_, value)| value.as_str())
+            .to_owned()
+    };
+    Some(format!(
+        "server       keys {}  used {} B  hits {}  misses {}  evictions {}  expirations {}",
+        field("keys"),
+        field("used_bytes"),
+        field("hits"),
+        field("misses"),
+        field("evictions"),
+        field("expirations"),
+    ))
 }

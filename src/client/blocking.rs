@@ -1,0 +1,140 @@
+//! The synchronous client: the async [`super::Client`] driven by a runtime of its own on
+//! the calling thread, for programs that do not run tokio.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{Command, Endpoint, Error, Response, Ttl};
+
+/// A synchronous connection to a Blink Store server. Do not use it inside an async
+/// runtime; use [`super::Client`] there.
+pub struct Client {
+    /// A single-threaded runtime that drives the async client.
+    runtime: tokio::runtime::Runtime,
+    /// The async client.
+    inner: super::Client,
+}
+
+impl Client {
+    /// Connects over TCP.
+    ///
+    /// # Errors
+    /// [`Error::Connect`] if nothing answers, or [`Error::Io`] if no runtime can start.
+    pub fn connect_tcp(addr: impl Into<String>) -> Result<Self, Error> {
+        Self::connect(Endpoint::Tcp(addr.into()))
+    }
+
+    /// Connects over a Unix socket.
+    ///
+    /// # Errors
+    /// As [`Client::connect_tcp`].
+    pub fn connect_unix(path: impl Into<PathBuf>) -> Result<Self, Error> {
+        Self::connect(Endpoint::Unix(path.into()))
+    }
+
+    /// Connects to `endpoint`.
+    ///
+    /// # Errors
+    /// As [`Client::connect_tcp`].
+    pub fn connect(endpoint: Endpoint) -> Result<Self, Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()?;
+        let inner = runtime.block_on(super::Client::connect(endpoint))?;
+        Ok(Self { runtime, inner })
+    }
+
+    /// Where this client connects.
+    pub fn endpoint(&self) -> &Endpoint {
+        self.inner.endpoint()
+    }
+
+    /// See [`super::Client::request`].
+    ///
+    /// # Errors
+    /// As there.
+    pub fn request(&mut self, line: &[u8]) -> Result<String, Error> {
+        self.runtime.block_on(self.inner.request(line))
+    }
+
+    /// See [`super::Client::set`].
+    ///
+    /// # Errors
+    /// As there.
+    pub fn set(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<(), Error> {
+        self.runtime.block_on(self.inner.set(key, value))
+    }
+
+    /// See [`super::Client::get`].
+    ///
+    /// # Errors
+    /// As there.
+    pub fn get(&mut self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>, Error> {
+        self.runtime.block_on(self.inner.get(key))
+    }
+
+    /// See [`super::Client::delete`].
+    ///
+    /// # Errors
+    /// As there.
+    pub fn delete(&mut self, key: impl AsRef<[u8]>) -> Result<bool, Error> {
+        self.runtime.block_on(self.inner.delete(key))
+    }
+
+    /// See [`super::Client::usage`].
+    ///
+    /// # Errors
+    /// As there.
+    pub fn usage(&mut self) -> Result<u64, Error> {
+        self.runtime.block_on(self.inner.usage())
+    }
+
+    /// See [`super::Client::ping`].
+    ///
+    /// # Errors
+    /// As there.
+    pub fn ping(&mut self) -> Result<(), Error> {
+        self.runtime.block_on(self.inner.ping())
+    }
+
+    /// See [`super::Client::expire`].
+    ///
+    /// # Errors
+    /// As there.
+    pub fn expire(&mut self, key: impl AsRef<[u8]>, ttl: Duration) -> Result<bool, Error> {
+        self.runtime.block_on(self.inner.expire(key, ttl))
+    }
+
+    /// See [`super::Client::ttl`].
+    ///
+    /// # Errors
+    /// As there.
+    pub fn ttl(&mut self, key: impl AsRef<[u8]>) -> Result<Option<Ttl>, Error> {
+        self.runtime.block_on(self.inner.ttl(key))
+    }
+
+    /// See [`super::Client::persist`].
+    ///
+    /// # Errors
+    /// As there.
+    pub fn persist(&mut self, key: impl AsRef<[u8]>) -> Result<bool, Error> {
+        self.runtime.block_on(self.inner.persist(key))
+    }
+
+    /// See [`super::Client::info`].
+    ///
+    /// # Errors
+    /// As there.
+    pub fn info(&mut self) -> Result<Vec<(String, String)>, Error> {
+        self.runtime.block_on(self.inner.info())
+    }
+
+    /// See [`super::Client::pipeline`].
+    ///
+    /// # Errors
+    /// As there.
+    pub fn pipeline(&mut self, commands: &[Command<'_>]) -> Result<Vec<Response>, Error> {
+        self.runtime.block_on(self.inner.pipeline(commands))
+    }
+}
