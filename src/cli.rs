@@ -55,6 +55,9 @@ pub enum Command {
     Bench(BenchArgs),
     /// Run a server that writes every line back: the latency floor of the sockets alone.
     Echo(EchoArgs),
+    /// Check that a server answers PING (exit 0) or not (exit 1), as a container
+    /// health check: same address flags and environment as `serve`.
+    Healthcheck(crate::healthcheck::HealthcheckArgs),
     /// Talk to a server: run one command (`cli GET user`), or prompt for commands.
     #[command(after_help = CLI_EXAMPLES)]
     Cli(crate::client_cli::CliArgs),

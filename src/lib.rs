@@ -33,6 +33,7 @@ pub mod connection;
 pub mod decimal;
 pub mod echo;
 pub mod evictor;
+pub mod healthcheck;
 pub mod logging;
 pub mod protocol;
 pub mod server;

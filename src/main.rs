@@ -1,6 +1,6 @@
 //! `blink-store`: parse the command line, install logging, bind the listeners, and serve
 //! until SIGINT or SIGTERM; or run the `bench` load generator, the `echo` server, or the
-//! `cli` client.
+//! `cli` client, or check a server's health.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -25,6 +25,9 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve(&args),
         Some(Command::Bench(args)) => run_bench(&args),
         Some(Command::Echo(args)) => run_echo(&args),
+        Some(Command::Healthcheck(args)) => {
+            blink_store::healthcheck::check(&args).map_err(Into::into)
+        }
         Some(Command::Cli(args)) => match blink_store::client_cli::run(&args) {
             Ok(true) => Ok(()),
             // The refusal was already shown.

@@ -1,0 +1,138 @@
+//! `blink-store healthcheck`: connects to the server the way `serve` is configured (same
+//! flags and `BLINK_*` variables), sends `PING`, and succeeds only on `PONG` within a
+//! timeout; for container health checks and probes.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+/// Flags of `blink-store healthcheck`.
+#[derive(Debug, Clone, Args)]
+pub struct HealthcheckArgs {
+    /// TCP address of the server [default: 127.0.0.1:8765 when --unix is not given either]
+    #[arg(long, env = "BLINK_TCP", value_name = "ADDR")]
+    pub tcp: Option<SocketAddr>,
+
+    /// Unix socket path of the server (used when no TCP address is given)
+    #[arg(long, env = "BLINK_UNIX", value_name = "PATH")]
+    pub unix: Option<PathBuf>,
+
+    /// How long connecting and the reply may take in all, such as 2s or 500ms
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+/// Why the check failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HealthError {
+    /// Connecting, writing or reading failed, or took too long.
+    #[error("unhealthy: {target}: {source}")]
+    Io {
+        /// Where.
+        target: String,
+        /// What failed.
+        source: std::io::Error,
+    },
+    /// Something other than `PONG` came back.
+    #[error("unhealthy: {target} answered {reply:?} to PING")]
+    Reply {
+        /// Where.
+        target: String,
+        /// What it said.
+        reply: String,
+    },
+}
+
+/// Pings the server; `Ok` on `PONG`.
+///
+/// # Errors
+/// [`HealthError`] if the server cannot be reached in time or answers otherwise.
+pub fn check(args: &HealthcheckArgs) -> Result<(), HealthError> {
+    match (args.tcp, &args.unix) {
+        (Some(addr), _) => ping_tcp(addr, args.timeout),
+        (None, Some(path)) => ping_unix(path, args.timeout),
+        // The constant is a valid address literal.
+        (None, None) => match crate::cli::DEFAULT_TCP.parse() {
+            Ok(addr) => ping_tcp(addr, args.timeout),
+            Err(_) => ping_tcp(SocketAddr::from(([127, 0, 0, 1], 8765)), args.timeout),
+        },
+    }
+}
+
+fn ping_tcp(addr: SocketAddr, timeout: Duration) -> Result<(), HealthError> {
+    let target = format!("tcp {addr}");
+    let io = |source| HealthError::Io {
+        target: target.clone(),
+        source,
+    };
+    let stream = TcpStream::connect_timeout(&addr, timeout).map_err(io)?;
+    stream.set_read_timeout(Some(timeout)).map_err(io)?;
+    stream.set_write_timeout(Some(timeout)).map_err(io)?;
+    ping(stream, &target)
+}
+
+fn ping_unix(path: &std::path::Path, timeout: Duration) -> Result<(), HealthError> {
+    let target = format!("unix {}", path.display());
+    let io = |source| HealthError::Io {
+        target: target.clone(),
+        source,
+    };
+    let stream = UnixStream::connect(path).map_err(io)?;
+    stream.set_read_timeout(Some(timeout)).map_err(io)?;
+    stream.set_write_timeout(Some(timeout)).map_err(io)?;
+    ping(stream, &target)
+}
+
+/// Sends `PING` and reads one line back.
+fn ping<S: std::io::Read + Write>(mut stream: S, target: &str) -> Result<(), HealthError> {
+    let io = |source| HealthError::Io {
+        target: target.to_owned(),
+        source,
+    };
+    stream.write_all(b"PING\n").map_err(io)?;
+    let mut reply = String::new();
+    // A reply longer than this is not PONG anyway.
+    BufReader::new(stream.take(64))
+        .read_line(&mut reply)
+        .map_err(io)?;
+    if reply == "PONG\n" {
+        Ok(())
+    } else {
+        Err(HealthError::Reply {
+            target: target.to_owned(),
+            reply,
+        })
+    }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((text, "s"), |at| text.split_at(at));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("not a duration: {text}"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        _ => Err(format!("not a duration (use s or ms): {text}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_seconds_or_milliseconds() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration("2m").is_err());
+        assert!(parse_duration("x").is_err());
+    }
+}

@@ -1,0 +1,78 @@
+//! `blink-store healthcheck` against a real server over TCP and a Unix socket, configured
+//! by flags or by `serve`'s environment, and against nothing, a wrong server and a
+//! silent one: exit 0 only on PONG, exit 1 otherwise, within its timeout.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Output};
+
+use common::{binary, Server};
+
+fn healthcheck(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(binary())
+        .arg("healthcheck")
+        .args(args)
+        .env_remove("BLINK_TCP")
+        .env_remove("BLINK_UNIX")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_running_server_is_healthy_by_flag_and_by_environment() {
+    let server = Server::start(&[]);
+    let addr = server.tcp.unwrap().to_string();
+    let sock = server.unix.clone().unwrap();
+    let sock = sock.to_str().unwrap();
+    for out in [
+        healthcheck(&["--tcp", &addr], &[]),
+        healthcheck(&["--unix", sock], &[]),
+        healthcheck(&[], &[("BLINK_TCP", addr.as_str())]),
+        healthcheck(&[], &[("BLINK_UNIX", sock)]),
+    ] {
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+    }
+}
+
+#[test]
+fn nothing_listening_is_unhealthy() {
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap().to_string();
+    drop(closed);
+    let out = healthcheck(&["--tcp", &addr], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let message = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        message.contains(&format!("unhealthy: tcp {addr}")),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_wrong_answer_or_none_is_unhealthy() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        // First client: a wrong answer. Second: read the PING and say nothing.
+        let (mut wrong, _) = listener.accept().unwrap();
+        let mut ping = [0; 5];
+        wrong.read_exact(&mut ping).unwrap();
+        wrong.write_all(b"-ERR no\r\n").unwrap();
+        let (mut silent, _) = listener.accept().unwrap();
+        silent.read_exact(&mut ping).unwrap();
+        let mut rest = Vec::new();
+        let _ = silent.read_to_end(&mut rest);
+    });
+    let wrong = healthcheck(&["--tcp", &addr], &[]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(String::from_utf8(wrong.stderr)
+        .unwrap()
+        .contains("answered"));
+    let silent = healthcheck(&["--tcp", &addr, "--timeout", "300ms"], &[]);
+    assert_eq!(silent.status.code(), Some(1));
+    server.join().unwrap();
+}
