@@ -5,7 +5,9 @@
 use bytes::{Buf, BytesMut};
 use memchr::memrchr;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::TcpListener;
+#[cfg(unix)]
+use tokio::net::UnixListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::server::Listeners;
@@ -34,7 +36,9 @@ pub async fn run(listeners: Listeners, shutdown: CancellationToken) -> std::io::
         tracing::info!(addr = %listener.local_addr()?, "listening on tcp");
         accepting.spawn(accept_tcp(listener, shutdown.clone()));
     }
+    #[cfg(unix)]
     let mut socket_file = None;
+    #[cfg(unix)]
     if let Some((listener, file)) = listeners.unix {
         listener.set_nonblocking(true)?;
         let listener = UnixListener::from_std(listener)?;
@@ -45,6 +49,7 @@ pub async fn run(listeners: Listeners, shutdown: CancellationToken) -> std::io::
     shutdown.cancelled().await;
     tracing::info!("shutdown started");
     while accepting.join_next().await.is_some() {}
+    #[cfg(unix)]
     drop(socket_file);
     tracing::info!("shutdown done");
     Ok(())
@@ -69,6 +74,7 @@ async fn accept_tcp(listener: TcpListener, shutdown: CancellationToken) {
     }
 }
 
+#[cfg(unix)]
 async fn accept_unix(listener: UnixListener, shutdown: CancellationToken) {
     loop {
         let accepted = tokio::select! {

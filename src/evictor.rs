@@ -17,6 +17,7 @@ const IDLE_CHECK: Duration = Duration::from_millis(100);
 const EMPTY_PASS_BACKOFF: Duration = Duration::from_millis(1);
 
 /// The evictor thread's nice value: below the connection threads, not starved.
+#[cfg(unix)]
 const EVICTOR_NICE: i32 = 10;
 
 /// Handle to the evictor thread; dropping it stops and joins the thread.
@@ -63,6 +64,7 @@ fn run(store: &Store, stop: &AtomicBool) {
     // Serving requests comes first: the evictor yields the CPU to connection threads, and
     // when it falls behind, writers above the hard cap evict for themselves. On Linux the
     // nice value is per thread, so this lowers only the evictor.
+    #[cfg(unix)]
     if let Err(err) = rustix::process::setpriority_process(None, EVICTOR_NICE) {
         tracing::debug!(cause = %err, "could not lower the evictor's priority");
     }

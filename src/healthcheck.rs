@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -75,6 +76,15 @@ fn ping_tcp(addr: SocketAddr, timeout: Duration) -> Result<(), HealthError> {
     ping(stream, &target)
 }
 
+#[cfg(not(unix))]
+fn ping_unix(path: &std::path::Path, _timeout: Duration) -> Result<(), HealthError> {
+    Err(HealthError::Io {
+        target: format!("unix {}", path.display()),
+        source: crate::client::unix_unsupported(),
+    })
+}
+
+#[cfg(unix)]
 fn ping_unix(path: &std::path::Path, timeout: Duration) -> Result<(), HealthError> {
     let target = format!("unix {}", path.display());
     let io = |source| HealthError::Io {

@@ -39,6 +39,7 @@ pub mod protocol;
 pub mod server;
 pub mod store;
 pub mod sync;
+#[cfg(unix)]
 pub mod unix_socket;
 
 pub use client::Client;

@@ -17,6 +17,7 @@ use blink_store::logging::{self, LogConfig};
 use blink_store::protocol::text::TextProtocol;
 use blink_store::server::{self, Listeners};
 use blink_store::store::Store;
+#[cfg(unix)]
 use blink_store::unix_socket;
 
 fn main() -> ExitCode {
@@ -124,8 +125,18 @@ fn bind(
             std::net::TcpListener::bind(addr).map_err(|err| format!("tcp {addr}: {err}"))?;
         listeners.tcp = Some(listener);
     }
+    #[cfg(unix)]
     if let Some(path) = unix {
         listeners.unix = Some(unix_socket::bind(path, unix_mode)?);
+    }
+    #[cfg(not(unix))]
+    if let Some(path) = unix {
+        let _ = unix_mode;
+        return Err(format!(
+            "{}: Unix sockets are not supported on this platform",
+            path.display()
+        )
+        .into());
     }
     Ok(listeners)
 }

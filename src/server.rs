@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::TcpListener;
+#[cfg(unix)]
+use tokio::net::UnixListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -18,6 +20,7 @@ use crate::connection::Connection;
 use crate::protocol::text::TextProtocol;
 use crate::protocol::{ClientError, Reply};
 use crate::store::Store;
+#[cfg(unix)]
 use crate::unix_socket::SocketFile;
 
 /// How long shutdown waits for connections to finish before giving up on them, so the
@@ -37,6 +40,7 @@ pub struct Listeners {
     /// The TCP listener, if any.
     pub tcp: Option<std::net::TcpListener>,
     /// The Unix listener and its socket file, removed when serving ends.
+    #[cfg(unix)]
     pub unix: Option<(std::os::unix::net::UnixListener, SocketFile)>,
 }
 
@@ -94,7 +98,9 @@ pub async fn run(
         tracing::info!(addr = %listener.local_addr()?, "listening on tcp");
         accepting.spawn(accept_tcp(listener, shared.clone()));
     }
+    #[cfg(unix)]
     let mut socket_file = None;
+    #[cfg(unix)]
     if let Some((listener, file)) = listeners.unix {
         listener.set_nonblocking(true)?;
         let listener = UnixListener::from_std(listener)?;
@@ -106,6 +112,7 @@ pub async fn run(
     tracing::info!("shutdown started");
     // The accept loops end on the same token and drop their listeners.
     while accepting.join_next().await.is_some() {}
+    #[cfg(unix)]
     drop(socket_file);
     shared.tracker.close();
     if tokio::time::timeout(SHUTDOWN_GRACE, shared.tracker.wait())
@@ -140,6 +147,7 @@ async fn accept_tcp(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
+#[cfg(unix)]
 async fn accept_unix(listener: UnixListener, shared: Arc<Shared>) {
     loop {
         let accepted = tokio::select! {
@@ -220,6 +228,7 @@ async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, message: Vec<u
 ///
 /// # Errors
 /// If the signal handlers cannot be installed.
+#[cfg(unix)]
 pub async fn wait_for_signal() -> std::io::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -228,5 +237,16 @@ pub async fn wait_for_signal() -> std::io::Result<()> {
         _ = interrupt.recv() => tracing::info!("received SIGINT"),
         _ = terminate.recv() => tracing::info!("received SIGTERM"),
     }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C, where there are no Unix signals.
+///
+/// # Errors
+/// If the handler cannot be installed.
+#[cfg(not(unix))]
+pub async fn wait_for_signal() -> std::io::Result<()> {
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("received Ctrl-C");
     Ok(())
 }

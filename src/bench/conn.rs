@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::TcpStream;
+#[cfg(unix)]
+use tokio::net::UnixStream;
 
 use super::config::Target;
 use super::report::Stats;
@@ -98,6 +100,7 @@ impl Conn {
                 let (reader, writer) = stream.into_split();
                 (Box::new(reader), Box::new(writer))
             }
+            #[cfg(unix)]
             Target::Unix(path) => {
                 let stream = tokio::time::timeout(reply_timeout, UnixStream::connect(path))
                     .await
@@ -106,6 +109,8 @@ impl Conn {
                 let (reader, writer) = stream.into_split();
                 (Box::new(reader), Box::new(writer))
             }
+            #[cfg(not(unix))]
+            Target::Unix(_) => return Err(connect_err(crate::client::unix_unsupported())),
         };
         Ok(Self {
             reader,

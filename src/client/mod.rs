@@ -14,7 +14,9 @@ use base64::Engine as _;
 use tokio::io::{
     AsyncBufReadExt, AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt, BufReader,
 };
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::TcpStream;
+#[cfg(unix)]
+use tokio::net::UnixStream;
 
 /// How long connecting may take before it is an error.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -38,6 +40,14 @@ impl std::fmt::Display for Endpoint {
             Self::Unix(path) => write!(f, "{}", path.display()),
         }
     }
+}
+
+/// The error for a Unix socket where the platform has none.
+pub fn unix_unsupported() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "Unix sockets are not supported on this platform",
+    )
 }
 
 /// What can go wrong talking to the server.
@@ -173,6 +183,7 @@ impl Client {
                 stream.set_nodelay(true).map_err(connect_error)?;
                 Box::new(stream)
             }
+            #[cfg(unix)]
             Endpoint::Unix(path) => {
                 let stream = tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(path))
                     .await
@@ -180,6 +191,8 @@ impl Client {
                     .map_err(connect_error)?;
                 Box::new(stream)
             }
+            #[cfg(not(unix))]
+            Endpoint::Unix(_) => return Err(connect_error(unix_unsupported())),
         };
         self.stream = Some(BufReader::new(stream));
         Ok(())
