@@ -164,6 +164,41 @@ pub struct ServeArgs {
     #[arg(long, env = "BLINK_MAX_KEY_SIZE", value_name = "BYTES", default_value_t = DEFAULT_MAX_KEY_LEN, value_parser = parse_positive)]
     pub max_key_size: usize,
 
+    /// Password every client must give (AUTH) before any other command [default: none]
+    #[arg(
+        long,
+        env = "BLINK_PASSWORD",
+        value_name = "PASSWORD",
+        conflicts_with = "requirepass_file",
+        hide_env_values = true
+    )]
+    pub requirepass: Option<String>,
+
+    /// Read the password from this file (its first line) instead
+    #[arg(long, env = "BLINK_PASSWORD_FILE", value_name = "PATH")]
+    pub requirepass_file: Option<PathBuf>,
+
+    /// Close connections idle for this many seconds (0: never, as in Redis)
+    #[arg(
+        long,
+        env = "BLINK_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = 0
+    )]
+    pub timeout: u64,
+
+    /// Disconnect a client whose unread replies held by the server pass this size
+    #[arg(long, env = "BLINK_MAX_OUTPUT_BUFFER", value_name = "SIZE", default_value = "32MiB", value_parser = parse_size)]
+    pub max_output_buffer: u64,
+
+    /// Most arguments in one RESP command
+    #[arg(long, env = "BLINK_MAX_ARGS", value_name = "N", default_value_t = crate::protocol::resp::DEFAULT_MAX_ARGS, value_parser = parse_positive)]
+    pub max_args: usize,
+
+    /// Longest RESP inline command or length line, in bytes
+    #[arg(long, env = "BLINK_MAX_INLINE", value_name = "BYTES", default_value_t = crate::protocol::resp::DEFAULT_MAX_INLINE_LEN, value_parser = parse_positive)]
+    pub max_inline: usize,
+
     /// Most clients connected at once; more are told so and closed
     #[arg(long, env = "BLINK_MAX_CONNECTIONS", value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = parse_positive)]
     pub max_connections: usize,
@@ -190,6 +225,27 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The password: the flag or variable, or the first line of the password file.
+    ///
+    /// # Errors
+    /// If the password file cannot be read, or the password is empty.
+    pub fn password(&self) -> Result<Option<Vec<u8>>, String> {
+        let password = match (&self.requirepass, &self.requirepass_file) {
+            (Some(password), _) => password.clone(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|err| format!("{}: {err}", path.display()))?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            (None, None) => return Ok(None),
+        };
+        if password.is_empty() {
+            return Err("the password is empty".into());
+        }
+        Ok(Some(password.into_bytes()))
+    }
+
     /// The store configuration these flags describe: the memory limit, an overshoot of
     /// 1% of it or one maximum-size value (whichever is larger), and the eviction policy.
     pub fn store_config(&self) -> StoreConfig {

@@ -1,16 +1,23 @@
 //! One client connection: reads bytes, frames them into requests (lines of the Blink
 //! protocol, or RESP frames when the first byte is `*` or the first line is Redis's inline
-//! `PING`), has each parsed and executed,
-//! and writes the replies of one read batch with one write. Knows bytes, lines and
-//! frames, never command names. Every buffer here is bounded.
-
-use std::sync::Arc;
-
-use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio_util::sync::CancellationToken;
+//! `PING`), has each parsed and executed, and writes the replies back, many per write.
+//! Knows bytes, lines and frames, never command names. Every buffer here is bounded:
+//!
+//! * input: at most one request longer than any valid one, plus one read;
+//! * output: replies are written while more requests are read. A client that keeps
+//!   sending while the socket takes none of its replies (it does not read them) lets
+//!   them pile up here; past [`ConnectionLimits::max_output_bytes`] it is disconnected.
+//!   A client that reads gets requests executed a buffer of replies at a time;
+//! * time: with an idle timeout, a connection that neither sends nor takes replies for
+//!   that long is closed.
 
 use std::ops::Range;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio_util::sync::CancellationToken;
 
 use crate::command::{self, Context, ServerInfo, Session};
 use crate::protocol::resp::RespProtocol;
@@ -26,8 +33,31 @@ const READ_CHUNK: usize = 16 * 1024;
 const RESP_OVERHEAD: usize = 64 * 1024;
 
 /// Replies buffered beyond this are written out before more requests are executed, so a
-/// pipeline of large GETs never builds an unbounded reply buffer.
+/// client that reads its replies never makes the server hold more than this (plus one
+/// reply).
 const FLUSH_AT: usize = 64 * 1024;
+
+/// Default cap on replies held for a client that does not read them: 32 MiB, Redis's
+/// hard limit for replica and pub/sub clients.
+pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 32 << 20;
+
+/// How a connection is bounded beyond its protocols' own limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Close a connection that neither sends nor takes replies for this long.
+    pub idle_timeout: Option<Duration>,
+    /// Disconnect a client whose unread replies held here pass this many bytes.
+    pub max_output_bytes: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            idle_timeout: None,
+            max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
+        }
+    }
+}
 
 /// The wire protocol of a connection, chosen by its first byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,31 +82,37 @@ enum Step {
 
 /// A client connection over any byte stream (TCP or Unix socket).
 pub struct Connection<S> {
-    /// The client's socket.
-    stream: S,
+    /// Where requests come from.
+    reader: ReadHalf<S>,
+    /// Where replies go.
+    writer: WriteHalf<S>,
     /// The shared cache.
     store: Arc<Store>,
     /// Server-wide facts for INFO.
     server: Arc<ServerInfo>,
-    /// This connection's id, name and protocol version.
+    /// This connection's id, name, protocol version and whether it authenticated.
     session: Session,
     /// Parser, encoder and limits of the line protocol.
     protocol: TextProtocol,
-    /// Framer, parser and encoder of RESP2, with the same key and value limits.
+    /// Framer, parser and encoder of RESP, with the same key and value limits.
     resp: RespProtocol,
+    /// Idle timeout and output cap.
+    limits: ConnectionLimits,
     /// Which of the two this client speaks.
     wire: Wire,
     /// The argument ranges of the RESP command being executed; reused.
     args: Vec<Range<usize>>,
-    /// Received bytes not yet framed: at most one partial line plus one read.
+    /// Received bytes not yet framed: at most one partial request plus one read.
     read_buf: BytesMut,
-    /// Encoded replies not yet written.
+    /// Encoded replies; those before `written` have been sent.
     write_buf: Vec<u8>,
+    /// How much of `write_buf` the socket has taken.
+    written: usize,
     /// Inside a line that was too long: drop bytes up to its LF.
     discarding: bool,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+impl<S: AsyncRead + AsyncWrite> Connection<S> {
     /// Wraps an accepted stream, the connection numbered `id`.
     pub fn new(
         stream: S,
@@ -85,78 +121,152 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         server: Arc<ServerInfo>,
         id: u64,
     ) -> Self {
+        let (reader, writer) = tokio::io::split(stream);
+        let session = server.session(id);
         Self {
-            stream,
+            reader,
+            writer,
             store,
             server,
-            session: Session {
-                id,
-                ..Session::default()
-            },
+            session,
             protocol,
             resp: RespProtocol::new()
                 .max_key_len(protocol.key_limit())
                 .max_bulk_len(protocol.value_limit()),
+            limits: ConnectionLimits::default(),
             wire: Wire::Undecided,
             args: Vec::new(),
             read_buf: BytesMut::with_capacity(READ_CHUNK),
             write_buf: Vec::with_capacity(READ_CHUNK),
+            written: 0,
             discarding: false,
         }
     }
 
+    /// Sets the idle timeout and the output cap.
+    pub fn limits(mut self, limits: ConnectionLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets RESP's framing limits (bulk length, argument count, inline length); its key
+    /// limit stays the line protocol's.
+    pub fn resp_limits(mut self, resp: RespProtocol) -> Self {
+        self.resp = resp.max_key_len(self.protocol.key_limit());
+        self
+    }
+
+    /// Replies encoded and not yet taken by the socket.
+    fn pending(&self) -> usize {
+        self.write_buf.len() - self.written
+    }
+
     /// Serves requests until the client quits or disconnects, or `shutdown` fires; then
-    /// flushes every reply owed and closes the write side.
+    /// flushes every reply owed and closes the write side. A client over the output cap
+    /// or idle past the timeout is dropped without more replies.
     ///
     /// # Errors
     /// An I/O error on the socket.
     pub async fn run(mut self, shutdown: CancellationToken) -> std::io::Result<()> {
+        // Input arrived while the socket took no replies: execute it even though replies
+        // are waiting, so a client that never reads reaches the output cap.
+        let mut forced = false;
         loop {
-            self.read_buf.reserve(READ_CHUNK);
-            let read = tokio::select! {
-                biased;
-                () = shutdown.cancelled() => break,
-                read = self.stream.read_buf(&mut self.read_buf) => read?,
-            };
-            // EOF, possibly in the middle of a line: nothing more can be answered.
-            if read == 0 {
-                return Ok(());
-            }
-            if self.wire == Wire::Undecided {
-                self.wire = choose_wire(&self.read_buf);
-                if self.wire == Wire::Undecided {
-                    continue;
+            if self.wire != Wire::Undecided && (forced || self.pending() < FLUSH_AT) {
+                let limit = if forced { usize::MAX } else { FLUSH_AT };
+                forced = false;
+                if self.execute(limit) {
+                    return self.finish().await;
                 }
             }
-            let quit = match self.wire {
-                Wire::Resp => self.execute_resp_batch().await?,
-                Wire::Text | Wire::Undecided => self.execute_batch().await?,
-            };
+            if self.pending() > self.limits.max_output_bytes {
+                tracing::warn!(
+                    pending_bytes = self.pending(),
+                    limit = self.limits.max_output_bytes,
+                    "closing: the client does not read its replies"
+                );
+                return Ok(());
+            }
+            let can_read = self.read_buf.len() < self.max_request_len() + READ_CHUNK;
+            let idle = self.limits.idle_timeout;
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => return self.finish().await,
+                written = self.writer.write(&self.write_buf[self.written..]), if self.pending() > 0 => {
+                    self.sent(written?)?;
+                }
+                read = read_within(&mut self.reader, &mut self.read_buf, idle), if can_read => {
+                    let Some(read) = read else {
+                        tracing::debug!("closing: idle timeout");
+                        return Ok(());
+                    };
+                    // EOF, possibly in the middle of a request: answer what is complete.
+                    if read? == 0 {
+                        return self.finish().await;
+                    }
+                    forced = self.pending() > 0;
+                    if self.wire == Wire::Undecided {
+                        self.wire = choose_wire(&self.read_buf);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Counts `n` bytes the socket took.
+    fn sent(&mut self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        self.written += n;
+        if self.written == self.write_buf.len() {
+            self.write_buf.clear();
+            self.written = 0;
+        }
+        Ok(())
+    }
+
+    /// Executes the complete requests left, writing replies a buffer at a time, then
+    /// closes the write side: for QUIT, EOF and shutdown.
+    async fn finish(mut self) -> std::io::Result<()> {
+        loop {
+            let before = self.read_buf.len();
+            let quit = self.wire != Wire::Undecided && self.execute(FLUSH_AT);
             self.flush().await?;
-            if quit {
+            if quit || self.read_buf.len() == before {
                 break;
             }
         }
-        self.stream.shutdown().await
+        self.writer.shutdown().await
     }
 
-    /// Executes every complete line in the read buffer; `true` if the client quit.
-    async fn execute_batch(&mut self) -> std::io::Result<bool> {
-        let mut consumed = 0;
-        let quit = loop {
-            let (used, step) = self.execute_lines(consumed);
-            consumed = used;
-            match step {
-                Step::Done => break false,
-                Step::Quit => break true,
-                Step::Full => self.flush().await?,
-            }
-        };
+    /// Executes complete requests in the read buffer until none is left or `limit` bytes
+    /// of replies are waiting; `true` if the connection is to close (QUIT, or a request
+    /// that cannot be framed).
+    fn execute(&mut self, limit: usize) -> bool {
+        match self.wire {
+            Wire::Resp => self.execute_resp_batch(limit),
+            Wire::Text | Wire::Undecided => self.execute_batch(limit),
+        }
+    }
+
+    /// The longest request that can be valid in this connection's protocol.
+    fn max_request_len(&self) -> usize {
+        match self.wire {
+            Wire::Resp => self.max_resp_command_len(),
+            Wire::Text | Wire::Undecided => self.protocol.max_line_len(),
+        }
+    }
+
+    /// Executes complete lines; `true` if the client quit.
+    fn execute_batch(&mut self, limit: usize) -> bool {
+        let (consumed, step) = self.execute_lines(0, limit);
         self.read_buf.advance(consumed);
+        let quit = matches!(step, Step::Quit);
         if quit || self.discarding {
             // After QUIT nothing more is read; inside an overlong line nothing is kept.
             self.read_buf.clear();
-        } else if self.read_buf.len() > self.protocol.max_line_len() {
+        } else if matches!(step, Step::Done) && self.read_buf.len() > self.protocol.max_line_len() {
             // Refuse the line now and drop the rest of it as it arrives.
             let err = self.protocol.overlong_error(&self.read_buf);
             tracing::debug!(%err, "discarding an overlong line");
@@ -165,12 +275,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             self.read_buf.clear();
             self.discarding = true;
         }
-        Ok(quit)
+        quit
     }
 
     /// Executes complete lines from `consumed` on, under one guard, until none is left,
-    /// the client quits, or the replies should be flushed; returns where it stopped.
-    fn execute_lines(&mut self, mut consumed: usize) -> (usize, Step) {
+    /// the client quits, or `limit` bytes of replies wait; returns where it stopped.
+    fn execute_lines(&mut self, mut consumed: usize, limit: usize) -> (usize, Step) {
         let guard = self.store.guard();
         while let Some(len) = memchr::memchr(b'\n', &self.read_buf[consumed..]) {
             let line = &self.read_buf[consumed..consumed + len];
@@ -194,30 +304,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             if matches!(reply, Reply::Close) {
                 return (consumed, Step::Quit);
             }
-            if self.write_buf.len() >= FLUSH_AT {
+            if self.pending() >= limit {
                 return (consumed, Step::Full);
             }
         }
         (consumed, Step::Done)
     }
 
-    /// Executes every complete RESP command in the read buffer; `true` if the connection
-    /// is to close (the client quit, or sent something that cannot be framed).
-    async fn execute_resp_batch(&mut self) -> std::io::Result<bool> {
-        let mut consumed = 0;
-        let mut quit = loop {
-            let (used, step) = self.execute_frames(consumed);
-            consumed = used;
-            match step {
-                Step::Done => break false,
-                Step::Quit => break true,
-                Step::Full => self.flush().await?,
-            }
-        };
+    /// Executes complete RESP commands until none is left or `limit` bytes of replies
+    /// wait; `true` if the connection is to close (the client quit, or sent something
+    /// that cannot be framed).
+    fn execute_resp_batch(&mut self, limit: usize) -> bool {
+        let (consumed, step) = self.execute_frames(0, limit);
         self.read_buf.advance(consumed);
+        let mut quit = matches!(step, Step::Quit);
         if quit {
             self.read_buf.clear();
-        } else if self.read_buf.len() > self.max_resp_command_len() {
+        } else if matches!(step, Step::Done) && self.read_buf.len() > self.max_resp_command_len() {
             // An incomplete command already longer than any valid one: refuse and close.
             let err = ClientError::LineTooLong {
                 limit: self.max_resp_command_len(),
@@ -227,7 +330,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             self.read_buf.clear();
             quit = true;
         }
-        Ok(quit)
+        quit
     }
 
     /// The longest RESP command that can be valid: a key, a value and headers.
@@ -238,7 +341,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Executes complete RESP commands from `consumed` on, under one guard, as
     /// [`Connection::execute_lines`] does for lines. A framing error is answered and
     /// closes the connection, as Redis does.
-    fn execute_frames(&mut self, mut consumed: usize) -> (usize, Step) {
+    fn execute_frames(&mut self, mut consumed: usize, limit: usize) -> (usize, Step) {
         let guard = self.store.guard();
         loop {
             let start = consumed;
@@ -270,18 +373,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             if matches!(reply, Reply::Close) {
                 return (consumed, Step::Quit);
             }
-            if self.write_buf.len() >= FLUSH_AT {
+            if self.pending() >= limit {
                 return (consumed, Step::Full);
             }
         }
     }
 
+    /// Writes every waiting reply.
     async fn flush(&mut self) -> std::io::Result<()> {
-        if !self.write_buf.is_empty() {
-            self.stream.write_all(&self.write_buf).await?;
-            self.write_buf.clear();
+        if self.pending() > 0 {
+            self.writer
+                .write_all(&self.write_buf[self.written..])
+                .await?;
         }
+        self.write_buf.clear();
+        self.written = 0;
         Ok(())
+    }
+}
+
+/// Reads into `buf`; `None` if nothing arrived within `idle` (when set).
+async fn read_within<R: AsyncRead>(
+    reader: &mut ReadHalf<R>,
+    buf: &mut BytesMut,
+    idle: Option<Duration>,
+) -> Option<std::io::Result<usize>> {
+    buf.reserve(READ_CHUNK);
+    match idle {
+        Some(idle) => tokio::time::timeout(idle, reader.read_buf(buf)).await.ok(),
+        None => Some(reader.read_buf(buf).await),
     }
 }
 

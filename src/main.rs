@@ -11,11 +11,13 @@ use tokio_util::sync::CancellationToken;
 
 use blink_store::bench::{self, args::BenchArgs};
 use blink_store::cli::{Cli, Command, EchoArgs, LogFormat, ServeArgs};
+use blink_store::connection::ConnectionLimits;
 use blink_store::echo;
 use blink_store::evictor::Evictor;
 use blink_store::logging::{self, LogConfig};
+use blink_store::protocol::resp::RespProtocol;
 use blink_store::protocol::text::TextProtocol;
-use blink_store::server::{self, Listeners};
+use blink_store::server::{self, Listeners, ServerOptions};
 use blink_store::store::Store;
 #[cfg(unix)]
 use blink_store::unix_socket;
@@ -104,13 +106,39 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         "starting"
     );
 
+    let mut options = ServerOptions::new(protocol, args.max_connections);
+    options.resp = RespProtocol::new()
+        .max_bulk_len(max_value_len)
+        .max_args(args.max_args)
+        .max_inline_len(args.max_inline);
+    options.limits = ConnectionLimits {
+        idle_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
+        max_output_bytes: usize::try_from(args.max_output_buffer)?,
+    };
+    options.password = args.password()?;
+    warn_if_exposed(args, options.password.is_some());
+
     let store = Arc::new(Store::with_config(args.store_config()));
     let _evictor = Evictor::spawn(store.clone())?;
-    let max_connections = args.max_connections;
     run_until_signal("blink-worker", args.workers, |shutdown| async move {
-        server::run(store, listeners, protocol, max_connections, shutdown).await?;
+        server::run(store, listeners, options, shutdown).await?;
         Ok(())
     })
+}
+
+/// Warns loudly when the TCP listener is reachable from other machines and no password
+/// protects it: anyone who can reach the port can read and overwrite every key.
+fn warn_if_exposed(args: &ServeArgs, has_password: bool) {
+    if let Some(addr) = args.tcp_addr() {
+        if !addr.ip().is_loopback() && !has_password {
+            tracing::warn!(
+                %addr,
+                "SECURITY WARNING: listening on a non-loopback address without a password; \
+                 anyone who can reach this port can read, overwrite and flush every key. \
+                 Set --requirepass (BLINK_PASSWORD), or listen on 127.0.0.1 or a Unix socket"
+            );
+        }
+    }
 }
 
 /// Binds the TCP listener and the Unix socket asked for.

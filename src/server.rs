@@ -16,7 +16,8 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::command::ServerInfo;
-use crate::connection::Connection;
+use crate::connection::{Connection, ConnectionLimits};
+use crate::protocol::resp::RespProtocol;
 use crate::protocol::text::TextProtocol;
 use crate::protocol::{ClientError, Reply};
 use crate::store::Store;
@@ -62,6 +63,39 @@ struct Shared {
     next_id: AtomicU64,
     /// Facts and counters for INFO.
     info: Arc<ServerInfo>,
+    /// RESP's framing limits.
+    resp: RespProtocol,
+    /// Idle timeout and output cap per connection.
+    limits: ConnectionLimits,
+}
+
+/// How the server treats its clients.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The line protocol's parser and its key and value limits.
+    pub protocol: TextProtocol,
+    /// RESP's framing limits (its key and bulk limits follow `protocol`'s).
+    pub resp: RespProtocol,
+    /// Idle timeout and output cap per connection.
+    pub limits: ConnectionLimits,
+    /// Most clients connected at once.
+    pub max_connections: usize,
+    /// The password clients must give first, if any.
+    pub password: Option<Vec<u8>>,
+}
+
+impl ServerOptions {
+    /// Defaults around a line protocol: RESP's default framing limits, no idle timeout,
+    /// the default output cap, no password.
+    pub fn new(protocol: TextProtocol, max_connections: usize) -> Self {
+        Self {
+            protocol,
+            resp: RespProtocol::new().max_bulk_len(protocol.value_limit()),
+            limits: ConnectionLimits::default(),
+            max_connections,
+            password: None,
+        }
+    }
 }
 
 /// Serves `listeners` until `shutdown` fires, then waits up to [`SHUTDOWN_GRACE`] for
@@ -72,15 +106,21 @@ struct Shared {
 pub async fn run(
     store: Arc<Store>,
     listeners: Listeners,
-    protocol: TextProtocol,
-    max_connections: usize,
+    options: ServerOptions,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let ServerOptions {
+        protocol,
+        resp,
+        limits,
+        max_connections,
+        password,
+    } = options;
     let tcp_port = match &listeners.tcp {
         Some(listener) => listener.local_addr()?.port(),
         None => 0,
     };
-    let info = Arc::new(ServerInfo::new(max_connections as u64, tcp_port));
+    let info = Arc::new(ServerInfo::new(max_connections as u64, tcp_port).with_password(password));
     let shared = Arc::new(Shared {
         store,
         protocol,
@@ -90,6 +130,8 @@ pub async fn run(
         shutdown,
         next_id: AtomicU64::new(1),
         info,
+        resp,
+        limits,
     });
     let mut accepting = tokio::task::JoinSet::new();
     if let Some(listener) = listeners.tcp {
@@ -190,17 +232,18 @@ where
         shared.protocol,
         shared.info.clone(),
         id,
-    );
+    )
+    .resp_limits(shared.resp)
+    .limits(shared.limits);
     let shutdown = shared.shutdown.clone();
     let info = shared.info.clone();
     shared.tracker.spawn(
         async move {
             tracing::debug!("connection opened");
-            info.connection_opened();
+            let _open = info.connection_opened();
             if let Err(err) = connection.run(shutdown).await {
                 tracing::warn!(cause = %err, "connection closed with error");
             }
-            info.connection_closed();
             tracing::debug!("connection closed");
             drop(permit);
         }

@@ -117,10 +117,12 @@ fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
 /// Kills a process group: the child started with `process_group(0)` and anything it
 /// started (the compiler and test binaries under `go`).
 fn kill_group(child: &Child) {
-    let _ = Command::new("kill")
-        .args(["-KILL", &format!("-{}", child.id())])
-        .stderr(Stdio::null())
-        .status();
+    // kill(2) on exactly this group: a `kill` program may read `-<pgid>` as a signal
+    // number, and a group id that reads as -1 would signal every process.
+    let group = rustix::process::Pid::from_child(child);
+    if group != rustix::process::Pid::INIT {
+        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+    }
 }
 
 /// Runs `command` to its end, or kills it (and what it started) after `timeout` and

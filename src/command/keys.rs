@@ -34,7 +34,7 @@ pub fn apply<'a>(request: Request<'a>, store: &Store, guard: &'a Guard<'_>) -> R
                 let ms = i64::try_from(ms).unwrap_or(i64::MAX);
                 match unit {
                     // Rounded to the nearest second, as Redis does.
-                    TimeUnit::Seconds => (ms + 500) / 1000,
+                    TimeUnit::Seconds => ms.saturating_add(500) / 1000,
                     TimeUnit::Millis => ms,
                 }
             }

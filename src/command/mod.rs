@@ -10,7 +10,7 @@ pub mod strings;
 
 pub use self::server::{ServerInfo, Session};
 
-use crate::protocol::{Reply, Request};
+use crate::protocol::{ClientError, Reply, Request};
 use crate::store::Store;
 use crate::sync::Guard;
 
@@ -38,6 +38,14 @@ impl<'c> Context<'c> {
 /// Applies one request. A returned value borrows from the request or from the store
 /// under `guard`.
 pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>) -> Reply<'a> {
+    if !cx.session.authenticated {
+        match request {
+            Request::Auth { .. } | Request::Quit => {}
+            Request::Hello { auth: Some(_), .. } => {}
+            Request::Hello { .. } => return Reply::Error(ClientError::HelloNoAuth),
+            _ => return Reply::Error(ClientError::NoAuth),
+        }
+    }
     let store = cx.store;
     match request {
         Request::Get { .. }
@@ -72,7 +80,8 @@ pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_
         | Request::ClientNoop
         | Request::Hello { .. }
         | Request::Command { .. }
-        | Request::ConfigGet { .. } => server::apply(request, cx),
+        | Request::ConfigGet { .. }
+        | Request::Auth { .. } => server::apply(request, cx),
     }
 }
 
@@ -84,7 +93,7 @@ mod tests {
 
     fn run<'a>(store: &Store, request: Request<'a>, guard: &'a Guard<'_>) -> Reply<'a> {
         let server = ServerInfo::default();
-        let mut session = Session::default();
+        let mut session = server.session(0);
         let mut cx = Context {
             store,
             server: &server,

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::Context;
@@ -27,6 +28,8 @@ pub struct ServerInfo {
     pub max_connections: u64,
     /// The TCP port, if the server listens on TCP (0 otherwise).
     pub tcp_port: u16,
+    /// The password every connection must give first, if one is set.
+    password: Option<Vec<u8>>,
 }
 
 impl Default for ServerInfo {
@@ -44,20 +47,46 @@ impl ServerInfo {
             accepted: AtomicU64::new(0),
             max_connections,
             tcp_port,
+            password: None,
         }
     }
 
-    /// Counts a connection that is now being served.
-    pub fn connection_opened(&self) {
+    /// Requires every connection to authenticate with `password` first.
+    pub fn with_password(mut self, password: Option<Vec<u8>>) -> Self {
+        self.password = password;
+        self
+    }
+
+    /// Whether connections must authenticate.
+    pub fn requires_auth(&self) -> bool {
+        self.password.is_some()
+    }
+
+    /// Whether `given` is the password, compared in constant time (for equal lengths;
+    /// a different length is refused at once, which reveals only the length).
+    fn password_matches(&self, given: &[u8]) -> bool {
+        use subtle::ConstantTimeEq as _;
+        self.password
+            .as_deref()
+            .is_some_and(|password| bool::from(password.ct_eq(given)))
+    }
+
+    /// A new connection's state: authenticated unless a password is set.
+    pub fn session(&self, id: u64) -> Session {
+        Session {
+            id,
+            authenticated: !self.requires_auth(),
+            ..Session::default()
+        }
+    }
+
+    /// Counts a connection that is now being served, until the returned guard is
+    /// dropped (also when its task unwinds).
+    pub fn connection_opened(self: &Arc<Self>) -> OpenConnection {
         // Ordering: Relaxed; statistics.
         self.connected.fetch_add(1, Ordering::Relaxed);
         self.accepted.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Counts a connection that has closed.
-    pub fn connection_closed(&self) {
-        // Ordering: Relaxed; statistics. Every close follows its open.
-        self.connected.fetch_sub(1, Ordering::Relaxed);
+        OpenConnection(self.clone())
     }
 
     /// Connections open now.
@@ -71,6 +100,17 @@ impl ServerInfo {
     }
 }
 
+/// A connection counted as open; dropping it counts it closed.
+#[derive(Debug)]
+pub struct OpenConnection(Arc<ServerInfo>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        // Ordering: Relaxed; statistics. Every close follows its open.
+        self.0.connected.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// One connection's state.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -80,6 +120,8 @@ pub struct Session {
     pub name: Option<Vec<u8>>,
     /// Whether the client asked for RESP3 (HELLO 3).
     pub resp3: bool,
+    /// Whether the connection may run commands: it gave the password, or none is set.
+    pub authenticated: bool,
 }
 
 /// Applies a server or connection command.
@@ -105,7 +147,22 @@ pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>) -> Reply<'a> {
         },
         Request::ClientId => Reply::Integer(i64::try_from(cx.session.id).unwrap_or(i64::MAX)),
         Request::ClientNoop => Reply::Ok,
-        Request::Hello { version, name } => hello(cx, version, name),
+        Request::Hello {
+            version,
+            name,
+            auth,
+        } => {
+            if let Some((user, password)) = auth {
+                if let Err(err) = authenticate(cx, Some(user), password) {
+                    return Reply::Error(err);
+                }
+            }
+            hello(cx, version, name)
+        }
+        Request::Auth { user, password } => match authenticate(cx, user, password) {
+            Ok(()) => Reply::Ok,
+            Err(err) => Reply::Error(err),
+        },
         Request::Command { count: true } => Reply::Integer(0),
         Request::Command { count: false } => Reply::Values(Vec::new()),
         Request::ConfigGet { pattern } => Reply::Map(
@@ -116,6 +173,27 @@ pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>) -> Reply<'a> {
                 .collect(),
         ),
         _ => Reply::Error(ClientError::Syntax),
+    }
+}
+
+/// Checks a password (and user, which must be `default`) and marks the session.
+fn authenticate(
+    cx: &mut Context<'_>,
+    user: Option<&[u8]>,
+    password: &[u8],
+) -> Result<(), ClientError> {
+    if !cx.server.requires_auth() {
+        return Err(ClientError::NoPasswordSet);
+    }
+    let user_ok = user.is_none_or(|user| user == b"default");
+    // Compare even for a wrong user, so timing tells nothing either way.
+    let password_ok = cx.server.password_matches(password);
+    if user_ok && password_ok {
+        cx.session.authenticated = true;
+        Ok(())
+    } else {
+        tracing::warn!("authentication failed");
+        Err(ClientError::WrongPass)
     }
 }
 

@@ -253,6 +253,8 @@ pub enum Request<'a> {
         version: Option<&'a [u8]>,
         /// A `SETNAME` given with it.
         name: Option<&'a [u8]>,
+        /// `AUTH user password` given with it.
+        auth: Option<(&'a [u8], &'a [u8])>,
     },
     /// COMMAND, COMMAND DOCS, COMMAND COUNT...: an empty command table.
     Command {
@@ -263,6 +265,13 @@ pub enum Request<'a> {
     ConfigGet {
         /// The glob pattern.
         pattern: &'a [u8],
+    },
+    /// Authenticate the connection (AUTH password, or AUTH default password in RESP).
+    Auth {
+        /// The user name given, if any (only `default` exists).
+        user: Option<&'a [u8]>,
+        /// The password.
+        password: &'a [u8],
     },
     /// Close the connection once earlier replies are flushed.
     Quit,
@@ -421,6 +430,18 @@ pub enum ClientError {
     /// HELLO with a version that is not a number.
     #[error("Protocol version is not an integer or out of range")]
     ProtocolVersionNotInteger,
+    /// A command before AUTH on a server with a password, as Redis words it.
+    #[error("NOAUTH Authentication required.")]
+    NoAuth,
+    /// HELLO without AUTH before authenticating, as Redis words it.
+    #[error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")]
+    HelloNoAuth,
+    /// A wrong password (or a user other than `default`), as Redis words it.
+    #[error("WRONGPASS invalid username-password pair or user is disabled.")]
+    WrongPass,
+    /// AUTH on a server without a password, as Redis words it.
+    #[error("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")]
+    NoPasswordSet,
     /// A database other than 0.
     #[error("DB index is out of range")]
     DbIndexOutOfRange,

@@ -45,6 +45,7 @@ enum Kind {
     Hello,
     Command,
     Config,
+    Auth,
     Quit,
 }
 
@@ -88,6 +89,7 @@ const COMMANDS: &[(&str, Kind, i32)] = &[
     ("hello", Kind::Hello, -1),
     ("command", Kind::Command, -1),
     ("config", Kind::Config, -2),
+    ("auth", Kind::Auth, -2),
     ("quit", Kind::Quit, -1),
 ];
 
@@ -297,6 +299,17 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
             }
             Request::ConfigGet { pattern: c.arg(2) }
         }
+        Kind::Auth => match n {
+            2 => Request::Auth {
+                user: None,
+                password: c.arg(1),
+            },
+            3 => Request::Auth {
+                user: Some(c.arg(1)),
+                password: c.arg(2),
+            },
+            _ => return Err(ClientError::Syntax),
+        },
         // Redis's QUIT ignores its arguments.
         Kind::Quit => Request::Quit,
     })
@@ -467,6 +480,7 @@ fn parse_client<'a>(c: &Command<'a>) -> Result<Request<'a>, ClientError> {
 fn parse_hello<'a>(c: &Command<'a>) -> Result<Request<'a>, ClientError> {
     let version = (c.all.len() > 1).then(|| c.arg(1));
     let mut name = None;
+    let mut auth = None;
     let mut i = 2;
     while i < c.all.len() {
         let option = c.arg(i);
@@ -474,11 +488,15 @@ fn parse_hello<'a>(c: &Command<'a>) -> Result<Request<'a>, ClientError> {
             name = Some(c.arg(i + 1));
             i += 2;
         } else if option.eq_ignore_ascii_case(b"auth") && i + 2 < c.all.len() {
-            // No passwords are configured; any credentials are accepted.
+            auth = Some((c.arg(i + 1), c.arg(i + 2)));
             i += 3;
         } else {
             return Err(ClientError::Syntax);
         }
     }
-    Ok(Request::Hello { version, name })
+    Ok(Request::Hello {
+        version,
+        name,
+        auth,
+    })
 }

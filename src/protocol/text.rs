@@ -88,6 +88,16 @@ impl TextProtocol {
         if word.eq_ignore_ascii_case(b"SET") {
             return self.parse_set(args);
         }
+        if word.eq_ignore_ascii_case(b"AUTH") {
+            // The password is the rest of the line, spaces and all.
+            if args.is_empty() {
+                return Err(ClientError::Arity { cmd: "AUTH" });
+            }
+            return Ok(Request::Auth {
+                user: None,
+                password: args,
+            });
+        }
         let &(cmd, kind) = COMMANDS
             .iter()
             .find(|(name, _)| word.eq_ignore_ascii_case(name.as_bytes()))
