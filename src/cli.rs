@@ -230,20 +230,10 @@ impl ServeArgs {
     /// # Errors
     /// If the password file cannot be read, or the password is empty.
     pub fn password(&self) -> Result<Option<Vec<u8>>, String> {
-        let password = match (&self.requirepass, &self.requirepass_file) {
-            (Some(password), _) => password.clone(),
-            (None, Some(path)) => std::fs::read_to_string(path)
-                .map_err(|err| format!("{}: {err}", path.display()))?
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
-            (None, None) => return Ok(None),
-        };
-        if password.is_empty() {
-            return Err("the password is empty".into());
-        }
-        Ok(Some(password.into_bytes()))
+        read_password(
+            self.requirepass.as_deref(),
+            self.requirepass_file.as_deref(),
+        )
     }
 
     /// The store configuration these flags describe: the memory limit, an overshoot of
@@ -264,6 +254,30 @@ impl ServeArgs {
             (None, None) => DEFAULT_TCP.parse().ok(),
         }
     }
+}
+
+/// A password given directly, or as the first line of a file; `None` if neither.
+///
+/// # Errors
+/// If the file cannot be read, or the password is empty.
+pub fn read_password(
+    given: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> Result<Option<Vec<u8>>, String> {
+    let password = match (given, file) {
+        (Some(password), _) => password.to_owned(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|err| format!("{}: {err}", path.display()))?
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        (None, None) => return Ok(None),
+    };
+    if password.is_empty() {
+        return Err("the password is empty".into());
+    }
+    Ok(Some(password.into_bytes()))
 }
 
 /// Parses a byte size: a plain number, or one with an SI (`k`, `M`, `G`: powers of 1000)

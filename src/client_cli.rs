@@ -28,6 +28,20 @@ pub struct CliArgs {
     #[arg(long, value_name = "PATH")]
     pub unix: Option<PathBuf>,
 
+    /// Password to give first (AUTH), when the server requires one
+    #[arg(
+        short = 'a',
+        long,
+        env = "BLINK_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+
+    /// Read the password from this file (its first line) instead
+    #[arg(long, env = "BLINK_PASSWORD_FILE", value_name = "PATH")]
+    pub password_file: Option<PathBuf>,
+
     /// Print replies exactly as the server sends them (values stay base64)
     #[arg(long)]
     pub raw: bool,
@@ -42,7 +56,8 @@ pub struct CliArgs {
 }
 
 impl CliArgs {
-    /// Where to connect: the flags, else `BLINK_UNIX` or `BLINK_TCP`, else the default.
+    /// Where to connect: the flags, else `BLINK_TCP` or `BLINK_UNIX` (TCP first, as
+    /// `healthcheck` chooses), else the default.
     pub fn endpoint(&self) -> Endpoint {
         if let Some(path) = &self.unix {
             return Endpoint::Unix(path.clone());
@@ -50,11 +65,13 @@ impl CliArgs {
         if let Some(addr) = &self.tcp {
             return Endpoint::Tcp(addr.clone());
         }
+        if let Some(addr) = std::env::var("BLINK_TCP").ok().filter(|a| !a.is_empty()) {
+            return Endpoint::Tcp(addr);
+        }
         if let Some(path) = std::env::var_os("BLINK_UNIX").filter(|p| !p.is_empty()) {
             return Endpoint::Unix(path.into());
         }
-        let addr = std::env::var("BLINK_TCP").unwrap_or_else(|_| DEFAULT_ADDR.to_owned());
-        Endpoint::Tcp(addr)
+        Endpoint::Tcp(DEFAULT_ADDR.to_owned())
     }
 }
 
@@ -68,6 +85,14 @@ pub type Outcome = Result<bool, Box<dyn std::error::Error>>;
 /// The server is unreachable, or the connection or the terminal fails.
 pub fn run(args: &CliArgs) -> Outcome {
     let mut client = Client::connect(args.endpoint())?;
+    let password =
+        crate::cli::read_password(args.password.as_deref(), args.password_file.as_deref())?;
+    if let Some(password) = password {
+        let reply = client.request(&[&b"AUTH "[..], &password].concat())?;
+        if reply != "OK" {
+            return Err(format!("authentication failed: {reply}").into());
+        }
+    }
     if !args.command.is_empty() {
         let line = args.command.join(" ");
         let reply = client.request(line.as_bytes())?;

@@ -183,7 +183,8 @@ impl<S: AsyncRead + AsyncWrite> Connection<S> {
                 tracing::warn!(
                     pending_bytes = self.pending(),
                     limit = self.limits.max_output_bytes,
-                    "closing: the client does not read its replies"
+                    "closing: replies waiting for this client passed the output limit \
+                     (it sends without reading them, or asked for more than the limit at once)"
                 );
                 return Ok(());
             }

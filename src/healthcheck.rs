@@ -22,6 +22,19 @@ pub struct HealthcheckArgs {
     #[arg(long, env = "BLINK_UNIX", value_name = "PATH")]
     pub unix: Option<PathBuf>,
 
+    /// Password to give first, when the server requires one (as serve reads it)
+    #[arg(
+        long,
+        env = "BLINK_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+
+    /// Read the password from this file (its first line) instead
+    #[arg(long, env = "BLINK_PASSWORD_FILE", value_name = "PATH")]
+    pub password_file: Option<PathBuf>,
+
     /// How long connecting and the reply may take in all, such as 2s or 500ms
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -38,6 +51,9 @@ pub enum HealthError {
         /// What failed.
         source: std::io::Error,
     },
+    /// The password could not be read.
+    #[error("unhealthy: {0}")]
+    Password(String),
     /// Something other than `PONG` came back.
     #[error("unhealthy: {target} answered {reply:?} to PING")]
     Reply {
@@ -53,18 +69,22 @@ pub enum HealthError {
 /// # Errors
 /// [`HealthError`] if the server cannot be reached in time or answers otherwise.
 pub fn check(args: &HealthcheckArgs) -> Result<(), HealthError> {
+    let password =
+        crate::cli::read_password(args.password.as_deref(), args.password_file.as_deref())
+            .map_err(HealthError::Password)?;
+    let auth = password.as_deref();
     match (args.tcp, &args.unix) {
-        (Some(addr), _) => ping_tcp(addr, args.timeout),
-        (None, Some(path)) => ping_unix(path, args.timeout),
+        (Some(addr), _) => ping_tcp(addr, auth, args.timeout),
+        (None, Some(path)) => ping_unix(path, auth, args.timeout),
         // The constant is a valid address literal.
         (None, None) => match crate::cli::DEFAULT_TCP.parse() {
-            Ok(addr) => ping_tcp(addr, args.timeout),
-            Err(_) => ping_tcp(SocketAddr::from(([127, 0, 0, 1], 8765)), args.timeout),
+            Ok(addr) => ping_tcp(addr, auth, args.timeout),
+            Err(_) => ping_tcp(SocketAddr::from(([127, 0, 0, 1], 8765)), auth, args.timeout),
         },
     }
 }
 
-fn ping_tcp(addr: SocketAddr, timeout: Duration) -> Result<(), HealthError> {
+fn ping_tcp(addr: SocketAddr, auth: Option<&[u8]>, timeout: Duration) -> Result<(), HealthError> {
     let target = format!("tcp {addr}");
     let io = |source| HealthError::Io {
         target: target.clone(),
@@ -73,11 +93,15 @@ fn ping_tcp(addr: SocketAddr, timeout: Duration) -> Result<(), HealthError> {
     let stream = TcpStream::connect_timeout(&addr, timeout).map_err(io)?;
     stream.set_read_timeout(Some(timeout)).map_err(io)?;
     stream.set_write_timeout(Some(timeout)).map_err(io)?;
-    ping(stream, &target)
+    ping(stream, auth, &target)
 }
 
 #[cfg(not(unix))]
-fn ping_unix(path: &std::path::Path, _timeout: Duration) -> Result<(), HealthError> {
+fn ping_unix(
+    path: &std::path::Path,
+    _auth: Option<&[u8]>,
+    _timeout: Duration,
+) -> Result<(), HealthError> {
     Err(HealthError::Io {
         target: format!("unix {}", path.display()),
         source: crate::client::unix_unsupported(),
@@ -85,7 +109,11 @@ fn ping_unix(path: &std::path::Path, _timeout: Duration) -> Result<(), HealthErr
 }
 
 #[cfg(unix)]
-fn ping_unix(path: &std::path::Path, timeout: Duration) -> Result<(), HealthError> {
+fn ping_unix(
+    path: &std::path::Path,
+    auth: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<(), HealthError> {
     let target = format!("unix {}", path.display());
     let io = |source| HealthError::Io {
         target: target.clone(),
@@ -94,29 +122,45 @@ fn ping_unix(path: &std::path::Path, timeout: Duration) -> Result<(), HealthErro
     let stream = UnixStream::connect(path).map_err(io)?;
     stream.set_read_timeout(Some(timeout)).map_err(io)?;
     stream.set_write_timeout(Some(timeout)).map_err(io)?;
-    ping(stream, &target)
+    ping(stream, auth, &target)
 }
 
-/// Sends `PING` and reads one line back.
-fn ping<S: std::io::Read + Write>(mut stream: S, target: &str) -> Result<(), HealthError> {
+/// Sends `AUTH` (if there is a password) and `PING`, and expects `OK` and `PONG`.
+fn ping<S: std::io::Read + Write>(
+    mut stream: S,
+    auth: Option<&[u8]>,
+    target: &str,
+) -> Result<(), HealthError> {
     let io = |source| HealthError::Io {
         target: target.to_owned(),
         source,
     };
-    stream.write_all(b"PING\n").map_err(io)?;
-    let mut reply = String::new();
-    // A reply longer than this is not PONG anyway.
-    BufReader::new(stream.take(64))
-        .read_line(&mut reply)
-        .map_err(io)?;
-    if reply == "PONG\n" {
-        Ok(())
-    } else {
-        Err(HealthError::Reply {
-            target: target.to_owned(),
-            reply,
-        })
+    let mut request = Vec::new();
+    if let Some(password) = auth {
+        request.extend_from_slice(b"AUTH ");
+        request.extend_from_slice(password);
+        request.push(b'\n');
     }
+    request.extend_from_slice(b"PING\n");
+    stream.write_all(&request).map_err(io)?;
+    // Replies longer than this are not OK or PONG anyway.
+    let mut replies = BufReader::new(stream.take(1024));
+    let expected: &[&str] = if auth.is_some() {
+        &["OK\n", "PONG\n"]
+    } else {
+        &["PONG\n"]
+    };
+    for want in expected {
+        let mut reply = String::new();
+        replies.read_line(&mut reply).map_err(io)?;
+        if reply != *want {
+            return Err(HealthError::Reply {
+                target: target.to_owned(),
+                reply,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -118,6 +118,7 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     options.password = args.password()?;
     warn_if_exposed(args, options.password.is_some());
 
+    raise_open_file_limit(args.max_connections);
     let store = Arc::new(Store::with_config(args.store_config()));
     let _evictor = Evictor::spawn(store.clone())?;
     run_until_signal("blink-worker", args.workers, |shutdown| async move {
@@ -125,6 +126,38 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         Ok(())
     })
 }
+
+/// File descriptors the server needs beyond its connections: listeners, logs, the
+/// runtime's own.
+const SPARE_FILES: u64 = 64;
+
+/// Raises the soft open-file limit towards the hard one, as Redis does, so that
+/// `--max-connections` clients can be accepted; warns if even the hard limit is lower.
+#[cfg(unix)]
+fn raise_open_file_limit(max_connections: usize) {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let wanted = max_connections as u64 + SPARE_FILES;
+    let mut limit = getrlimit(Resource::Nofile);
+    let current = limit.current.unwrap_or(u64::MAX);
+    if current >= wanted {
+        return;
+    }
+    let hard = limit.maximum.unwrap_or(u64::MAX);
+    limit.current = Some(wanted.min(hard));
+    if let Err(err) = setrlimit(Resource::Nofile, limit) {
+        tracing::warn!(cause = %err, "could not raise the open-file limit");
+    }
+    if hard < wanted {
+        tracing::warn!(
+            open_files = hard,
+            max_connections,
+            "the open-file limit is below --max-connections: accepts will fail first"
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn raise_open_file_limit(_max_connections: usize) {}
 
 /// Warns loudly when the TCP listener is reachable from other machines and no password
 /// protects it: anyone who can reach the port can read and overwrite every key.
@@ -141,6 +174,22 @@ fn warn_if_exposed(args: &ServeArgs, has_password: bool) {
     }
 }
 
+/// Connections the kernel queues for a listener before they are accepted: Redis's
+/// `tcp-backlog`. The standard library's 128 overflows when many clients connect at once,
+/// and each overflowed connection waits a second for its SYN to be sent again.
+const TCP_BACKLOG: i32 = 1024;
+
+/// A TCP listener with [`TCP_BACKLOG`] and address reuse, so a restarted server can bind
+/// while old connections linger in TIME_WAIT.
+fn bind_tcp(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(TCP_BACKLOG)?;
+    Ok(socket.into())
+}
+
 /// Binds the TCP listener and the Unix socket asked for.
 fn bind(
     tcp: Option<std::net::SocketAddr>,
@@ -149,8 +198,7 @@ fn bind(
 ) -> Result<Listeners, Box<dyn std::error::Error>> {
     let mut listeners = Listeners::default();
     if let Some(addr) = tcp {
-        let listener =
-            std::net::TcpListener::bind(addr).map_err(|err| format!("tcp {addr}: {err}"))?;
+        let listener = bind_tcp(addr).map_err(|err| format!("tcp {addr}: {err}"))?;
         listeners.tcp = Some(listener);
     }
     #[cfg(unix)]

@@ -120,7 +120,10 @@ pub async fn run(
         Some(listener) => listener.local_addr()?.port(),
         None => 0,
     };
-    let info = Arc::new(ServerInfo::new(max_connections as u64, tcp_port).with_password(password));
+    let info = ServerInfo::new(max_connections as u64, tcp_port)
+        .with_password(password)
+        .with_idle_timeout(limits.idle_timeout);
+    let info = Arc::new(info);
     let shared = Arc::new(Shared {
         store,
         protocol,

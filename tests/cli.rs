@@ -17,6 +17,8 @@ fn cli(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
         .args(args)
         .env_remove("BLINK_TCP")
         .env_remove("BLINK_UNIX")
+        .env_remove("BLINK_PASSWORD")
+        .env_remove("BLINK_PASSWORD_FILE")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -152,4 +154,38 @@ fn an_interactive_session_prompts_answers_and_keeps_history() {
     for command in ["SET color blue", "GET color", "NOPE", "QUIT"] {
         assert!(saved.contains(command), "{command} in history: {saved}");
     }
+}
+
+#[test]
+fn a_password_is_given_before_the_command() {
+    let server = Server::start(&["--requirepass", "pw"]);
+    let addr = server.tcp.unwrap().to_string();
+    let out = cli(
+        &["--tcp", addr.as_str(), "-a", "pw", "SET", "k", "v"],
+        &[],
+        b"",
+    );
+    assert_eq!(text(&out.stdout), "OK\n");
+    let out = cli(
+        &["--tcp", addr.as_str(), "GET", "k"],
+        &[("BLINK_PASSWORD", "pw")],
+        b"",
+    );
+    assert_eq!(text(&out.stdout), "v\n");
+    let refused = cli(&["--tcp", addr.as_str(), "GET", "k"], &[], b"");
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(
+        text(&refused.stderr),
+        "(error) NOAUTH Authentication required.\n"
+    );
+    let wrong = cli(
+        &["--tcp", addr.as_str(), "-a", "nope", "GET", "k"],
+        &[],
+        b"",
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        text(&wrong.stderr).contains("authentication failed"),
+        "{wrong:?}"
+    );
 }

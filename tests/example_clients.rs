@@ -78,7 +78,7 @@ fn command(program: &Path, args: &[&str], server: &Server) -> Command {
         .current_dir(server.dir.path())
         .env_remove("BLINK_ADDR")
         .env_remove("BLINK_SOCKET")
-        .env_remove("BLINK_TIMEOUT")
+        .env_remove("BLINK_REPLY_TIMEOUT")
         .env_remove("PORT")
         .env("PYTHONDONTWRITEBYTECODE", "1");
     command

@@ -17,6 +17,8 @@ fn healthcheck(args: &[&str], env: &[(&str, &str)]) -> Output {
         .args(args)
         .env_remove("BLINK_TCP")
         .env_remove("BLINK_UNIX")
+        .env_remove("BLINK_PASSWORD")
+        .env_remove("BLINK_PASSWORD_FILE")
         .envs(env.iter().copied())
         .output()
         .unwrap()
@@ -75,4 +77,16 @@ fn a_wrong_answer_or_none_is_unhealthy() {
     let silent = healthcheck(&["--tcp", &addr, "--timeout", "300ms"], &[]);
     assert_eq!(silent.status.code(), Some(1));
     server.join().unwrap();
+}
+
+#[test]
+fn a_server_with_a_password_is_healthy_only_with_the_password() {
+    let server = Server::start(&["--requirepass", "pw"]);
+    let addr = server.tcp.unwrap().to_string();
+    let without = healthcheck(&["--tcp", &addr], &[]);
+    assert_eq!(without.status.code(), Some(1), "NOAUTH is not healthy");
+    let with = healthcheck(&["--tcp", &addr], &[("BLINK_PASSWORD", "pw")]);
+    assert_eq!(with.status.code(), Some(0), "{with:?}");
+    let wrong = healthcheck(&["--tcp", &addr, "--password", "nope"], &[]);
+    assert_eq!(wrong.status.code(), Some(1));
 }

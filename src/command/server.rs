@@ -30,6 +30,8 @@ pub struct ServerInfo {
     pub tcp_port: u16,
     /// The password every connection must give first, if one is set.
     password: Option<Vec<u8>>,
+    /// The idle timeout, for CONFIG GET timeout.
+    idle_timeout: Option<std::time::Duration>,
 }
 
 impl Default for ServerInfo {
@@ -48,7 +50,14 @@ impl ServerInfo {
             max_connections,
             tcp_port,
             password: None,
+            idle_timeout: None,
         }
+    }
+
+    /// Records the idle timeout, for CONFIG GET.
+    pub fn with_idle_timeout(mut self, idle_timeout: Option<std::time::Duration>) -> Self {
+        self.idle_timeout = idle_timeout;
+        self
     }
 
     /// Requires every connection to authenticate with `password` first.
@@ -355,7 +364,13 @@ fn config(store: &Store, server: &ServerInfo) -> Vec<(&'static str, String)> {
         ("maxmemory-policy", policy_name(store).into()),
         ("maxmemory-samples", store.config().samples.to_string()),
         ("maxclients", server.max_connections.to_string()),
-        ("timeout", "0".into()),
+        (
+            "timeout",
+            server
+                .idle_timeout
+                .map_or(0, |timeout| timeout.as_secs())
+                .to_string(),
+        ),
         ("databases", "1".into()),
         ("save", String::new()),
         ("appendonly", "no".into()),

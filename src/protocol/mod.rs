@@ -50,6 +50,12 @@ impl PartialEq for Args<'_> {
 
 impl Eq for Args<'_> {}
 
+/// The longest relative time to live, in milliseconds: one that, added to any Unix time
+/// before the year 4199 (2^46 ms), stays within 64-bit signed milliseconds. Redis refuses
+/// relative times that would overflow when added to the current time; this bound makes
+/// the same refusal without reading the clock while parsing.
+pub const MAX_RELATIVE_TTL_MS: u64 = (i64::MAX as u64) - (1 << 46);
+
 /// What a SET with options does to the key's time to live.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum TtlOption {

@@ -5,7 +5,9 @@ use std::ops::Range;
 
 use crate::decimal::parse_integer;
 
-use super::{Args, ClientError, InfoFormat, Request, SetCondition, TimeUnit, TtlOption};
+use super::{
+    Args, ClientError, InfoFormat, Request, SetCondition, TimeUnit, TtlOption, MAX_RELATIVE_TTL_MS,
+};
 
 /// The commands RESP knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -387,7 +389,9 @@ fn parse_expire<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientEr
         Kind::Expire | Kind::ExpireAt => n.checked_mul(1000),
         _ => Some(n),
     };
-    let Some(millis) = millis else {
+    let relative = matches!(kind, Kind::Expire | Kind::PExpire);
+    let Some(millis) = millis.filter(|&ms| !relative || ms.unsigned_abs() <= MAX_RELATIVE_TTL_MS)
+    else {
         return Ok(Request::ExpireInvalid { cmd: c.name });
     };
     let ttl = match kind {
@@ -430,9 +434,14 @@ fn ttl_option(
         .ok()
         .filter(|&n| n > 0)
         .ok_or(invalid.clone())?;
+    let most = if absolute {
+        i64::MAX as u64
+    } else {
+        MAX_RELATIVE_TTL_MS
+    };
     let millis = n
         .checked_mul(unit)
-        .filter(|&ms| ms <= i64::MAX as u64)
+        .filter(|&ms| ms <= most)
         .ok_or(invalid)?;
     Ok(if absolute {
         TtlOption::At(millis)

@@ -7,7 +7,7 @@ use std::io::Write as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
-use super::{ClientError, InfoFormat, Reply, Request, TimeUnit, TtlOption};
+use super::{ClientError, InfoFormat, Reply, Request, TimeUnit, TtlOption, MAX_RELATIVE_TTL_MS};
 
 /// Default maximum key length, in bytes. Generous next to memcached's 250, small enough
 /// that a key never dominates an entry's memory.
@@ -144,7 +144,10 @@ impl TextProtocol {
     fn parse_expire<'a>(&self, key: &'a [u8], seconds: &[u8]) -> Result<Request<'a>, ClientError> {
         let key = self.check_key(key)?;
         let seconds = crate::decimal::parse_integer(seconds).ok_or(ClientError::NotAnInteger)?;
-        let Some(millis) = seconds.checked_mul(1000) else {
+        let Some(millis) = seconds
+            .checked_mul(1000)
+            .filter(|ms| ms.unsigned_abs() <= MAX_RELATIVE_TTL_MS)
+        else {
             return Ok(Request::ExpireInvalid { cmd: "EXPIRE" });
         };
         let ttl = match u64::try_from(millis) {

@@ -20,7 +20,7 @@
 # The server is the argument of blink_connect (HOST:PORT, or a Unix socket path), else
 # BLINK_SOCKET (a path), else BLINK_ADDR (HOST:PORT), else 127.0.0.1:8765. TCP uses
 # Bash's /dev/tcp; a Unix socket needs nc from netcat-openbsd (nc -U). Replies are
-# decoded with base64 (coreutils). BLINK_TIMEOUT is how many seconds to wait for a
+# decoded with base64 (coreutils). BLINK_REPLY_TIMEOUT is how many seconds to wait for a
 # reply (default 5).
 #
 # The first call opens a connection that later calls reuse. Call blink_connect first
@@ -29,7 +29,7 @@
 # subshell ends). Do not share one connection between background jobs running at the
 # same time: their replies would interleave.
 
-BLINK_TIMEOUT=${BLINK_TIMEOUT:-5}
+BLINK_REPLY_TIMEOUT=${BLINK_REPLY_TIMEOUT:-5}
 
 _BLINK_RFD=""    # where replies are read
 _BLINK_WFD=""    # where requests are written (the same socket as _BLINK_RFD over TCP)
@@ -72,7 +72,7 @@ _blink_write() {
 # Reads one reply line into _blink_line. Status: 0, 1 at end of stream, >128 on timeout.
 _blink_read() {
   _blink_line=""
-  IFS= read -r -t "$BLINK_TIMEOUT" -u "$_BLINK_RFD" _blink_line
+  IFS= read -r -t "$BLINK_REPLY_TIMEOUT" -u "$_BLINK_RFD" _blink_line
 }
 
 # Closes this shell's copy of the connection.
@@ -121,7 +121,7 @@ _blink_open() {
     reason=${_blink_line%$'\r'}
     _blink_drop
     if ((status > 128)); then
-      reason="no reply within $BLINK_TIMEOUT s"
+      reason="no reply within $BLINK_REPLY_TIMEOUT s"
     elif [[ -n $reason ]]; then
       reason="the server answered '${reason:0:80}'"
     elif [[ ! -e $_blink_path ]]; then
@@ -161,7 +161,7 @@ _blink_exchange() {
         status=$?
         if ((status > 128)); then
           _blink_drop
-          _blink_say "no reply from Blink Store at $_blink_where within $BLINK_TIMEOUT s"
+          _blink_say "no reply from Blink Store at $_blink_where within $BLINK_REPLY_TIMEOUT s"
           return 3
         fi
         ((status == 0)) || break

@@ -303,7 +303,7 @@ failures() {
   nc -d -l -U "$silent" >/dev/null 2>&1 &
   background+=("$!")
   wait_for_socket "$silent"
-  BLINK_TIMEOUT=0.3 check_error "a silent server" 3 "no reply within 0.3 s" blink_connect "$silent"
+  BLINK_REPLY_TIMEOUT=0.3 check_error "a silent server" 3 "no reply within 0.3 s" blink_connect "$silent"
 
   # Run as a command.
   local cli=$here/blink.sh
