@@ -24,6 +24,7 @@
 //! Beside the server: [`bench`] is the load generator of `blink-store bench`, and [`echo`]
 //! the line-echoing server of `blink-store echo` that benchmarks use as their floor.
 
+pub mod allocator;
 pub mod bench;
 pub mod cli;
 pub mod client;

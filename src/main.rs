@@ -82,6 +82,8 @@ fn run_echo(args: &EchoArgs) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+    // Before any other thread exists: one malloc arena bounds RSS under eviction churn.
+    let one_arena = blink_store::allocator::use_one_arena();
     let _log_guard = logging::init(&LogConfig {
         dir: args.log_dir.clone(),
         retention: Duration::from_secs(args.retention_minutes.saturating_mul(60)),
@@ -103,6 +105,7 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         eviction_policy = ?args.eviction_policy,
         eviction_samples = args.eviction_samples,
         workers = ?args.workers,
+        one_arena,
         "starting"
     );
 
