@@ -208,3 +208,27 @@ fn resp_argument_and_inline_limits_are_configurable() {
     let mut fine = server.unix_client();
     assert_eq!(fine.request(b"PING\n"), "PONG\n");
 }
+
+#[test]
+fn the_value_limit_holds_however_a_value_arrives() {
+    let server = Server::start(&["--max-value-size", "16"]);
+    let mut client = server.tcp_client();
+    let long = "v".repeat(40);
+    // A RESP connection's inline command carries its value as a plain argument, not a
+    // bulk string.
+    client.send(b"*1\r\n$4\r\nPING\r\n");
+    expect(&mut client, b"+PONG\r\n");
+    client.send(format!("SET k {long}\r\n").as_bytes());
+    expect(&mut client, b"-ERR value too large (max 16 bytes)\r\n");
+    client.send(format!("MSET a 1 b {long}\r\n").as_bytes());
+    expect(&mut client, b"-ERR value too large (max 16 bytes)\r\n");
+    client.send(b"*3\r\n$6\r\nAPPEND\r\n$1\r\nk\r\n$10\r\n0123456789\r\n");
+    expect(&mut client, b":10\r\n");
+    client.send(b"*3\r\n$6\r\nAPPEND\r\n$1\r\nk\r\n$10\r\n0123456789\r\n");
+    expect(
+        &mut client,
+        b"-ERR string exceeds maximum allowed size (max 16 bytes)\r\n",
+    );
+    client.send(b"*2\r\n$6\r\nSTRLEN\r\n$1\r\nk\r\n");
+    expect(&mut client, b":10\r\n");
+}

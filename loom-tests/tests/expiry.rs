@@ -119,7 +119,7 @@ fn append_races_delete() {
         let store = race(
             store,
             |s| {
-                s.append(b"k", b"cd", &s.guard()).unwrap();
+                s.append(b"k", b"cd", 1024, &s.guard()).unwrap();
             },
             |s| {
                 s.delete(b"k");

@@ -72,7 +72,11 @@ pub fn apply<'a>(request: Request<'a>, store: &Store, guard: &'a Guard<'_>) -> R
             Ok(n) => Reply::Integer(n),
             Err(err) => Reply::Error(err.into()),
         },
-        Request::Append { key, value } => match store.append(key, value, guard) {
+        Request::Append {
+            key,
+            value,
+            max_len,
+        } => match store.append(key, value, max_len, guard) {
             Ok(len) => Reply::Integer(i64::try_from(len).unwrap_or(i64::MAX)),
             Err(err) => Reply::Error(err.into()),
         },

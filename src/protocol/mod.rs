@@ -211,6 +211,8 @@ pub enum Request<'a> {
         key: &'a [u8],
         /// The bytes to append.
         value: &'a [u8],
+        /// The longest value the result may be: the protocol's value limit.
+        max_len: usize,
     },
     /// The length of a value.
     StrLen {

@@ -243,7 +243,8 @@ impl RespProtocol {
         buf: &'a [u8],
         args: &'a [Range<usize>],
     ) -> Result<Request<'a>, ClientError> {
-        super::resp_commands::parse(buf, args, self.max_key_len, || unknown_command(buf, args))
+        let limits = (self.max_key_len, self.max_bulk_len);
+        super::resp_commands::parse(buf, args, limits, || unknown_command(buf, args))
     }
 
     /// Whether replies use RESP3's types (after `HELLO 3`).

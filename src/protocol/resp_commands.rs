@@ -105,6 +105,8 @@ struct Command<'a> {
     ranges: &'a [Range<usize>],
     /// Longest key accepted.
     max_key_len: usize,
+    /// Longest value accepted, however it arrived (bulk string or inline argument).
+    max_value_len: usize,
     /// The command's name, lowercase.
     name: &'static str,
 }
@@ -140,6 +142,17 @@ impl<'a> Command<'a> {
         Ok(())
     }
 
+    /// The argument at `i` as a value, within the value limit.
+    fn value(&self, i: usize) -> Result<&'a [u8], ClientError> {
+        let value = self.arg(i);
+        if value.len() > self.max_value_len {
+            return Err(ClientError::ValueTooLarge {
+                limit: self.max_value_len,
+            });
+        }
+        Ok(value)
+    }
+
     fn integer(&self, i: usize) -> Result<i64, ClientError> {
         parse_integer(self.arg(i)).ok_or(ClientError::NotAnInteger)
     }
@@ -153,7 +166,7 @@ impl<'a> Command<'a> {
 pub(super) fn parse<'a>(
     buf: &'a [u8],
     ranges: &'a [Range<usize>],
-    max_key_len: usize,
+    (max_key_len, max_value_len): (usize, usize),
     unknown: impl FnOnce() -> ClientError,
 ) -> Result<Request<'a>, ClientError> {
     let all = Args::new(buf, ranges);
@@ -172,6 +185,7 @@ pub(super) fn parse<'a>(
         buf,
         ranges,
         max_key_len,
+        max_value_len,
         name: cmd,
     };
     if (arity > 0 && count != arity) || (arity < 0 && count < -arity) {
@@ -186,17 +200,17 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
         Kind::Get => Request::Get { key: c.key(1)? },
         Kind::Set if n == 3 => Request::Set {
             key: c.key(1)?,
-            value: c.arg(2),
+            value: c.value(2)?,
         },
         Kind::Set => parse_set(c)?,
         Kind::SetEx | Kind::PSetEx => {
             let unit = if kind == Kind::SetEx { 1000 } else { 1 };
             let ttl = relative_ttl(c.integer(2)?, unit, c.name)?;
-            set_with(c.key(1)?, c.arg(3), SetCondition::Always, ttl, false)
+            set_with(c.key(1)?, c.value(3)?, SetCondition::Always, ttl, false)
         }
         Kind::SetNx => Request::SetNx {
             key: c.key(1)?,
-            value: c.arg(2),
+            value: c.value(2)?,
         },
         Kind::GetDel => Request::GetDel { key: c.key(1)? },
         Kind::GetEx => parse_getex(c)?,
@@ -215,6 +229,9 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
             }
             let pairs = c.rest(1);
             c.check_keys(pairs, 2)?;
+            for i in (2..n).step_by(2) {
+                c.value(i)?;
+            }
             Request::MSet { pairs }
         }
         Kind::Expire | Kind::PExpire | Kind::ExpireAt | Kind::PExpireAt => {
@@ -251,7 +268,8 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
         },
         Kind::Append => Request::Append {
             key: c.key(1)?,
-            value: c.arg(2),
+            value: c.value(2)?,
+            max_len: c.max_value_len,
         },
         Kind::StrLen => Request::StrLen { key: c.key(1)? },
         Kind::DbSize => Request::DbSize,
@@ -362,7 +380,7 @@ fn parse_set<'a>(c: &Command<'a>) -> Result<Request<'a>, ClientError> {
         }
         i += 1;
     }
-    Ok(set_with(c.key(1)?, c.arg(2), condition, ttl, get))
+    Ok(set_with(c.key(1)?, c.value(2)?, condition, ttl, get))
 }
 
 /// `GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST]`.

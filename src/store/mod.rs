@@ -104,6 +104,13 @@ pub enum StoreError {
         /// The most one entry may hold: the memory limit, or 2 GiB if that is lower.
         max_bytes: u64,
     },
+    /// APPEND would make the value longer than the protocol's value limit, as Redis's
+    /// proto-max-bulk-len refuses it.
+    #[error("string exceeds maximum allowed size (max {limit} bytes)")]
+    TooLong {
+        /// The longest value allowed.
+        limit: usize,
+    },
     /// An increment of a value that is not a 64-bit decimal integer.
     #[error("value is not an integer or out of range")]
     NotAnInteger,

@@ -417,19 +417,29 @@ impl Store {
     /// returns the new length.
     ///
     /// # Errors
+    /// [`StoreError::TooLong`] if the value would pass `max_len` bytes, or
     /// [`StoreError::LargerThanLimit`] if the longer entry could never fit.
-    pub fn append(&self, key: &[u8], suffix: &[u8], guard: &Guard<'_>) -> Result<u64, StoreError> {
+    pub fn append(
+        &self,
+        key: &[u8],
+        suffix: &[u8],
+        max_len: usize,
+        guard: &Guard<'_>,
+    ) -> Result<u64, StoreError> {
         self.modify(key, guard, |live| {
             let head = live.map_or(&[][..], Entry::value);
             let value = Value::Concat(head, suffix);
+            if value.len() > max_len {
+                return (Plan::Keep, Err(StoreError::TooLong { limit: max_len }));
+            }
             // usize → u64 is lossless on every supported target.
             let len = value.len() as u64;
             let plan = Plan::Write {
                 value,
                 expires_at_ms: live.and_then(Entry::expires_at_ms),
             };
-            (plan, len)
-        })
+            (plan, Ok(len))
+        })?
     }
 
     /// Removes every entry; returns how many this call removed.
@@ -534,7 +544,11 @@ mod tests {
             }
         );
         assert_eq!(store.get(b"k", &guard), Some(&b"v3"[..]));
-        assert_eq!(store.append(b"k", b"++", &guard), Ok(4));
+        assert_eq!(store.append(b"k", b"++", 4, &guard), Ok(4));
+        assert_eq!(
+            store.append(b"k", b"+", 4, &guard),
+            Err(StoreError::TooLong { limit: 4 })
+        );
         assert_eq!(store.take(b"k", &guard), Some(&b"v3++"[..]));
         assert_eq!(store.take(b"k", &guard), None);
         assert_eq!(store.usage_bytes(), 0);
