@@ -256,6 +256,35 @@ impl ServeArgs {
     }
 }
 
+/// The password a client gives first (`healthcheck`, `cli`), read as `serve` reads its
+/// own: a flag or `BLINK_PASSWORD`, or a file's first line.
+#[derive(Debug, Clone, Args)]
+pub struct PasswordArgs {
+    /// Password to give first (AUTH), when the server requires one
+    #[arg(
+        short = 'a',
+        long,
+        env = "BLINK_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+
+    /// Read the password from this file (its first line) instead
+    #[arg(long, env = "BLINK_PASSWORD_FILE", value_name = "PATH")]
+    pub password_file: Option<PathBuf>,
+}
+
+impl PasswordArgs {
+    /// The password, if one was given.
+    ///
+    /// # Errors
+    /// If the file cannot be read, or the password is empty.
+    pub fn read(&self) -> Result<Option<Vec<u8>>, String> {
+        read_password(self.password.as_deref(), self.password_file.as_deref())
+    }
+}
+
 /// A password given directly, or as the first line of a file; `None` if neither.
 ///
 /// # Errors

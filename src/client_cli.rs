@@ -28,19 +28,9 @@ pub struct CliArgs {
     #[arg(long, value_name = "PATH")]
     pub unix: Option<PathBuf>,
 
-    /// Password to give first (AUTH), when the server requires one
-    #[arg(
-        short = 'a',
-        long,
-        env = "BLINK_PASSWORD",
-        value_name = "PASSWORD",
-        hide_env_values = true
-    )]
-    pub password: Option<String>,
-
-    /// Read the password from this file (its first line) instead
-    #[arg(long, env = "BLINK_PASSWORD_FILE", value_name = "PATH")]
-    pub password_file: Option<PathBuf>,
+    /// The password to give first, when the server requires one.
+    #[command(flatten)]
+    pub password: crate::cli::PasswordArgs,
 
     /// Print replies exactly as the server sends them (values stay base64)
     #[arg(long)]
@@ -85,8 +75,7 @@ pub type Outcome = Result<bool, Box<dyn std::error::Error>>;
 /// The server is unreachable, or the connection or the terminal fails.
 pub fn run(args: &CliArgs) -> Outcome {
     let mut client = Client::connect(args.endpoint())?;
-    let password =
-        crate::cli::read_password(args.password.as_deref(), args.password_file.as_deref())?;
+    let password = args.password.read()?;
     if let Some(password) = password {
         let reply = client.request(&[&b"AUTH "[..], &password].concat())?;
         if reply != "OK" {

@@ -16,7 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::command::{self, Context, ServerInfo, Session};
@@ -82,10 +85,9 @@ enum Step {
 
 /// A client connection over any byte stream (TCP or Unix socket).
 pub struct Connection<S> {
-    /// Where requests come from.
-    reader: ReadHalf<S>,
-    /// Where replies go.
-    writer: WriteHalf<S>,
+    /// The client's socket: requests come from it and replies go to it, both polled by
+    /// one future, so neither waits for the other and no lock is needed.
+    stream: S,
     /// The shared cache.
     store: Arc<Store>,
     /// Server-wide facts for INFO.
@@ -112,7 +114,7 @@ pub struct Connection<S> {
     discarding: bool,
 }
 
-impl<S: AsyncRead + AsyncWrite> Connection<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Wraps an accepted stream, the connection numbered `id`.
     pub fn new(
         stream: S,
@@ -121,11 +123,9 @@ impl<S: AsyncRead + AsyncWrite> Connection<S> {
         server: Arc<ServerInfo>,
         id: u64,
     ) -> Self {
-        let (reader, writer) = tokio::io::split(stream);
         let session = server.session(id);
         Self {
-            reader,
-            writer,
+            stream,
             store,
             server,
             session,
@@ -193,25 +193,41 @@ impl<S: AsyncRead + AsyncWrite> Connection<S> {
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return self.finish().await,
-                written = self.writer.write(&self.write_buf[self.written..]), if self.pending() > 0 => {
-                    self.sent(written?)?;
+                () = sleep_or_never(idle) => {
+                    tracing::debug!("closing: idle timeout");
+                    return Ok(());
                 }
-                read = read_within(&mut self.reader, &mut self.read_buf, idle), if can_read => {
-                    let Some(read) = read else {
-                        tracing::debug!("closing: idle timeout");
-                        return Ok(());
-                    };
+                io = std::future::poll_fn(|cx| self.poll_io(cx, can_read)) => match io? {
+                    Io::Wrote(n) => self.sent(n)?,
                     // EOF, possibly in the middle of a request: answer what is complete.
-                    if read? == 0 {
-                        return self.finish().await;
+                    Io::Read(0) => return self.finish().await,
+                    Io::Read(_) => {
+                        forced = self.pending() > 0;
+                        if self.wire == Wire::Undecided {
+                            self.wire = choose_wire(&self.read_buf);
+                        }
                     }
-                    forced = self.pending() > 0;
-                    if self.wire == Wire::Undecided {
-                        self.wire = choose_wire(&self.read_buf);
-                    }
-                }
+                },
             }
         }
+    }
+
+    /// Writes waiting replies if the socket takes them, else reads more requests if
+    /// `can_read`; whichever happens first.
+    fn poll_io(&mut self, cx: &mut TaskContext<'_>, can_read: bool) -> Poll<std::io::Result<Io>> {
+        if self.pending() > 0 {
+            let unsent = &self.write_buf[self.written..];
+            if let Poll::Ready(written) = Pin::new(&mut self.stream).poll_write(cx, unsent) {
+                return Poll::Ready(written.map(Io::Wrote));
+            }
+        }
+        if can_read {
+            self.read_buf.reserve(READ_CHUNK);
+            let read =
+                tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.read_buf);
+            return read.map(|read| read.map(Io::Read));
+        }
+        Poll::Pending
     }
 
     /// Counts `n` bytes the socket took.
@@ -238,7 +254,7 @@ impl<S: AsyncRead + AsyncWrite> Connection<S> {
                 break;
             }
         }
-        self.writer.shutdown().await
+        self.stream.shutdown().await
     }
 
     /// Executes complete requests in the read buffer until none is left or `limit` bytes
@@ -383,7 +399,7 @@ impl<S: AsyncRead + AsyncWrite> Connection<S> {
     /// Writes every waiting reply.
     async fn flush(&mut self) -> std::io::Result<()> {
         if self.pending() > 0 {
-            self.writer
+            self.stream
                 .write_all(&self.write_buf[self.written..])
                 .await?;
         }
@@ -393,16 +409,19 @@ impl<S: AsyncRead + AsyncWrite> Connection<S> {
     }
 }
 
-/// Reads into `buf`; `None` if nothing arrived within `idle` (when set).
-async fn read_within<R: AsyncRead>(
-    reader: &mut ReadHalf<R>,
-    buf: &mut BytesMut,
-    idle: Option<Duration>,
-) -> Option<std::io::Result<usize>> {
-    buf.reserve(READ_CHUNK);
+/// What [`Connection::poll_io`] did.
+enum Io {
+    /// The socket took this many bytes of replies.
+    Wrote(usize),
+    /// This many bytes of requests arrived (0: the client closed its side).
+    Read(usize),
+}
+
+/// Completes after `idle`, or never without one.
+async fn sleep_or_never(idle: Option<Duration>) {
     match idle {
-        Some(idle) => tokio::time::timeout(idle, reader.read_buf(buf)).await.ok(),
-        None => Some(reader.read_buf(buf).await),
+        Some(idle) => tokio::time::sleep(idle).await,
+        None => std::future::pending().await,
     }
 }
 

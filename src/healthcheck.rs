@@ -22,18 +22,9 @@ pub struct HealthcheckArgs {
     #[arg(long, env = "BLINK_UNIX", value_name = "PATH")]
     pub unix: Option<PathBuf>,
 
-    /// Password to give first, when the server requires one (as serve reads it)
-    #[arg(
-        long,
-        env = "BLINK_PASSWORD",
-        value_name = "PASSWORD",
-        hide_env_values = true
-    )]
-    pub password: Option<String>,
-
-    /// Read the password from this file (its first line) instead
-    #[arg(long, env = "BLINK_PASSWORD_FILE", value_name = "PATH")]
-    pub password_file: Option<PathBuf>,
+    /// The password to give first, when the server requires one.
+    #[command(flatten)]
+    pub password: crate::cli::PasswordArgs,
 
     /// How long connecting and the reply may take in all, such as 2s or 500ms
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
@@ -69,9 +60,7 @@ pub enum HealthError {
 /// # Errors
 /// [`HealthError`] if the server cannot be reached in time or answers otherwise.
 pub fn check(args: &HealthcheckArgs) -> Result<(), HealthError> {
-    let password =
-        crate::cli::read_password(args.password.as_deref(), args.password_file.as_deref())
-            .map_err(HealthError::Password)?;
+    let password = args.password.read().map_err(HealthError::Password)?;
     let auth = password.as_deref();
     match (args.tcp, &args.unix) {
         (Some(addr), _) => ping_tcp(addr, auth, args.timeout),

@@ -15,13 +15,12 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{Server, STEP_TIMEOUT};
-use rustix::process::{kill_process_group, waitid, Pid, Signal, WaitId, WaitIdOptions};
+use common::{drain, kill_group, run_with_deadline, Finished, Server, STEP_TIMEOUT};
 
 /// How long one script may run; each takes a few seconds.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -100,105 +99,10 @@ fn unix_path(server: &Server) -> String {
     server.unix.as_ref().unwrap().to_str().unwrap().to_owned()
 }
 
-/// What a finished process printed.
-struct Finished {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Finished {
-    fn describe(&self) -> String {
-        format!(
-            "({})\n--- stdout\n{}\n--- stderr\n{}",
-            self.status, self.stdout, self.stderr
-        )
-    }
-
-    /// Fails the test, showing everything the process printed, unless it exited 0.
-    fn assert_success(&self, what: &str) -> &Finished {
-        assert!(self.status.success(), "{what} failed {}", self.describe());
-        self
-    }
-
-    fn assert_stdout_has(&self, what: &str, part: &str) -> &Finished {
-        assert!(
-            self.stdout.contains(part),
-            "{what}: no {part:?} in stdout {}",
-            self.describe()
-        );
-        self
-    }
-}
-
-/// Reads a pipe to its end on a thread, so a chatty child never blocks on a full pipe.
-fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        bytes
-    })
-}
-
-/// Kills a process group: the child started with `process_group(0)` and anything it
-/// started. A direct kill(2) on exactly that group.
-fn kill_group(child: &Child) {
-    let group = Pid::from_child(child);
-    if group != Pid::INIT {
-        let _ = kill_process_group(group, Signal::KILL);
-    }
-}
-
-/// Whether the child has exited, leaving it to be reaped.
-fn has_exited(child: &Child) -> bool {
-    let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
-    matches!(
-        waitid(WaitId::Pid(Pid::from_child(child)), options),
-        Ok(Some(_))
-    )
-}
-
 /// Runs `command` to its end, or kills it (and what it started) after
 /// SCRIPT_TIMEOUT and fails the test.
 fn run(command: &mut Command) -> Finished {
-    use std::os::unix::process::CommandExt;
-    let description = format!("{command:?}");
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap_or_else(|error| panic!("cannot start {description}: {error}"));
-    let stdout = drain(child.stdout.take().unwrap());
-    let stderr = drain(child.stderr.take().unwrap());
-    let deadline = Instant::now() + SCRIPT_TIMEOUT;
-    let finished_in_time = loop {
-        if has_exited(&child) {
-            break true;
-        }
-        if Instant::now() >= deadline {
-            break false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    // The child is not reaped yet, so its process group id cannot have been reused:
-    // end anything it left running, which would hold the pipes open.
-    kill_group(&child);
-    let _ = child.kill();
-    let status = child.wait().unwrap();
-    if !finished_in_time {
-        let stdout = String::from_utf8_lossy(&stdout.join().unwrap()).into_owned();
-        let stderr = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
-        panic!(
-            "{description} still running after {SCRIPT_TIMEOUT:?}: killed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
-        );
-    }
-    Finished {
-        status,
-        stdout: String::from_utf8_lossy(&stdout.join().unwrap()).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr.join().unwrap()).into_owned(),
-    }
+    run_with_deadline(command, SCRIPT_TIMEOUT)
 }
 
 /// Runs a language's test script with HOST PORT SOCKET [extra...] and checks that

@@ -30,7 +30,7 @@ use blink_store::evictor::Evictor;
 use blink_store::protocol::text::TextProtocol;
 use blink_store::server::{self, Listeners, ServerOptions};
 use blink_store::store::{Store, StoreConfig};
-use common::{Client, Server, Stream, STEP_TIMEOUT};
+use common::{resp_command, Client, Server, Stream, STEP_TIMEOUT};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use rustix::process::{Pid, Resource, Rlimit, Signal};
@@ -265,17 +265,6 @@ impl Lines {
 /// The reply to `GET` of a key holding `value`.
 fn value_reply(value: &[u8]) -> Vec<u8> {
     format!("VALUE {}\n", BASE64.encode(value)).into_bytes()
-}
-
-/// A RESP2 multibulk command.
-fn resp_command(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
 }
 
 /// `len` printable bytes (no spaces, so any line protocol reader can show them).

@@ -13,7 +13,7 @@ use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::{Client, Server, Stream, STEP_TIMEOUT};
+use common::{resp_command, Client, Server, Stream, STEP_TIMEOUT};
 
 /// `--max-key-size`: small, so every limit is cheap to reach.
 const MAX_KEY: usize = 16;
@@ -699,11 +699,11 @@ fn resp_cases(suite: &mut Suite<'_>) {
             resp_case(
                 server,
                 &[
-                    command(&[b"GET", b"\x00"]),
-                    command(&[b"SET", b"k\x00k", b"v\x00v"]),
-                    command(&[b"GET", b"k\x00k"]),
-                    command(&[b"GET", b"k"]),
-                    command(&[b"DEL", b"k\x00k"]),
+                    resp_command(&[b"GET", b"\x00"]),
+                    resp_command(&[b"SET", b"k\x00k", b"v\x00v"]),
+                    resp_command(&[b"GET", b"k\x00k"]),
+                    resp_command(&[b"GET", b"k"]),
+                    resp_command(&[b"DEL", b"k\x00k"]),
                 ]
                 .concat(),
                 b"$-1\r\n+OK\r\n$3\r\nv\x00v\r\n$-1\r\n:1\r\n",
@@ -716,7 +716,7 @@ fn resp_cases(suite: &mut Suite<'_>) {
         |server| {
             resp_case(
                 server,
-                &command(&[b"A\x00B", b"c\x00d"]),
+                &resp_command(&[b"A\x00B", b"c\x00d"]),
                 b"-ERR unknown command 'A', with args beginning with: 'c' \r\n",
             );
         },
@@ -726,10 +726,10 @@ fn resp_cases(suite: &mut Suite<'_>) {
         resp_case(
             server,
             &[
-                command(&[b"\xff\xfe", b"\xc3\x28"]),
-                command(&[b"SET", b"\xff\xfe", b"\xc3\x28\xed\xa0\x80"]),
-                command(&[b"GET", b"\xff\xfe"]),
-                command(&[b"DEL", b"\xff\xfe"]),
+                resp_command(&[b"\xff\xfe", b"\xc3\x28"]),
+                resp_command(&[b"SET", b"\xff\xfe", b"\xc3\x28\xed\xa0\x80"]),
+                resp_command(&[b"GET", b"\xff\xfe"]),
+                resp_command(&[b"DEL", b"\xff\xfe"]),
             ]
             .concat(),
             &[
@@ -752,7 +752,11 @@ fn resp_cases(suite: &mut Suite<'_>) {
                 "X".repeat(128),
                 "a".repeat(128)
             );
-            resp_case(server, &command(&[&name, &arg, b"b"]), expected.as_bytes());
+            resp_case(
+                server,
+                &resp_command(&[&name, &arg, b"b"]),
+                expected.as_bytes(),
+            );
         },
     );
 
@@ -765,11 +769,11 @@ fn resp_cases(suite: &mut Suite<'_>) {
             resp_case(
                 server,
                 &[
-                    command(&[b"SET", &key, b"v"]),
-                    command(&[b"SET", &long, b"v"]),
-                    command(&[b"GET", &long]),
-                    command(&[b"GET", &key]),
-                    command(&[b"DEL", &key]),
+                    resp_command(&[b"SET", &key, b"v"]),
+                    resp_command(&[b"SET", &long, b"v"]),
+                    resp_command(&[b"GET", &long]),
+                    resp_command(&[b"GET", &key]),
+                    resp_command(&[b"DEL", &key]),
                 ]
                 .concat(),
                 format!("+OK\r\n{too_long}{too_long}$1\r\nv\r\n:1\r\n").as_bytes(),
@@ -782,10 +786,10 @@ fn resp_cases(suite: &mut Suite<'_>) {
         resp_case(
             server,
             &[
-                command(&[b"SET", b"rmax", &value]),
-                command(&[b"STRLEN", b"rmax"]),
-                command(&[b"APPEND", b"rmax", b""]),
-                command(&[b"DEL", b"rmax"]),
+                resp_command(&[b"SET", b"rmax", &value]),
+                resp_command(&[b"STRLEN", b"rmax"]),
+                resp_command(&[b"APPEND", b"rmax", b""]),
+                resp_command(&[b"DEL", b"rmax"]),
             ]
             .concat(),
             format!("+OK\r\n:{MAX_VALUE}\r\n:{MAX_VALUE}\r\n:1\r\n").as_bytes(),
@@ -796,13 +800,13 @@ fn resp_cases(suite: &mut Suite<'_>) {
         resp_case(
             server,
             &[
-                command(&[b"GET"]),
-                command(&[b"gEt", b"a", b"b"]),
-                command(&[b"SeT", b"k"]),
-                command(&[b"eXpIrE", b"k"]),
-                command(&[b"sEt", b"mixed:r", b"v"]),
-                command(&[b"GeT", b"mixed:r"]),
-                command(&[b"UnLiNk", b"mixed:r"]),
+                resp_command(&[b"GET"]),
+                resp_command(&[b"gEt", b"a", b"b"]),
+                resp_command(&[b"SeT", b"k"]),
+                resp_command(&[b"eXpIrE", b"k"]),
+                resp_command(&[b"sEt", b"mixed:r", b"v"]),
+                resp_command(&[b"GeT", b"mixed:r"]),
+                resp_command(&[b"UnLiNk", b"mixed:r"]),
             ]
             .concat(),
             b"-ERR wrong number of arguments for 'get' command\r\n\
@@ -817,15 +821,15 @@ fn resp_cases(suite: &mut Suite<'_>) {
         resp_case(
             server,
             &[
-                command(&[b"SET", b"num:r", b"9223372036854775807"]),
-                command(&[b"INCR", b"num:r"]),
-                command(&[b"DECRBY", b"num:r", b"-9223372036854775808"]),
-                command(&[b"INCRBY", b"num:r", b"99999999999999999999"]),
-                command(&[b"SET", b"num:r", b"-9223372036854775808"]),
-                command(&[b"DECR", b"num:r"]),
-                command(&[b"SET", b"num:r", b"\xff1"]),
-                command(&[b"INCR", b"num:r"]),
-                command(&[b"DEL", b"num:r"]),
+                resp_command(&[b"SET", b"num:r", b"9223372036854775807"]),
+                resp_command(&[b"INCR", b"num:r"]),
+                resp_command(&[b"DECRBY", b"num:r", b"-9223372036854775808"]),
+                resp_command(&[b"INCRBY", b"num:r", b"99999999999999999999"]),
+                resp_command(&[b"SET", b"num:r", b"-9223372036854775808"]),
+                resp_command(&[b"DECR", b"num:r"]),
+                resp_command(&[b"SET", b"num:r", b"\xff1"]),
+                resp_command(&[b"INCR", b"num:r"]),
+                resp_command(&[b"DEL", b"num:r"]),
             ]
             .concat(),
             b"+OK\r\n-ERR increment or decrement would overflow\r\n\
@@ -845,16 +849,16 @@ fn resp_cases(suite: &mut Suite<'_>) {
             resp_case(
                 server,
                 &[
-                    command(&[b"SET", b"ttl:r", b"v"]),
-                    command(&[b"PEXPIRE", b"ttl:r", ms]),
-                    command(&[b"EXPIRE", b"ttl:r", s]),
-                    command(&[b"SET", b"ttl:r", b"v", b"PX", ms]),
-                    command(&[b"SET", b"ttl:r", b"v", b"EX", s]),
-                    command(&[b"PSETEX", b"ttl:r", ms, b"v"]),
-                    command(&[b"SETEX", b"ttl:r", s, b"v"]),
-                    command(&[b"GETEX", b"ttl:r", b"PX", ms]),
-                    command(&[b"TTL", b"ttl:r"]),
-                    command(&[b"DEL", b"ttl:r"]),
+                    resp_command(&[b"SET", b"ttl:r", b"v"]),
+                    resp_command(&[b"PEXPIRE", b"ttl:r", ms]),
+                    resp_command(&[b"EXPIRE", b"ttl:r", s]),
+                    resp_command(&[b"SET", b"ttl:r", b"v", b"PX", ms]),
+                    resp_command(&[b"SET", b"ttl:r", b"v", b"EX", s]),
+                    resp_command(&[b"PSETEX", b"ttl:r", ms, b"v"]),
+                    resp_command(&[b"SETEX", b"ttl:r", s, b"v"]),
+                    resp_command(&[b"GETEX", b"ttl:r", b"PX", ms]),
+                    resp_command(&[b"TTL", b"ttl:r"]),
+                    resp_command(&[b"DEL", b"ttl:r"]),
                 ]
                 .concat(),
                 b"+OK\r\n\
@@ -885,9 +889,9 @@ fn resp_cases(suite: &mut Suite<'_>) {
 
     suite.case("RESP: a command sent one byte per write", |server| {
         let input = [
-            command(&[b"SET", b"slow:r", b"a\r\nb"]),
-            command(&[b"GET", b"slow:r"]),
-            command(&[b"DEL", b"slow:r"]),
+            resp_command(&[b"SET", b"slow:r", b"a\r\nb"]),
+            resp_command(&[b"GET", b"slow:r"]),
+            resp_command(&[b"DEL", b"slow:r"]),
         ]
         .concat();
         for (_, mut client) in clients(server) {
@@ -917,11 +921,11 @@ fn connection_cases(suite: &mut Suite<'_>) {
         let mut client = unix(server);
         client.send(
             &[
-                command(&[b"SET", b"quit:c", b"1"]),
+                resp_command(&[b"SET", b"quit:c", b"1"]),
                 RESP_PING.to_vec(),
-                command(&[b"QUIT"]),
-                command(&[b"DEL", b"quit:c"]),
-                command(&[b"SET", b"quit:d", b"2"]),
+                resp_command(&[b"QUIT"]),
+                resp_command(&[b"DEL", b"quit:c"]),
+                resp_command(&[b"SET", b"quit:d", b"2"]),
             ]
             .concat(),
         );
@@ -994,9 +998,9 @@ fn connection_cases(suite: &mut Suite<'_>) {
             let mut expected = Vec::new();
             for i in 0..500 {
                 let key = format!("hc:{i}");
-                input.extend(command(&[b"SET", key.as_bytes(), key.as_bytes()]));
-                input.extend(command(&[b"GET", key.as_bytes()]));
-                input.extend(command(&[b"DEL", key.as_bytes()]));
+                input.extend(resp_command(&[b"SET", key.as_bytes(), key.as_bytes()]));
+                input.extend(resp_command(&[b"GET", key.as_bytes()]));
+                input.extend(resp_command(&[b"DEL", key.as_bytes()]));
                 expected.extend_from_slice(
                     format!("+OK\r\n${}\r\n{key}\r\n:1\r\n", key.len()).as_bytes(),
                 );
@@ -1356,17 +1360,6 @@ fn status_kib(pid: u32, field: &str) -> u64 {
         .trim()
         .parse()
         .unwrap()
-}
-
-/// A RESP2 multibulk command.
-fn command(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
 }
 
 /// The command word of a line-protocol line: after leading spaces, up to the next space.

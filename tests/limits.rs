@@ -6,21 +6,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{binary, Client, Server, STEP_TIMEOUT};
-
-/// Reads exactly `expected.len()` bytes and compares them.
-fn expect(client: &mut Client, expected: &[u8]) {
-    let mut got = vec![0; expected.len()];
-    client.reader.read_exact(&mut got).unwrap();
-    assert_eq!(
-        got.escape_ascii().to_string(),
-        expected.escape_ascii().to_string()
-    );
-}
+use common::{binary, expect, Server, STEP_TIMEOUT};
 
 #[test]
 fn with_a_password_every_command_waits_for_auth_in_both_protocols() {

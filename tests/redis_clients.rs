@@ -13,11 +13,10 @@ mod common;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread::JoinHandle;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Server, STEP_TIMEOUT};
+use common::{run_with_deadline, Finished, Server, STEP_TIMEOUT};
 
 /// How long one client script may run; each takes a few seconds.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
@@ -44,82 +43,10 @@ fn tool(name: &str, package: &str) -> PathBuf {
         })
 }
 
-/// What a finished process printed.
-struct Finished {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Finished {
-    /// Fails the test, showing everything the process printed, unless it exited 0.
-    fn assert_success(&self, what: &str) {
-        assert!(
-            self.status.success(),
-            "{what} failed ({})\n--- stdout\n{}\n--- stderr\n{}",
-            self.status,
-            self.stdout,
-            self.stderr
-        );
-    }
-}
-
-/// Reads a pipe to its end on a thread, so a chatty child never blocks on a full pipe.
-fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        bytes
-    })
-}
-
-/// Kills a process group: the child started with `process_group(0)` and anything it
-/// started.
-fn kill_group(child: &Child) {
-    // kill(2) on exactly this group: a `kill` program may read `-<pgid>` as a signal
-    // number, and a group id that reads as -1 would signal every process.
-    let group = rustix::process::Pid::from_child(child);
-    if group != rustix::process::Pid::INIT {
-        let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
-    }
-}
-
 /// Runs `command` to its end, or kills it (and what it started) after `timeout` and
 /// fails the test.
 fn run(command: &mut Command, timeout: Duration) -> Finished {
-    use std::os::unix::process::CommandExt;
-    let description = format!("{command:?}");
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap_or_else(|error| panic!("cannot start {description}: {error}"));
-    let stdout = drain(child.stdout.take().unwrap());
-    let stderr = drain(child.stderr.take().unwrap());
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            kill_group(&child);
-            let _ = child.kill();
-            let _ = child.wait();
-            let stdout = String::from_utf8_lossy(&stdout.join().unwrap()).into_owned();
-            let stderr = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
-            panic!(
-                "{description} still running after {timeout:?}: killed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Finished {
-        status,
-        stdout: String::from_utf8_lossy(&stdout.join().unwrap()).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr.join().unwrap()).into_owned(),
-    }
+    run_with_deadline(command, timeout)
 }
 
 fn start_server() -> Server {

@@ -5,31 +5,9 @@
 
 mod common;
 
-use std::io::Read;
 use std::process::Command;
 
-use common::{Client, Server};
-
-/// A RESP2 multibulk command.
-fn command(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-/// Reads exactly `expected.len()` bytes and compares them.
-fn expect(client: &mut Client, expected: &[u8]) {
-    let mut got = vec![0; expected.len()];
-    client.reader.read_exact(&mut got).unwrap();
-    assert_eq!(
-        got.escape_ascii().to_string(),
-        expected.escape_ascii().to_string()
-    );
-}
+use common::{expect, resp_command, Server};
 
 /// The path of a Debian tool, or a failure that says how to get it.
 fn tool(name: &str) -> &'static str {
@@ -55,14 +33,14 @@ fn the_basic_commands_answer_as_redis_does_pipelined_over_tcp_and_unix() {
             &[b"DEL", b"user"],
             &[b"DEL", b"user"],
         ] {
-            batch.extend(command(args));
+            batch.extend(resp_command(args));
         }
         client.send(&batch);
         expect(
             &mut client,
             b"+PONG\r\n+OK\r\n$5\r\nalice\r\n$-1\r\n:9\r\n:1\r\n:0\r\n",
         );
-        client.send(&command(&[b"QUIT"]));
+        client.send(&resp_command(&[b"QUIT"]));
         expect(&mut client, b"+OK\r\n");
         assert_eq!(client.read_to_end(), b"", "closed after QUIT");
     }
@@ -75,9 +53,9 @@ fn values_are_binary_safe_and_shared_with_the_line_protocol() {
         .chain(b"\r\n\r\n*3\r\n".iter().copied())
         .collect();
     let mut resp = server.tcp_client();
-    resp.send(&command(&[b"SET", b"bytes", &value]));
+    resp.send(&resp_command(&[b"SET", b"bytes", &value]));
     expect(&mut resp, b"+OK\r\n");
-    resp.send(&command(&[b"GET", b"bytes"]));
+    resp.send(&resp_command(&[b"GET", b"bytes"]));
     let mut reply = format!("${}\r\n", value.len()).into_bytes();
     reply.extend_from_slice(&value);
     reply.extend_from_slice(b"\r\n");
@@ -93,19 +71,19 @@ fn values_are_binary_safe_and_shared_with_the_line_protocol() {
 fn client_mistakes_get_redis_errors_and_the_connection_keeps_working() {
     let server = Server::start(&[]);
     let mut client = server.tcp_client();
-    client.send(&command(&[b"FOO", b"a", b"b"]));
+    client.send(&resp_command(&[b"FOO", b"a", b"b"]));
     expect(
         &mut client,
         b"-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n",
     );
-    client.send(&command(&[b"GET"]));
+    client.send(&resp_command(&[b"GET"]));
     expect(
         &mut client,
         b"-ERR wrong number of arguments for 'get' command\r\n",
     );
-    client.send(&command(&[b"SET", &[b'k'; 2000], b"v"]));
+    client.send(&resp_command(&[b"SET", &[b'k'; 2000], b"v"]));
     expect(&mut client, b"-ERR key too long (max 1024 bytes)\r\n");
-    client.send(&command(&[b"PING"]));
+    client.send(&resp_command(&[b"PING"]));
     expect(&mut client, b"+PONG\r\n");
 }
 
@@ -134,7 +112,7 @@ fn framing_errors_are_answered_then_the_connection_closes() {
         b"-ERR Protocol error: invalid bulk length\r\n"
     );
     let mut fresh = server.tcp_client();
-    fresh.send(&command(&[b"PING"]));
+    fresh.send(&resp_command(&[b"PING"]));
     expect(&mut fresh, b"+PONG\r\n");
 }
 

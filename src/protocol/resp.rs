@@ -49,7 +49,7 @@ pub enum RespError {
     UnbalancedQuotes,
 }
 
-/// The RESP2 framer, parser and encoder, with its limits.
+/// The RESP framer, parser and encoder, with its limits.
 #[derive(Debug, Clone, Copy)]
 pub struct RespProtocol {
     /// Longest bulk string accepted, in bytes; a longer `$` header is refused before its
@@ -235,7 +235,7 @@ impl RespProtocol {
     ///
     /// # Errors
     /// A [`ClientError`] worded as Redis words it: unknown command, wrong number of
-    /// arguments, SET options (not supported yet), or a key over the key limit. An empty
+    /// arguments, a bad option, or a key or value over its limit. An empty
     /// command is [`ClientError::EmptyLine`]; Redis skips those without a reply, so callers
     /// should not parse them.
     pub fn parse<'a>(

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How long any single step of a test may wait before it is a failure.
@@ -309,4 +310,133 @@ impl Client {
             .parse()
             .unwrap()
     }
+}
+
+/// What a finished process printed.
+pub struct Finished {
+    /// How it exited.
+    pub status: ExitStatus,
+    /// Everything it wrote to stdout.
+    pub stdout: String,
+    /// Everything it wrote to stderr.
+    pub stderr: String,
+}
+
+impl Finished {
+    /// Its status and output, for failure messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "({})\n--- stdout\n{}\n--- stderr\n{}",
+            self.status, self.stdout, self.stderr
+        )
+    }
+
+    /// Fails the test, showing everything the process printed, unless it exited 0.
+    pub fn assert_success(&self, what: &str) -> &Finished {
+        assert!(self.status.success(), "{what} failed {}", self.describe());
+        self
+    }
+
+    /// Fails the test unless stdout contains `part`.
+    pub fn assert_stdout_has(&self, what: &str, part: &str) -> &Finished {
+        assert!(
+            self.stdout.contains(part),
+            "{what}: no {part:?} in stdout {}",
+            self.describe()
+        );
+        self
+    }
+}
+
+/// Reads a pipe to its end on a thread, so a chatty child never blocks on a full pipe.
+pub fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+/// Kills a process group: a child started with `process_group(0)` and anything it
+/// started. kill(2) on exactly that group: a `kill` program may read `-<pgid>` as a
+/// signal number, and a group id that reads as -1 would signal every process.
+pub fn kill_group(child: &Child) {
+    use rustix::process::{kill_process_group, Pid, Signal};
+    let group = Pid::from_child(child);
+    if group != Pid::INIT {
+        let _ = kill_process_group(group, Signal::KILL);
+    }
+}
+
+/// Whether the child has exited, leaving it to be reaped.
+fn has_exited(child: &Child) -> bool {
+    use rustix::process::{waitid, Pid, WaitId, WaitIdOptions};
+    let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
+    matches!(
+        waitid(WaitId::Pid(Pid::from_child(child)), options),
+        Ok(Some(_))
+    )
+}
+
+/// Runs `command` in a process group of its own to its end, or kills it (and what it
+/// started) after `timeout` and fails the test.
+pub fn run_with_deadline(command: &mut Command, timeout: Duration) -> Finished {
+    use std::os::unix::process::CommandExt;
+    let description = format!("{command:?}");
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {description}: {error}"));
+    let stdout = drain(child.stdout.take().unwrap());
+    let stderr = drain(child.stderr.take().unwrap());
+    let deadline = Instant::now() + timeout;
+    let finished_in_time = loop {
+        if has_exited(&child) {
+            break true;
+        }
+        if Instant::now() >= deadline {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // The child is not reaped yet, so its process group id cannot have been reused:
+    // end anything it left running, which would hold the pipes open.
+    kill_group(&child);
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    let stdout = String::from_utf8_lossy(&stdout.join().unwrap()).into_owned();
+    let stderr = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
+    assert!(
+        finished_in_time,
+        "{description} still running after {timeout:?}: killed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    Finished {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+/// A RESP multibulk command.
+pub fn resp_command(args: &[&[u8]]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for arg in args {
+        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        out.extend_from_slice(arg);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Reads exactly `expected.len()` bytes and compares them (shown escaped on failure).
+pub fn expect(client: &mut Client, expected: &[u8]) {
+    let mut got = vec![0; expected.len()];
+    client.reader.read_exact(&mut got).unwrap();
+    assert_eq!(
+        got.escape_ascii().to_string(),
+        expected.escape_ascii().to_string()
+    );
 }
