@@ -2,10 +2,23 @@
 # Side-by-side comparison of Blink Store, Redis and memcached on this machine, driven by
 # `blink-store bench`. Installs redis-server and memcached when missing, starts every
 # server on loopback (stopping each by PID on exit), runs the same workloads against
-# each, and prints one markdown table with absolute numbers and ratios.
+# each, and prints markdown tables with absolute numbers and ratios.
 #
-#   benches/compare.sh              # full run, about 4 minutes
-#   benches/compare.sh --quick      # shorter runs and 100,000 keys for the memory row
+#   benches/compare.sh                   # throughput, then memory: about 8 minutes
+#   benches/compare.sh --quick           # shorter runs, 100,000 keys for bytes per entry
+#   benches/compare.sh --memory          # the memory part alone, about 4 minutes
+#   benches/compare.sh --memory --quick  # 5-second churn runs, about 1.5 minutes
+#   BLINK_BIN=/tmp/old/blink-store benches/compare.sh --memory   # another build's server
+#
+# BLINK_BIN selects the Blink Store server binary (default target/release/blink-store), so
+# two builds can be compared; the client (`bench`) and the echo floor always come from
+# target/release/blink-store.
+#
+# The memory part has two tables. Churn: 8 connections SET distinct keys for 15 s (5 s
+# with --quick) at 32-byte, 1000-byte and mixed 16 B to 16 KiB values, against each
+# server capped at 64 MiB (Blink over its line protocol and over RESP), a fresh server per
+# run so its VmHWM is that run's peak. Bytes per entry: 1,000,000 keys loaded under a limit
+# nothing is evicted at, the RSS growth per key less the 116 bytes of key and value.
 #
 # Single-connection rows use 1,000 keys, a hot set that stays in the CPU caches, so they
 # measure the request path; the multi-connection rows use 100,000 keys (uniform), as
@@ -19,10 +32,22 @@ cd "$(dirname "$0")/.."
 
 DURATION=3s
 MEMORY_KEYS=1000000
-if [ "${1:-}" = "--quick" ]; then
-  DURATION=1s
-  MEMORY_KEYS=100000
-fi
+CHURN_DURATION=15s
+THROUGHPUT=1
+for arg in "$@"; do
+  case $arg in
+    --quick)
+      DURATION=1s
+      MEMORY_KEYS=100000
+      CHURN_DURATION=5s ;;
+    --memory) THROUGHPUT=0 ;;
+    *)
+      echo "usage: $0 [--memory] [--quick]" >&2
+      exit 2 ;;
+  esac
+done
+# The memory limit of every server in the churn runs.
+CHURN_LIMIT_MIB=64
 
 apt_install() {
   if [ "$(id -u)" = 0 ]; then
@@ -36,8 +61,14 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v memcached >/dev/nul
 fi
 
 cargo build --release --locked --quiet
-BLINK=target/release/blink-store
+BENCH=target/release/blink-store
+BLINK=${BLINK_BIN:-$BENCH}
+if [ ! -x "$BLINK" ]; then
+  echo "BLINK_BIN=$BLINK is not an executable" >&2
+  exit 2
+fi
 WORK=$(mktemp -d)
+# Servers still running; stop removes its own, so a PID the system reuses is never killed.
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -62,6 +93,9 @@ wait_for_port() {
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
+# The most RSS process $1 has had so far (its high-water mark).
+peak_rss_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+
 # The RSS of process $1 once it stops changing (two equal readings 0.2 s apart, at most
 # 5 s): servers finish table growth and reclamation in the background after a load.
 settled_rss_kib() {
@@ -79,14 +113,16 @@ settled_rss_kib() {
 CPUS=$(nproc)
 ALL_CPUS="0-$((CPUS - 1))"
 
-# start NAME: starts one server, sets PID_<NAME>, PORT_<NAME>, and SOCK_<NAME> if it has one.
+# start NAME [LIMIT_MIB]: starts one server, sets PID_<NAME>, PORT_<NAME>, and SOCK_<NAME>
+# if it has one. LIMIT_MIB caps its memory: Blink's --memory-limit (default 512 MiB),
+# Redis's --maxmemory with allkeys-lru (default none), memcached's -m (default 1024).
 start() {
-  local name=$1 port pid
+  local name=$1 limit=${2:-} port pid cap=()
   port=$(free_port)
   case $name in
     blink)
       "$BLINK" serve --tcp "127.0.0.1:$port" --unix "$WORK/blink.sock" \
-        --memory-limit 512MiB --log warn 2>"$WORK/blink.log" &
+        --memory-limit "${limit:-512}MiB" --log warn 2>"$WORK/blink.log" &
       pid=$!
       SOCK_blink=$WORK/blink.sock ;;
     blink1)
@@ -94,17 +130,19 @@ start() {
         --log warn 2>"$WORK/blink1.log" &
       pid=$! ;;
     redis)
+      # Redis's mb is a MiB.
+      if [ -n "$limit" ]; then cap=(--maxmemory "${limit}mb" --maxmemory-policy allkeys-lru); fi
       redis-server --port "$port" --bind 127.0.0.1 --unixsocket "$WORK/redis.sock" \
         --unixsocketperm 700 --save '' --appendonly no --daemonize no \
-        --logfile "$WORK/redis.log" &
+        --logfile "$WORK/redis.log" "${cap[@]}" &
       pid=$!
       SOCK_redis=$WORK/redis.sock ;;
     memcached)
       # memcached refuses to run as root unless told to.
-      memcached -l 127.0.0.1 -p "$port" -U 0 -m 1024 -c 4096 -u "$(id -un)" &
+      memcached -l 127.0.0.1 -p "$port" -U 0 -m "${limit:-1024}" -c 4096 -u "$(id -un)" &
       pid=$! ;;
     echo)
-      "$BLINK" echo --tcp "127.0.0.1:$port" 2>"$WORK/echo.log" &
+      "$BENCH" echo --tcp "127.0.0.1:$port" 2>"$WORK/echo.log" &
       pid=$! ;;
   esac
   PIDS+=("$pid")
@@ -114,8 +152,12 @@ start() {
 }
 
 stop() {
-  local pid_var="PID_$1"
+  local pid_var="PID_$1" keep=() pid
   kill "${!pid_var}" && wait "${!pid_var}" 2>/dev/null || true
+  for pid in "${PIDS[@]}"; do
+    if [ "$pid" != "${!pid_var}" ]; then keep+=("$pid"); fi
+  done
+  PIDS=("${keep[@]}")
 }
 
 protocol_of() {
@@ -142,7 +184,7 @@ run() {
   fi
   echo "  $row: $server over $transport, $placement" >&2
   local out
-  out=$("${pin[@]}" "$BLINK" bench "${target[@]}" --protocol "$(protocol_of "$server")" \
+  out=$("${pin[@]}" "$BENCH" bench "${target[@]}" --protocol "$(protocol_of "$server")" \
     --duration "$DURATION" --value-size 32 --json "$@")
   python3 -c 'import json, sys
 r = json.loads(sys.argv[1])
@@ -150,52 +192,96 @@ r.update(row=sys.argv[2], server=sys.argv[3], transport=sys.argv[4], placement=s
 print(json.dumps(r))' "$out" "$row" "$server" "$transport" "$placement" >>"$RESULTS"
 }
 
-echo "== throughput and latency ($DURATION per run)" >&2
-for server in echo blink redis memcached; do
-  start "$server"
-  transports=(tcp)
-  if [ "$server" = blink ] || [ "$server" = redis ]; then transports=(tcp unix); fi
-  hot=(--keys 1000)
-  for placement in pinned unpinned; do
-    for transport in "${transports[@]}"; do
-      run "GET, 1 conn" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --preload
-      [ "$server" = echo ] || run "SET, 1 conn" "$server" "$transport" "$placement" "${hot[@]}" --ratio 0:1
-      run "GET, 1 conn, pipeline 16" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --pipeline 16
-      run "GET, 1 conn, pipeline 64" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --pipeline 64
+throughput() {
+  echo "== throughput and latency ($DURATION per run)" >&2
+  for server in echo blink redis memcached; do
+    start "$server"
+    transports=(tcp)
+    if [ "$server" = blink ] || [ "$server" = redis ]; then transports=(tcp unix); fi
+    hot=(--keys 1000)
+    for placement in pinned unpinned; do
+      for transport in "${transports[@]}"; do
+        run "GET, 1 conn" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --preload
+        [ "$server" = echo ] || run "SET, 1 conn" "$server" "$transport" "$placement" "${hot[@]}" --ratio 0:1
+        run "GET, 1 conn, pipeline 16" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --pipeline 16
+        run "GET, 1 conn, pipeline 64" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --pipeline 64
+      done
     done
+    if [ "$server" != echo ]; then
+      run "90:10, 4 conns" "$server" tcp unpinned --keys 100000 --ratio 9:1 --conns 4 --preload
+      run "90:10, 50 conns" "$server" tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --preload
+    fi
+    stop "$server"
   done
-  if [ "$server" != echo ]; then
-    run "90:10, 4 conns" "$server" tcp unpinned --keys 100000 --ratio 9:1 --conns 4 --preload
-    run "90:10, 50 conns" "$server" tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --preload
+  # Blink Store with one worker thread, like Redis's one thread, on the shared 2 CPUs.
+  start blink1
+  run "90:10, 4 conns" blink1 tcp unpinned --keys 100000 --ratio 9:1 --conns 4 --preload
+  run "90:10, 50 conns" blink1 tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --preload
+  stop blink1
+}
+
+# churn SERVER PROTOCOL VALUE_SIZE: 8 connections SET distinct keys for $CHURN_DURATION
+# against a fresh SERVER capped at $CHURN_LIMIT_MIB, so its VmHWM is this run's peak.
+# Appends the server's empty, peak and settled RSS and bench's report to $CHURN.
+CHURN=$WORK/churn.tsv
+churn() {
+  local server=$1 protocol=$2 size=$3 pid_var="PID_$1" port_var="PORT_$1" empty peak final out
+  start "$server" "$CHURN_LIMIT_MIB"
+  empty=$(settled_rss_kib "${!pid_var}")
+  echo "  churn: $server over $protocol, values of $size bytes" >&2
+  # A run with wrong replies (memcached out of memory, say) still prints its report and
+  # exits non-zero; its errors go into the table instead of ending the script.
+  out=$("$BENCH" bench --tcp "127.0.0.1:${!port_var}" --protocol "$protocol" \
+    --keys 5000000 --ratio 0:1 --conns 8 --pipeline 16 --duration "$CHURN_DURATION" \
+    --value-size "$size" --json 2>>"$WORK/churn.log") || true
+  # A server that died (or was killed for its memory) has no RSS left to read.
+  if [ -n "$(rss_kib "${!pid_var}" 2>/dev/null)" ]; then
+    final=$(settled_rss_kib "${!pid_var}")
+    # After settling: any growth while the server caught up belongs to the run too.
+    peak=$(peak_rss_kib "${!pid_var}")
+  else
+    final=died peak=died
   fi
   stop "$server"
-done
-# Blink Store with one worker thread, like Redis's one thread, on the shared 2 CPUs.
-start blink1
-run "90:10, 4 conns" blink1 tcp unpinned --keys 100000 --ratio 9:1 --conns 4 --preload
-run "90:10, 50 conns" blink1 tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --preload
-stop blink1
+  if [ -z "$out" ]; then out='{}'; fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$protocol" "$size" "$empty" "$peak" \
+    "$final" "$out" >>"$CHURN"
+}
 
-echo "== memory: $MEMORY_KEYS keys of 16 bytes with 100-byte values" >&2
 MEMORY=$WORK/memory.tsv
-for server in blink redis memcached; do
-  start "$server"
-  pid_var="PID_$server"
-  empty=$(settled_rss_kib "${!pid_var}")
-  port_var="PORT_$server"
-  "$BLINK" bench --tcp "127.0.0.1:${!port_var}" --protocol "$(protocol_of "$server")" \
-    --keys "$MEMORY_KEYS" --value-size 100 --preload --ratio 1:0 --requests 1000 \
-    --pipeline 64 --json >/dev/null
-  loaded=$(settled_rss_kib "${!pid_var}")
-  printf '%s\t%s\t%s\n' "$server" "$empty" "$loaded" >>"$MEMORY"
-  stop "$server"
-done
+memory() {
+  echo "== memory: churn at a $CHURN_LIMIT_MIB MiB limit ($CHURN_DURATION per run)" >&2
+  for size in 32 1000 16..16KiB; do
+    churn blink line "$size"
+    churn blink resp "$size"
+    churn redis resp "$size"
+    churn memcached memcache "$size"
+  done
 
-python3 - "$RESULTS" "$MEMORY" "$MEMORY_KEYS" "$(nproc)" "$(uname -m)" <<'EOF'
+  echo "== memory: $MEMORY_KEYS keys of 16 bytes with 100-byte values" >&2
+  for server in blink redis memcached; do
+    # Limits nothing is evicted at: 1 GiB for Blink and memcached, none for Redis.
+    case $server in
+      redis) start redis ;;
+      *) start "$server" 1024 ;;
+    esac
+    pid_var="PID_$server"
+    empty=$(settled_rss_kib "${!pid_var}")
+    port_var="PORT_$server"
+    "$BENCH" bench --tcp "127.0.0.1:${!port_var}" --protocol "$(protocol_of "$server")" \
+      --keys "$MEMORY_KEYS" --value-size 100 --preload --ratio 1:0 --requests 1000 \
+      --pipeline 64 --json >/dev/null
+    loaded=$(settled_rss_kib "${!pid_var}")
+    printf '%s\t%s\t%s\n' "$server" "$empty" "$loaded" >>"$MEMORY"
+    stop "$server"
+  done
+}
+
+report_throughput() {
+  python3 - "$RESULTS" "$(nproc)" "$(uname -m)" <<'EOF'
 import json, sys
 
-results_path, memory_path, keys, cpus, arch = sys.argv[1:]
-keys = int(keys)
+results_path, cpus, arch = sys.argv[1:]
 rows = [json.loads(line) for line in open(results_path)]
 errors = [r for r in rows if r["errors"]]
 if errors:
@@ -232,6 +318,42 @@ for row, transport, placement in order:
     one = find(row, "blink1", transport, placement)
     if one:
         print(f"| {row}, Blink `--workers 1` | {transport} | {placement} | — | {cell(one)} | {cell(r)} | {cell(m)} | {ratio(one, r)} | {ratio(one, m)} |")
+print()
+EOF
+}
+
+report_memory() {
+  python3 - "$CHURN" "$CHURN_LIMIT_MIB" "$CHURN_DURATION" "$MEMORY" "$MEMORY_KEYS" "$BLINK" <<'EOF'
+import json, sys
+
+churn_path, limit_mib, duration, memory_path, keys, blink = sys.argv[1:]
+limit_kib = int(limit_mib) * 1024
+keys = int(keys)
+names = {("blink", "line"): "Blink (line)", ("blink", "resp"): "Blink (RESP)",
+         ("redis", "resp"): "Redis", ("memcached", "memcache"): "memcached"}
+mib = lambda kib: f"{int(kib) / 1024:.1f} MiB"
+
+print(f"### Memory under churn: {limit_mib} MiB limit, 8 connections SET distinct keys for {duration}\n")
+print(f"Blink is `{blink} --memory-limit {limit_mib}MiB`; Redis `--maxmemory {limit_mib}mb "
+      f"--maxmemory-policy allkeys-lru`; memcached `-m {limit_mib}`. RSS of the server: empty "
+      "(settled after start), peak (VmHWM, a fresh server per run), final (settled after the "
+      "run). Bound: peak ≤ 1.1 × limit + empty RSS, Blink's promise; the other servers are "
+      "held to it for comparison.\n")
+print("| values | server | SETs/s | errors | RSS empty | RSS peak | RSS final | peak / limit | bound |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+for line in open(churn_path):
+    server, protocol, size, empty, peak, final, report = line.rstrip("\n").split("\t")
+    r = json.loads(report)
+    values = f"{size} B" if size.isdigit() else size.replace("..", " B to ") + ", log-uniform"
+    sets = f"{r['ops_per_sec'] / 1000:,.0f}k" if r else "—"
+    errors = f"{r['errors']:,}" if r else "bench failed"
+    if peak == "died":
+        print(f"| {values} | {names[(server, protocol)]} | {sets} | {errors} | {mib(empty)} | "
+              "server died | — | — | exceeds |")
+        continue
+    bound = "holds" if int(peak) <= 1.1 * limit_kib + int(empty) else "exceeds"
+    print(f"| {values} | {names[(server, protocol)]} | {sets} | {errors} | {mib(empty)} | "
+          f"{mib(peak)} | {mib(final)} | {int(peak) / limit_kib:.2f}× | {bound} |")
 
 print(f"\n### Memory: {keys:,} keys of 16 bytes with 100-byte values\n")
 print("| server | RSS empty | RSS loaded | bytes per entry above key + value |")
@@ -241,3 +363,9 @@ for line in open(memory_path):
     per_entry = (int(loaded) - int(empty)) * 1024 / keys - 116
     print(f"| {server} | {int(empty) / 1024:.1f} MiB | {int(loaded) / 1024:.1f} MiB | {per_entry:.0f} B |")
 EOF
+}
+
+if [ "$THROUGHPUT" = 1 ]; then throughput; fi
+memory
+if [ "$THROUGHPUT" = 1 ]; then report_throughput; fi
+report_memory

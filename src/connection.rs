@@ -295,11 +295,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         quit
     }
 
-    /// Executes complete lines from `consumed` on, under one guard, until none is left,
-    /// the client quits, or `limit` bytes of replies wait; returns where it stopped.
+    /// Executes complete lines from `consumed` on, each under its own guard, until none
+    /// is left, the client quits, or `limit` bytes of replies wait; returns where it
+    /// stopped. (A guard held across a long pipeline would keep papaya from freeing any
+    /// entry removed meanwhile, by any thread.)
     fn execute_lines(&mut self, mut consumed: usize, limit: usize) -> (usize, Step) {
-        let guard = self.store.guard();
         while let Some(len) = memchr::memchr(b'\n', &self.read_buf[consumed..]) {
+            let guard = self.store.guard();
             let line = &self.read_buf[consumed..consumed + len];
             consumed += len + 1;
             if std::mem::take(&mut self.discarding) {
@@ -355,11 +357,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         self.protocol.key_limit() + self.protocol.value_limit() + RESP_OVERHEAD
     }
 
-    /// Executes complete RESP commands from `consumed` on, under one guard, as
+    /// Executes complete RESP commands from `consumed` on, each under its own guard, as
     /// [`Connection::execute_lines`] does for lines. A framing error is answered and
     /// closes the connection, as Redis does.
     fn execute_frames(&mut self, mut consumed: usize, limit: usize) -> (usize, Step) {
-        let guard = self.store.guard();
         loop {
             let start = consumed;
             match self.resp.frame(&mut self.read_buf[start..], &mut self.args) {
@@ -376,6 +377,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 continue;
             }
             let frame = &self.read_buf[start..consumed];
+            let guard = self.store.guard();
             let reply = match self.resp.parse(frame, &self.args) {
                 Ok(request) => {
                     let mut cx = Context::new(&self.store, &self.server, &mut self.session);

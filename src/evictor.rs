@@ -16,9 +16,6 @@ const IDLE_CHECK: Duration = Duration::from_millis(100);
 /// entry was replaced meanwhile), so the thread does not spin.
 const EMPTY_PASS_BACKOFF: Duration = Duration::from_millis(1);
 
-/// The least time between two trims of the heap.
-const TRIM_INTERVAL: Duration = Duration::from_secs(1);
-
 /// The evictor thread's nice value: below the connection threads, not starved.
 #[cfg(unix)]
 const EVICTOR_NICE: i32 = 10;
@@ -71,27 +68,19 @@ fn run(store: &Store, stop: &AtomicBool) {
     if let Err(err) = rustix::process::setpriority_process(None, EVICTOR_NICE) {
         tracing::debug!(cause = %err, "could not lower the evictor's priority");
     }
-    // Evicted since the heap was last trimmed: after a burst, freed memory goes back, at
-    // most once per TRIM_INTERVAL (a trim walks the heap under the allocator's lock).
-    let mut evicted_since_trim = 0;
-    let mut last_trim = std::time::Instant::now();
     while !stop.load(Ordering::Acquire) {
-        if store.usage_bytes() <= store.max_bytes() {
+        store.refresh_structures();
+        if store.used_bytes() <= store.entry_budget() {
             store.maintain();
-            if evicted_since_trim > 0 && last_trim.elapsed() >= TRIM_INTERVAL {
-                evicted_since_trim = 0;
-                last_trim = std::time::Instant::now();
-                crate::allocator::trim();
-            }
             thread::park_timeout(IDLE_CHECK);
             continue;
         }
         let outcome = store.evict_to_limit();
-        evicted_since_trim += outcome.evicted;
         tracing::debug!(
             evicted = outcome.evicted,
             freed_bytes = outcome.freed_bytes,
-            usage_bytes = store.usage_bytes(),
+            used_bytes = store.used_bytes(),
+            structure_bytes = store.structure_bytes(),
             "eviction pass"
         );
         if outcome.evicted == 0 {
@@ -112,7 +101,7 @@ mod tests {
             store.set(format!("k{i}").as_bytes(), &[b'v'; 100]).unwrap();
         }
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while store.usage_bytes() > store.max_bytes() {
+        while store.used_bytes() > store.entry_budget() {
             assert!(
                 std::time::Instant::now() < deadline,
                 "evictor never settled"

@@ -24,7 +24,6 @@
 //! Beside the server: [`bench`] is the load generator of `blink-store bench`, and [`echo`]
 //! the line-echoing server of `blink-store echo` that benchmarks use as their floor.
 
-pub mod allocator;
 pub mod bench;
 pub mod cli;
 pub mod client;
@@ -37,6 +36,7 @@ pub mod evictor;
 pub mod healthcheck;
 pub mod logging;
 pub mod protocol;
+pub mod rss;
 pub mod server;
 pub mod store;
 pub mod sync;

@@ -22,6 +22,28 @@ use blink_store::store::Store;
 #[cfg(unix)]
 use blink_store::unix_socket;
 
+/// jemalloc serves every allocation, configured in `.cargo/config.toml` (one arena, freed
+/// pages returned within a second); see docs/decisions/0005-allocator.md.
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// What jemalloc reports about the heap: what the store compares with what it charges
+/// (see `Store::set_heap_gauge`), and what `INFO memory` shows.
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+fn heap_stats() -> Option<blink_store::store::HeapStats> {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    // jemalloc's statistics are a snapshot refreshed by advancing its epoch.
+    epoch::advance().ok()?;
+    let bytes = |read: tikv_jemalloc_ctl::Result<usize>| read.ok().map(|n| n as u64);
+    Some(blink_store::store::HeapStats {
+        allocated: bytes(stats::allocated::read())?,
+        active: bytes(stats::active::read())?,
+        resident: bytes(stats::resident::read())?,
+        metadata: bytes(stats::metadata::read())?,
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -82,8 +104,6 @@ fn run_echo(args: &EchoArgs) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
-    // Before any other thread exists: one malloc arena bounds RSS under eviction churn.
-    let one_arena = blink_store::allocator::use_one_arena();
     let _log_guard = logging::init(&LogConfig {
         dir: args.log_dir.clone(),
         retention: Duration::from_secs(args.retention_minutes.saturating_mul(60)),
@@ -105,7 +125,6 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         eviction_policy = ?args.eviction_policy,
         eviction_samples = args.eviction_samples,
         workers = ?args.workers,
-        one_arena,
         "starting"
     );
 
@@ -123,6 +142,8 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
 
     raise_open_file_limit(args.max_connections);
     let store = Arc::new(Store::with_config(args.store_config()));
+    #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+    store.set_heap_gauge(heap_stats);
     let _evictor = Evictor::spawn(store.clone())?;
     run_until_signal("blink-worker", args.workers, |shutdown| async move {
         server::run(store, listeners, options, shutdown).await?;

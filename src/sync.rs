@@ -1,25 +1,29 @@
-//! The one place the store takes its map, atomics, locks, channel, clock and seeds from. Under
+//! The one place the store takes its map, atomics, locks, epochs, clock and seeds from. Under
 //! `--cfg blink_loom` they come from loom and from `blink-model`'s loom-visible map, so
 //! the loom models in `loom-tests/` run the store's real accounting and eviction code.
 //! (The cfg is `blink_loom`, not `loom`: under `cfg(loom)` tokio compiles out `tokio::net`.)
 
+/// Epoch-based reclamation for the sampler's intake; the real crate in loom builds too.
+/// Loom cannot run crossbeam-epoch's own loom mode here (`--cfg crossbeam_loom` breaks
+/// crossbeam-channel, which tracing-appender needs), so loom sees the intake's pointers and
+/// slots but not the epochs. That is still sound: loom's threads are coroutines on one
+/// OS thread, which share one epoch participant, so a pinned model thread keeps the
+/// participant pinned and nothing it loaded is freed.
+pub use crossbeam_epoch as epoch;
+
 #[cfg(not(blink_loom))]
 pub use papaya::{Guard as Reclaim, HashMap as Map, LocalGuard as Guard};
 #[cfg(not(blink_loom))]
-pub use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+pub use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 #[cfg(not(blink_loom))]
-pub use std::sync::mpsc;
-#[cfg(not(blink_loom))]
-pub use std::sync::{Mutex, MutexGuard, TryLockError};
+pub use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 #[cfg(blink_loom)]
 pub use blink_model::loom_map::{Guard, Map, Reclaim};
 #[cfg(blink_loom)]
-pub use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+pub use loom::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 #[cfg(blink_loom)]
-pub use loom::sync::mpsc;
-#[cfg(blink_loom)]
-pub use loom::sync::{Mutex, MutexGuard};
+pub use loom::sync::{Arc, Mutex, MutexGuard};
 #[cfg(blink_loom)]
 pub use std::sync::TryLockError;
 

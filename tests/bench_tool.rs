@@ -84,6 +84,36 @@ fn line_protocol_after_preload_hits_every_get_over_tcp_and_unix() {
 }
 
 #[test]
+fn mixed_value_sizes_are_written_and_read_back_over_line_and_resp() {
+    let server = Server::start(&[]);
+    let addr = server.tcp.unwrap().to_string();
+    for protocol in ["line", "resp"] {
+        let report = bench_json(&[
+            "--tcp",
+            &addr,
+            "--protocol",
+            protocol,
+            "--requests",
+            "2000",
+            "--conns",
+            "2",
+            "--pipeline",
+            "4",
+            "--keys",
+            "300",
+            "--ratio",
+            "1:1",
+            "--value-size",
+            "16..16KiB",
+            "--preload",
+        ]);
+        assert_clean(&report);
+        assert_eq!(count(&report, "hits"), count(&report, "gets"), "{report}");
+        assert_eq!(report["value_size"], "16..16384", "{report}");
+    }
+}
+
+#[test]
 fn zipf_keys_for_a_fixed_duration() {
     let server = Server::start(&[]);
     let started = Instant::now();

@@ -83,7 +83,11 @@ fn the_line_protocol_has_expire_ttl_persist_and_info() {
                 "evictions",
                 "expirations",
                 "connections",
-                "uptime"
+                "uptime",
+                "used_memory",
+                "used_memory_rss",
+                "used_memory_dataset",
+                "maxmemory"
             ]
         );
         assert_eq!(field(&info, "keys"), 0);

@@ -13,7 +13,7 @@ use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::{resp_command, Client, Server, Stream, STEP_TIMEOUT};
+use common::{resp_command, status_kib, Client, Server, Stream, STEP_TIMEOUT};
 
 /// `--max-key-size`: small, so every limit is cheap to reach.
 const MAX_KEY: usize = 16;
@@ -1347,19 +1347,6 @@ fn wait_for_connections(client: &mut Client, want: u64, limit: Duration) {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-/// A field of `/proc/<pid>/status` in KiB, such as `VmRSS` or `VmHWM`.
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|value| value.trim().strip_suffix("kB"))
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
-        .trim()
-        .parse()
-        .unwrap()
 }
 
 /// The command word of a line-protocol line: after leading spaces, up to the next space.

@@ -1,6 +1,6 @@
 //! Loom models: every interleaving of a few SETs, DELETEs and evictions on one or two
-//! keys keeps `USAGE` exact. They run the store's real code; only its map, atomics,
-//! locks and channel are loom's (see `src/sync.rs`).
+//! keys keeps `USAGE` exact. They run the store's real code; only its map, atomics
+//! and locks are loom's (see `src/sync.rs`).
 //!
 //! Run: `RUSTFLAGS="--cfg blink_loom" CARGO_TARGET_DIR=target/loom cargo test -p blink-loom-tests --release`
 #![cfg(blink_loom)]
@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use blink_store::store::evict::EvictionPolicy;
 use blink_store::store::{Store, StoreConfig};
-use common::{assert_exact, race};
+use common::{assert_exact, charge, limit_for, race};
 use loom::thread;
 
 /// A store with `max_bytes`, sampled LRU, and no hard cap (so writers never help evict
@@ -26,9 +26,10 @@ fn store(max_bytes: u64) -> Arc<Store> {
     ))
 }
 
-/// Two 4-byte entries, `a` and `b`, over a 6-byte limit: eviction must remove one.
+/// Two 4-byte entries, `a` and `b`, over a limit for one and a half: eviction must
+/// remove one.
 fn over_limit() -> Arc<Store> {
-    let store = store(6);
+    let store = store(limit_for(charge(4) * 3 / 2));
     store.set(b"a", b"111").unwrap();
     store.set(b"b", b"222").unwrap();
     store
@@ -89,14 +90,14 @@ fn delete_evict() {
 fn evict_evict_of_the_same_candidate() {
     loom::model(|| {
         // One entry over the limit: both evictors go for it; it is discharged once.
-        let store = store(6);
+        let store = store(limit_for(charge(4) * 3 / 2));
         store.set(b"a", b"111").unwrap();
         store.set(b"b", b"22").unwrap();
-        let usage_before = store.usage_bytes();
+        let used_before = store.used_bytes();
         let store2 = store.clone();
         race(store2, evict, evict);
-        assert!(store.usage_bytes() <= 6);
-        assert!(store.usage_bytes() < usage_before);
+        assert!(store.used_bytes() <= store.entry_budget());
+        assert!(store.used_bytes() < used_before);
     });
 }
 
@@ -104,7 +105,7 @@ fn evict_evict_of_the_same_candidate() {
 fn eviction_racing_a_newer_set_keeps_the_newer_value_or_evicts_it_whole() {
     loom::model(|| {
         // Over the limit by one entry; a SET replaces "b" while the evictor samples.
-        let store = store(4);
+        let store = store(limit_for(charge(4)));
         store.set(b"a", b"123").unwrap();
         store.set(b"b", b"1").unwrap();
         let store2 = store.clone();
@@ -151,9 +152,9 @@ fn usage_never_underflows_or_undercounts_while_ops_race() {
                 store.delete(b"k");
             })
         };
-        // Usage never wraps below zero, and it counts at least what is published.
-        let observed = store.usage_bytes();
-        assert!(observed < 1 << 32, "usage underflowed: {observed}");
+        // The charge never wraps below zero.
+        let observed = store.used_bytes();
+        assert!(observed < 1 << 32, "used underflowed: {observed}");
         writer.join().unwrap();
         assert_exact(&store);
     });
@@ -200,8 +201,8 @@ fn usage_never_counts_less_than_what_is_published() {
                 thread::spawn(move || store.set(key, value).unwrap())
             })
             .collect();
-        let published = store.recount();
-        let used = store.usage_bytes();
+        let published = store.recount_charged();
+        let used = store.used_bytes();
         assert!(used >= published, "used {used} < published {published}");
         for writer in writers {
             writer.join().unwrap();

@@ -138,9 +138,10 @@ fn append_races_delete() {
 #[test]
 fn eviction_and_active_expiry_remove_an_expired_entry_once() {
     loom::model(|| {
-        // `k` (expired, 4 bytes) and `b` (3 bytes) over a 5-byte limit: eviction prefers
-        // the expired entry when it samples it, and active expiry wants it gone too.
-        let store = with_expired_key(5);
+        // `k` (expired, 4 bytes) and `b` (3 bytes) over a limit that holds `b` alone:
+        // eviction prefers the expired entry when it samples it, and active expiry wants
+        // it gone too.
+        let store = with_expired_key(common::limit_for(common::charge(3)));
         store.set(b"b", b"22").unwrap();
         let store = race(
             store,

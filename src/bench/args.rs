@@ -7,8 +7,8 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use super::config::{
-    BenchConfig, KeyDist, Limit, Protocol, Ratio, Target, DEFAULT_KEYS, DEFAULT_REQUESTS,
-    DEFAULT_ZIPF_EXPONENT, MAX_KEYS,
+    BenchConfig, KeyDist, Limit, Protocol, Ratio, Target, ValueSize, DEFAULT_KEYS,
+    DEFAULT_REQUESTS, DEFAULT_ZIPF_EXPONENT, MAX_KEYS,
 };
 
 /// Examples shown after `blink-store bench --help`.
@@ -20,6 +20,8 @@ Examples:
       Ten seconds of skewed GETs only; one JSON object on stdout.
   blink-store bench --protocol resp --tcp 127.0.0.1:6379 --preload
       The same workload against Redis (memcached: --protocol memcache).
+  blink-store bench --ratio 0:1 --keys 5000000 --value-size 16..16KiB --duration 15s
+      Write churn with values from 16 bytes to 16 KiB, as many of each doubling.
   taskset -c 1 blink-store bench --protocol echo --tcp 127.0.0.1:8766
       The loopback floor: `blink-store echo` sends every request straight back.";
 
@@ -79,9 +81,11 @@ pub struct BenchArgs {
     #[arg(long, value_name = "S", default_value_t = DEFAULT_ZIPF_EXPONENT, value_parser = parse_exponent)]
     pub zipf_exponent: f64,
 
-    /// Value size: bytes, or with a suffix (1KiB)
-    #[arg(long, value_name = "BYTES", default_value = "32", value_parser = parse_value_size)]
-    pub value_size: usize,
+    /// Value size: bytes, or with a suffix (1KiB); or a range MIN..MAX (16..16KiB) from
+    /// which each SET draws its length log-uniformly (every doubling of the length equally
+    /// likely, so small and large values both matter, as in real caches), repeatable by --seed
+    #[arg(long, value_name = "SIZE|MIN..MAX", default_value = "32", value_parser = parse_value_size)]
+    pub value_size: ValueSize,
 
     /// Before the timed run, SET every key once (pipelined, not measured)
     #[arg(long)]
@@ -130,7 +134,7 @@ impl BenchArgs {
             .ratio(self.ratio)
             .keys(self.keys)
             .key_dist(key_dist)
-            .value_bytes(self.value_size)
+            .value_size(self.value_size)
             .preload(self.preload)
             .threads(self.threads)
             .seed(self.seed)
@@ -164,9 +168,18 @@ fn parse_keys(text: &str) -> Result<u64, String> {
     }
 }
 
-fn parse_value_size(text: &str) -> Result<usize, String> {
-    let bytes = crate::cli::parse_size(text)?;
-    usize::try_from(bytes).map_err(|err| err.to_string())
+/// Parses one size (`32`, `1KiB`) or a range of them (`16..16KiB`), smallest first.
+fn parse_value_size(text: &str) -> Result<ValueSize, String> {
+    let bytes = |text: &str| {
+        let bytes = crate::cli::parse_size(text)?;
+        usize::try_from(bytes).map_err(|err| err.to_string())
+    };
+    let Some((min, max)) = text.split_once("..") else {
+        return bytes(text).map(ValueSize::fixed);
+    };
+    let (min, max) = (bytes(min)?, bytes(max)?);
+    ValueSize::range(min, max)
+        .ok_or_else(|| format!("'{text}': MIN must not be larger than MAX in MIN..MAX"))
 }
 
 fn parse_exponent(text: &str) -> Result<f64, String> {
@@ -235,7 +248,7 @@ mod tests {
         assert_eq!(config, BenchConfig::new(Target::Tcp(default_tcp())));
         assert_eq!(config.limit, Limit::Requests(100_000));
         assert_eq!(config.ratio, Ratio { gets: 9, sets: 1 });
-        assert_eq!(config.value_bytes, 32);
+        assert_eq!(config.value_size, ValueSize::fixed(32));
     }
 
     #[test]
@@ -271,7 +284,10 @@ mod tests {
         assert_eq!((config.conns, config.pipeline, config.threads), (4, 8, 2));
         assert_eq!(config.limit, Limit::Duration(Duration::from_millis(1500)));
         assert_eq!(config.key_dist, KeyDist::Zipf { exponent: 1.2 });
-        assert_eq!((config.value_bytes, config.seed), (1024, 7));
+        assert_eq!(
+            (config.value_size, config.seed),
+            (ValueSize::fixed(1024), 7)
+        );
         assert!(config.preload);
     }
 
@@ -288,9 +304,38 @@ mod tests {
             &["--zipf-exponent", "-1"],
             &["--keys", "1000000000000"],
             &["--protocol", "http"],
+            &["--value-size", "10..5"],
         ] {
             assert!(bench(args).is_err(), "{args:?} accepted");
         }
+    }
+
+    #[test]
+    fn value_sizes() {
+        let range = |min, max| ValueSize::range(min, max).unwrap();
+        let table: &[(&str, Option<ValueSize>)] = &[
+            ("32", Some(ValueSize::fixed(32))),
+            ("1KiB", Some(ValueSize::fixed(1024))),
+            ("16..16KiB", Some(range(16, 16 * 1024))),
+            ("1..2", Some(range(1, 2))),
+            ("5..5", Some(ValueSize::fixed(5))),
+            (" 1k .. 2k ", Some(range(1000, 2000))),
+            ("10..5", None),
+            ("..", None),
+            ("..5", None),
+            ("5..", None),
+            ("a..b", None),
+            ("0..5", None),
+            ("1..2..3", None),
+            ("1...2", None),
+            ("0", None),
+            ("", None),
+        ];
+        for (text, expected) in table {
+            assert_eq!(parse_value_size(text).ok(), *expected, "{text:?}");
+        }
+        assert_eq!(range(16, 16 * 1024).to_string(), "16..16384");
+        assert_eq!(ValueSize::fixed(5).to_string(), "5");
     }
 
     #[test]

@@ -26,6 +26,58 @@ pub const MAX_KEYS: u64 = 999_999_999_999;
 /// memtier's 32 are.
 pub const DEFAULT_VALUE_BYTES: usize = 32;
 
+/// The lengths of the values a run SETs: one size, or every length from `min` to `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValueSize {
+    /// The shortest value, at least 1 byte.
+    min: usize,
+    /// The longest value, at least `min`; equal to it for one size.
+    max: usize,
+}
+
+impl ValueSize {
+    /// Every value `bytes` long (at least 1).
+    pub fn fixed(bytes: usize) -> Self {
+        let bytes = bytes.max(1);
+        Self {
+            min: bytes,
+            max: bytes,
+        }
+    }
+
+    /// Values from `min` to `max` bytes long, both included; `None` unless
+    /// `1 <= min <= max`.
+    pub fn range(min: usize, max: usize) -> Option<Self> {
+        (1..=max).contains(&min).then_some(Self { min, max })
+    }
+
+    /// The shortest value.
+    pub fn min(self) -> usize {
+        self.min
+    }
+
+    /// The longest value.
+    pub fn max(self) -> usize {
+        self.max
+    }
+
+    /// Whether every value has the same length.
+    pub fn is_fixed(self) -> bool {
+        self.min == self.max
+    }
+}
+
+/// `32` for one size, `16..16384` for a range.
+impl fmt::Display for ValueSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_fixed() {
+            write!(f, "{}", self.min)
+        } else {
+            write!(f, "{}..{}", self.min, self.max)
+        }
+    }
+}
+
 /// Default Zipf exponent, YCSB's 0.99: a few hot keys and a long tail.
 pub const DEFAULT_ZIPF_EXPONENT: f64 = 0.99;
 
@@ -140,8 +192,8 @@ pub struct BenchConfig {
     pub keys: u64,
     /// Which keys are touched how often.
     pub key_dist: KeyDist,
-    /// Bytes per value.
-    pub value_bytes: usize,
+    /// Bytes per value: one size, or a range each SET draws from.
+    pub value_size: ValueSize,
     /// SET every key once, unmeasured, before the timed run, so GETs hit.
     pub preload: bool,
     /// Client runtime threads; 1 runs everything on the calling thread.
@@ -165,7 +217,7 @@ impl BenchConfig {
             ratio: Ratio { gets: 9, sets: 1 },
             keys: DEFAULT_KEYS,
             key_dist: KeyDist::Uniform,
-            value_bytes: DEFAULT_VALUE_BYTES,
+            value_size: ValueSize::fixed(DEFAULT_VALUE_BYTES),
             preload: false,
             threads: 1,
             seed: 0,
@@ -215,9 +267,9 @@ impl BenchConfig {
         self
     }
 
-    /// Sets the value size in bytes (at least 1).
-    pub fn value_bytes(mut self, bytes: usize) -> Self {
-        self.value_bytes = bytes.max(1);
+    /// Sets the value sizes.
+    pub fn value_size(mut self, size: ValueSize) -> Self {
+        self.value_size = size;
         self
     }
 

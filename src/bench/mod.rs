@@ -98,7 +98,7 @@ pub fn run(config: &BenchConfig) -> Result<Report, BenchError> {
 
 async fn run_async(config: &BenchConfig) -> Result<Report, BenchError> {
     let empty = Stats::new()?;
-    let wire = Wire::new(config.protocol, Values::new(config.value_bytes));
+    let wire = Wire::new(config.protocol, Values::new(config.value_size));
     let mut conns = Vec::with_capacity(config.conns);
     for stream in 0..config.conns {
         let conn = Conn::connect(&config.target, wire.clone(), config.reply_timeout).await?;
@@ -149,11 +149,21 @@ impl Source {
     /// The request numbered `seq` in the phase.
     fn op(&mut self, seq: u64) -> Op {
         match self {
-            Source::Preload(_) => Op {
-                kind: OpKind::Set,
+            Source::Preload(next) => Op {
+                kind: OpKind::Set {
+                    value_len: next.value_len(),
+                },
                 key: seq,
             },
             Source::Workload(workload) => workload.next_op(),
+        }
+    }
+
+    /// The length of the next value preloaded, drawn as the workload draws its SETs'.
+    fn value_len(&mut self) -> usize {
+        match self {
+            Source::Preload(next) => next.value_len(),
+            Source::Workload(workload) => workload.next_value_len(),
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use super::config::BenchConfig;
+use super::config::{BenchConfig, ValueSize};
 use super::wire::Outcome;
 use super::workload::OpKind;
 
@@ -67,7 +67,7 @@ impl Stats {
     pub fn sent(&mut self, kind: OpKind) {
         match kind {
             OpKind::Get => self.gets += 1,
-            OpKind::Set => self.sets += 1,
+            OpKind::Set { .. } => self.sets += 1,
         }
     }
 
@@ -208,7 +208,7 @@ impl Report {
             "keys": config.keys,
             "key_dist": config.key_dist.to_string(),
             "ratio": config.ratio.to_string(),
-            "value_size": config.value_bytes,
+            "value_size": value_size_json(config.value_size),
             "requests": self.requests(),
             "seconds": self.elapsed.as_secs_f64(),
             "ops_per_sec": self.ops_per_sec(),
@@ -230,6 +230,16 @@ impl Report {
     }
 }
 
+/// One size as a number of bytes, as it always was; a range as `"16..16384"`, which no
+/// number can stand for.
+fn value_size_json(size: ValueSize) -> serde_json::Value {
+    if size.is_fixed() {
+        size.min().into()
+    } else {
+        size.to_string().into()
+    }
+}
+
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let config = &self.config;
@@ -242,7 +252,7 @@ impl fmt::Display for Report {
         writeln!(
             f,
             "workload     {} keys ({}), GET:SET {}, {}-byte values",
-            config.keys, config.key_dist, config.ratio, config.value_bytes
+            config.keys, config.key_dist, config.ratio, config.value_size
         )?;
         writeln!(f, "requests     {}", self.requests())?;
         writeln!(f, "seconds      {:.3}", self.elapsed.as_secs_f64())?;
@@ -279,7 +289,7 @@ mod tests {
             a.sent(OpKind::Get);
             a.answered(Outcome::Hit, Duration::from_micros(micros));
         }
-        b.sent(OpKind::Set);
+        b.sent(OpKind::Set { value_len: 32 });
         b.answered(Outcome::Done, Duration::from_millis(2));
         b.sent(OpKind::Get);
         b.answered(Outcome::Wrong, Duration::from_micros(1));
@@ -304,5 +314,18 @@ mod tests {
         let failure = report.failure().unwrap();
         assert!(failure.contains("1 of 102 requests"), "{failure}");
         assert!(report.to_string().contains("hits 100, misses 0"));
+        assert_eq!(json["value_size"], 32);
+    }
+
+    #[test]
+    fn a_value_size_range_is_reported_as_written() {
+        let sizes = ValueSize::range(16, 16384).unwrap();
+        let report = Report {
+            config: BenchConfig::new(Target::Unix("s".into())).value_size(sizes),
+            elapsed: Duration::from_millis(100),
+            stats: Stats::new().unwrap(),
+        };
+        assert_eq!(report.to_json()["value_size"], "16..16384");
+        assert!(report.to_string().contains("16..16384-byte values"));
     }
 }

@@ -42,15 +42,13 @@ pub enum Parse {
     },
 }
 
-/// Encodes requests and checks replies for one protocol and one value size.
+/// Encodes requests and checks replies for one protocol and one set of values.
 #[derive(Debug, Clone)]
 pub struct Wire {
     /// The protocol spoken.
     protocol: Protocol,
-    /// The value every key must hold.
+    /// The value every key must hold at each length.
     values: Values,
-    /// The value size in decimal, as RESP and memcached headers carry it.
-    len_text: Vec<u8>,
     /// Reused for decoded values and echoed lines, so checking never allocates.
     scratch: Vec<u8>,
 }
@@ -58,11 +56,9 @@ pub struct Wire {
 impl Wire {
     /// The encoder and checker of `protocol` for `values`.
     pub fn new(protocol: Protocol, values: Values) -> Self {
-        let len_text = values.value_bytes().to_string().into_bytes();
         Self {
             protocol,
             values,
-            len_text,
             scratch: Vec::new(),
         }
     }
@@ -73,24 +69,24 @@ impl Wire {
         write_key(op.key, &mut key);
         let parts: [&[u8]; 3] = match (self.protocol, op.kind) {
             (Protocol::Line | Protocol::Echo, OpKind::Get) => [b"GET ", &key, b"\n"],
-            (Protocol::Line | Protocol::Echo, OpKind::Set) => [b"SET ", &key, b" "],
+            (Protocol::Line | Protocol::Echo, OpKind::Set { .. }) => [b"SET ", &key, b" "],
             (Protocol::Resp, OpKind::Get) => [b"*2\r\n$3\r\nGET\r\n$16\r\n", &key, b"\r\n"],
-            (Protocol::Resp, OpKind::Set) => [b"*3\r\n$3\r\nSET\r\n$16\r\n", &key, b"\r\n$"],
+            (Protocol::Resp, OpKind::Set { .. }) => [b"*3\r\n$3\r\nSET\r\n$16\r\n", &key, b"\r\n$"],
             (Protocol::Memcache, OpKind::Get) => [b"get ", &key, b"\r\n"],
-            (Protocol::Memcache, OpKind::Set) => [b"set ", &key, b" 0 0 "],
+            (Protocol::Memcache, OpKind::Set { .. }) => [b"set ", &key, b" 0 0 "],
         };
         parts.iter().for_each(|part| out.extend_from_slice(part));
-        if op.kind == OpKind::Get {
+        let OpKind::Set { value_len } = op.kind else {
             return;
-        }
+        };
         match self.protocol {
             Protocol::Line | Protocol::Echo => {}
             Protocol::Resp | Protocol::Memcache => {
-                out.extend_from_slice(&self.len_text);
+                push_decimal(value_len, out);
                 out.extend_from_slice(b"\r\n");
             }
         }
-        self.values.write(op.key, out);
+        self.values.write(op.key, value_len, out);
         out.extend_from_slice(match self.protocol {
             Protocol::Line | Protocol::Echo => b"\n",
             Protocol::Resp | Protocol::Memcache => b"\r\n",
@@ -104,7 +100,7 @@ impl Wire {
         };
         let judged = |outcome| reply(line_len, outcome);
         match (self.protocol, op.kind) {
-            (Protocol::Line, OpKind::Set) => judged(expect(line == b"OK")),
+            (Protocol::Line, OpKind::Set { .. }) => judged(expect(line == b"OK")),
             (Protocol::Line, OpKind::Get) => judged(self.line_get(line, op)),
             (Protocol::Echo, _) => {
                 self.scratch.clear();
@@ -117,8 +113,10 @@ impl Wire {
             (Protocol::Resp, _) if line.starts_with(b"$") => {
                 self.resp_bulk(buf, line, line_len, op)
             }
-            (Protocol::Resp, kind) => judged(expect(kind == OpKind::Set && line == b"+OK")),
-            (Protocol::Memcache, OpKind::Set) => judged(expect(line == b"STORED")),
+            (Protocol::Resp, kind) => {
+                judged(expect(matches!(kind, OpKind::Set { .. }) && line == b"+OK"))
+            }
+            (Protocol::Memcache, OpKind::Set { .. }) => judged(expect(line == b"STORED")),
             (Protocol::Memcache, OpKind::Get) if line == b"END" => judged(Outcome::Miss),
             (Protocol::Memcache, OpKind::Get) if line.starts_with(b"VALUE ") => {
                 self.memcache_value(buf, line, line_len, op)
@@ -197,23 +195,23 @@ impl Wire {
     pub fn describe(&self, op: Op, bytes: &[u8]) -> String {
         let mut key = [0u8; KEY_LEN];
         write_key(op.key, &mut key);
-        let size = self.values.value_bytes();
+        let size = self.values.sizes();
         let expected = match (self.protocol, op.kind) {
             (Protocol::Line, OpKind::Get) => {
                 format!("VALUE <base64 of its {size}-byte value> or NOT_FOUND")
             }
-            (Protocol::Line, OpKind::Set) => "OK".into(),
+            (Protocol::Line, OpKind::Set { .. }) => "OK".into(),
             (Protocol::Resp, OpKind::Get) => format!("${size} with its value, or $-1"),
-            (Protocol::Resp, OpKind::Set) => "+OK".into(),
+            (Protocol::Resp, OpKind::Set { .. }) => "+OK".into(),
             (Protocol::Memcache, OpKind::Get) => {
                 format!("VALUE with its {size}-byte value then END, or END")
             }
-            (Protocol::Memcache, OpKind::Set) => "STORED".into(),
+            (Protocol::Memcache, OpKind::Set { .. }) => "STORED".into(),
             (Protocol::Echo, _) => "the request line back".into(),
         };
         let kind = match op.kind {
             OpKind::Get => "GET",
-            OpKind::Set => "SET",
+            OpKind::Set { .. } => "SET",
         };
         let shown = &bytes[..bytes.len().min(QUOTED_BYTES)];
         format!(
@@ -222,6 +220,23 @@ impl Wire {
             shown.escape_ascii()
         )
     }
+}
+
+/// Appends `n` in decimal, as RESP and memcached headers carry a value's length, without
+/// allocating.
+fn push_decimal(mut n: usize, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        // `n % 10` is below 10, so the cast is exact.
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
 }
 
 /// The first line of `buf` without its CR LF (or LF), and the bytes it takes with them.
@@ -270,9 +285,10 @@ fn expect_hit(right: bool) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::config::ValueSize;
 
     fn wire(protocol: Protocol) -> Wire {
-        Wire::new(protocol, Values::new(5))
+        Wire::new(protocol, Values::new(ValueSize::fixed(5)))
     }
 
     const GET: Op = Op {
@@ -280,7 +296,7 @@ mod tests {
         key: 3,
     };
     const SET: Op = Op {
-        kind: OpKind::Set,
+        kind: OpKind::Set { value_len: 5 },
         key: 3,
     };
 
@@ -365,6 +381,56 @@ mod tests {
                 "{protocol:?} {op:?} {:?}",
                 bytes.escape_ascii().to_string()
             );
+        }
+    }
+
+    #[test]
+    fn mixed_sizes_carry_each_length_and_accept_any_in_range() {
+        let sizes = ValueSize::range(1, 1000).unwrap();
+        let mut resp = Wire::new(Protocol::Resp, Values::new(sizes));
+        let memcache = Wire::new(Protocol::Memcache, Values::new(sizes));
+        for value_len in [1, 9, 10, 999, 1000] {
+            let set = Op {
+                kind: OpKind::Set { value_len },
+                key: 3,
+            };
+            let mut request = Vec::new();
+            resp.encode(set, &mut request);
+            let header = format!("*3\r\n$3\r\nSET\r\n$16\r\nkey:000000000003\r\n${value_len}\r\n");
+            assert!(request.starts_with(header.as_bytes()), "{value_len}");
+            let value = &request[header.len()..request.len() - 2];
+            assert_eq!(value.len(), value_len);
+
+            let mut reply = format!("${value_len}\r\n").into_bytes();
+            reply.extend_from_slice(value);
+            reply.extend_from_slice(b"\r\n");
+            assert_eq!(
+                resp.parse(&reply, GET),
+                super::reply(reply.len(), Outcome::Hit)
+            );
+
+            let mut request = Vec::new();
+            memcache.encode(set, &mut request);
+            let header = format!("set key:000000000003 0 0 {value_len}\r\n");
+            assert!(request.starts_with(header.as_bytes()), "{value_len}");
+            assert_eq!(&request[header.len()..request.len() - 2], value);
+        }
+        let mut too_long = vec![b'0'; 1001];
+        too_long.extend_from_slice(b"\r\n");
+        let mut reply = b"$1001\r\n".to_vec();
+        reply.extend_from_slice(&too_long);
+        assert_eq!(
+            resp.parse(&reply, GET),
+            super::reply(reply.len(), Outcome::Wrong)
+        );
+    }
+
+    #[test]
+    fn decimals() {
+        for n in [0, 7, 10, 16_384, usize::MAX] {
+            let mut out = b"$".to_vec();
+            push_decimal(n, &mut out);
+            assert_eq!(out, format!("${n}").into_bytes());
         }
     }
 

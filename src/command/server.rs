@@ -237,11 +237,44 @@ fn hello<'a>(cx: &mut Context<'_>, version: Option<&[u8]>, name: Option<&[u8]>) 
     ])
 }
 
-/// The line protocol's INFO: one line of `key=value` pairs.
+/// The memory figures both INFOs report, under Redis's names.
+struct MemoryFigures {
+    /// Everything charged against the limit: entries and shared structures.
+    used: u64,
+    /// Resident memory of the process, as the kernel counts it (0 where unknown).
+    rss: u64,
+    /// Key and value bytes: `USAGE`.
+    dataset: u64,
+    /// What the allocator reports, if it reports anything.
+    heap: Option<crate::store::HeapStats>,
+}
+
+impl MemoryFigures {
+    fn of(store: &Store) -> Self {
+        Self {
+            used: store.charged_bytes(),
+            rss: crate::rss::resident_bytes().unwrap_or(0),
+            dataset: store.usage_bytes(),
+            heap: store.heap_stats(),
+        }
+    }
+
+    /// RSS over charged memory, as Redis's `mem_fragmentation_ratio`.
+    fn fragmentation_ratio(&self) -> f64 {
+        if self.used == 0 {
+            return 0.0;
+        }
+        self.rss as f64 / self.used as f64
+    }
+}
+
+/// The line protocol's INFO: one line of `key=value` pairs, every value an integer (the
+/// memory figures of `INFO memory` that are integers come last, under Redis's names).
 fn info_line(store: &Store, server: &ServerInfo) -> String {
     let stats = store.stats();
+    let memory = MemoryFigures::of(store);
     format!(
-        "keys={} used_bytes={} limit={} hits={} misses={} evictions={} expirations={} connections={} uptime={}",
+        "keys={} used_bytes={} limit={} hits={} misses={} evictions={} expirations={} connections={} uptime={} used_memory={} used_memory_rss={} used_memory_dataset={} maxmemory={}",
         store.len(),
         store.usage_bytes(),
         store.max_bytes(),
@@ -251,6 +284,10 @@ fn info_line(store: &Store, server: &ServerInfo) -> String {
         stats.expired,
         server.connected(),
         server.uptime_secs(),
+        memory.used,
+        memory.rss,
+        memory.dataset,
+        store.max_bytes(),
     )
 }
 
@@ -291,11 +328,27 @@ fn info_sections(store: &Store, server: &ServerInfo, section: Option<&[u8]>) -> 
         );
     }
     if wanted("memory") {
+        let memory = MemoryFigures::of(store);
         let _ = write!(
             out,
-            "# Memory\r\nused_memory:{}\r\nused_memory_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n\r\n",
-            store.usage_bytes(),
-            human_bytes(store.usage_bytes()),
+            "# Memory\r\nused_memory:{}\r\nused_memory_human:{}\r\nused_memory_rss:{}\r\nused_memory_rss_human:{}\r\nused_memory_dataset:{}\r\nmem_fragmentation_ratio:{:.2}\r\n",
+            memory.used,
+            human_bytes(memory.used),
+            memory.rss,
+            human_bytes(memory.rss),
+            memory.dataset,
+            memory.fragmentation_ratio(),
+        );
+        if let Some(heap) = memory.heap {
+            let _ = write!(
+                out,
+                "allocator_allocated:{}\r\nallocator_active:{}\r\nallocator_resident:{}\r\nallocator_metadata:{}\r\n",
+                heap.allocated, heap.active, heap.resident, heap.metadata,
+            );
+        }
+        let _ = write!(
+            out,
+            "maxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n\r\n",
             store.max_bytes(),
             human_bytes(store.max_bytes()),
             policy_name(store),
@@ -410,27 +463,34 @@ mod tests {
 
     #[test]
     fn info_has_the_fields_clients_read() {
-        let store = Store::new(1000);
+        let store = Store::new(100_000);
         store.set(b"k", b"v").unwrap();
+        store.refresh_structures();
+        assert!(store.charged_bytes() > store.used_bytes());
         let text = info_sections(&store, &ServerInfo::default(), None);
         for field in [
-            "redis_version:",
-            "used_memory:2\r\n",
-            "maxmemory:1000\r\n",
-            "keyspace_hits:0",
-            "evicted_keys:0",
-            "expired_keys:0",
-            "loading:0",
-            "db0:keys=1,expires=0",
+            "redis_version:".to_string(),
+            format!("used_memory:{}\r\n", store.charged_bytes()),
+            "used_memory_dataset:2\r\n".to_string(),
+            "used_memory_rss:".to_string(),
+            "mem_fragmentation_ratio:".to_string(),
+            "maxmemory:100000\r\n".to_string(),
+            "keyspace_hits:0".to_string(),
+            "evicted_keys:0".to_string(),
+            "expired_keys:0".to_string(),
+            "loading:0".to_string(),
+            "db0:keys=1,expires=0".to_string(),
         ] {
-            assert!(text.contains(field), "{field} in {text}");
+            assert!(text.contains(&field), "{field} in {text}");
         }
         let memory = info_sections(&store, &ServerInfo::default(), Some(b"MEMORY"));
         assert!(memory.starts_with("# Memory\r\n") && !memory.contains("# Server"));
         assert!(!memory.ends_with("\r\n\r\n"));
         let line = info_line(&store, &ServerInfo::default());
         assert!(
-            line.starts_with("keys=1 used_bytes=2 limit=1000 hits=0"),
+            line.starts_with("keys=1 used_bytes=2 limit=100000 hits=0")
+                && line.contains(&format!(" used_memory={} ", store.charged_bytes()))
+                && line.ends_with(" used_memory_dataset=2 maxmemory=100000"),
             "{line}"
         );
     }

@@ -6,13 +6,23 @@
 
 use std::hash::{BuildHasher, Hash, Hasher};
 
+use thin_slice::ThinBoxedSlice;
+
 use crate::sync::{AtomicU32, Ordering};
 
 /// Bytes before the key in an entry's allocation: the key's length, with [`EXPIRES`].
-const HEADER_BYTES: usize = 4;
+pub(super) const HEADER_BYTES: usize = 4;
 
 /// Bytes of the expiry time, when there is one: Unix milliseconds, after the header.
-const EXPIRY_BYTES: usize = 8;
+pub(super) const EXPIRY_BYTES: usize = 8;
+
+/// Entries of at least this many bytes (header included) keep their length in a separate
+/// allocation of [`SPILL_BYTES`]; shorter ones carry it in the pointer.
+pub(super) const SPILL_FROM_BYTES: u64 = 0xffff;
+
+/// The separate allocation of a long entry's length (a boxed fat pointer), on x86_64;
+/// elsewhere the entry's pointer is a fat pointer already.
+pub(super) const SPILL_BYTES: u64 = if cfg!(target_arch = "x86_64") { 16 } else { 0 };
 
 /// The header's top bit: an expiry time follows the header.
 const EXPIRES: u32 = 1 << 31;
@@ -84,8 +94,9 @@ pub fn key_hash(key: &[u8]) -> u64 {
 #[derive(Debug)]
 pub struct Entry {
     /// Header (little-endian `u32`), expiry (little-endian `u64`, optional), key bytes,
-    /// value bytes.
-    bytes: Box<[u8]>,
+    /// value bytes. One word: on x86_64 the length rides in the pointer's top 16 bits
+    /// (entries of 64 KiB and more keep a boxed fat pointer instead, [`SPILL_BYTES`]).
+    bytes: ThinBoxedSlice<u8>,
 }
 
 impl Entry {
@@ -117,7 +128,7 @@ impl Entry {
         bytes.extend_from_slice(key);
         value.write_to(&mut bytes);
         Self {
-            bytes: bytes.into_boxed_slice(),
+            bytes: bytes.into_boxed_slice().into(),
         }
     }
 
@@ -150,9 +161,14 @@ impl Entry {
         &self.bytes[self.key_end()..]
     }
 
-    /// Bytes charged for this entry: key plus value.
+    /// Bytes of key and value: what `USAGE` counts.
     pub fn size(&self) -> u64 {
         (self.bytes.len() - self.key_start()) as u64
+    }
+
+    /// Bytes charged against the memory limit for this entry ([`super::footprint`]).
+    pub fn charge(&self) -> u64 {
+        super::footprint::entry_charge(self.size(), self.expires_at_ms().is_some())
     }
 
     /// The Unix time in milliseconds after which the entry is gone, if it expires.
@@ -194,8 +210,8 @@ impl Hash for Entry {
 pub struct Meta {
     /// Milliseconds since the store's epoch at the last access; eviction's recency score.
     stamp: AtomicU32,
-    /// Key plus value bytes, as charged (below 2 GiB), and [`EXPIRES`] if the entry has an
-    /// expiry time.
+    /// Key plus value bytes (below 2 GiB), and [`EXPIRES`] if the entry has an expiry
+    /// time: enough to recompute the entry's charge when it leaves the map.
     size: u32,
 }
 
@@ -225,9 +241,14 @@ impl Meta {
         }
     }
 
-    /// Bytes charged for the entry.
+    /// Bytes of the entry's key and value.
     pub fn size(&self) -> u64 {
         u64::from(self.size & !EXPIRES)
+    }
+
+    /// Bytes charged against the memory limit for the entry ([`super::footprint`]).
+    pub fn charge(&self) -> u64 {
+        super::footprint::entry_charge(self.size(), self.expires())
     }
 
     /// Whether the entry has an expiry time.

@@ -53,7 +53,7 @@ pub struct EvictOutcome {
     pub sampled: usize,
 }
 
-/// Evicts until `used ≤ target_bytes`, at most `max_evictions` entries, or until the pool
+/// Evicts until the entries' charge is at most `target_bytes`, at most `max_evictions` entries, or until the pool
 /// yields nothing evictable.
 pub fn evict_once(
     store: &Store,
@@ -62,15 +62,22 @@ pub fn evict_once(
     max_evictions: usize,
 ) -> EvictOutcome {
     let mut outcome = EvictOutcome::default();
-    let guard = store.map.guard();
-    let find = |hash| store.map.get_key_value(&ByHash(hash), &guard);
-    pool.refresh(store.len(), |hash| find(hash).is_some());
-    let mut sample = ArrayVec::<_, MAX_SAMPLES>::new();
+    // Guards are held briefly: papaya frees no removed entry while any thread that was
+    // pinned when it was removed stays pinned, so an evictor descheduled while pinned
+    // (it runs at a low priority) would hold back megabytes of dead entries.
+    pool.refresh(store.len(), |hash| {
+        store.map.get(&ByHash(hash), &store.map.guard()).is_some()
+    });
     let mut fruitless = 0;
-    while store.usage_bytes() > target_bytes
+    while store.used_bytes() > target_bytes
         && outcome.evicted < max_evictions
         && fruitless < MAX_FRUITLESS_SAMPLES
     {
+        // One guard per sample, from the draw to the removal: the victim is removed by
+        // address, which the guard keeps from being freed and reused meanwhile.
+        let guard = store.map.guard();
+        let find = |hash| store.map.get_key_value(&ByHash(hash), &guard);
+        let mut sample = ArrayVec::<_, MAX_SAMPLES>::new();
         let now = store.now_ms();
         pool.draw(store.config.samples, &find, &mut sample);
         outcome.sampled += sample.len();
@@ -95,7 +102,7 @@ pub fn evict_once(
                     store.stats.evicted.add(1);
                 }
                 outcome.evicted += 1;
-                outcome.freed_bytes += meta.size();
+                outcome.freed_bytes += meta.charge();
                 pool.forget(index);
             }
             Ok(None) => {
@@ -143,6 +150,7 @@ fn choose<'s, 'g>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::footprint::entry_charge;
     use crate::store::StoreConfig;
 
     fn fill(store: &Store, count: usize, value_len: usize) {
@@ -161,6 +169,19 @@ mod tests {
         )
     }
 
+    /// `store` with its limit lowered to its shared structures plus `entry_bytes`.
+    fn with_entry_budget(store: Store, entry_bytes: u64) -> Store {
+        store.refresh_structures();
+        let max_bytes = store.structure_bytes() + entry_bytes;
+        Store {
+            config: StoreConfig {
+                max_bytes,
+                ..store.config
+            },
+            ..store
+        }
+    }
+
     #[test]
     fn does_nothing_under_the_limit() {
         let store = store(10_000, EvictionPolicy::Lru);
@@ -172,11 +193,13 @@ mod tests {
     #[test]
     fn evicts_until_within_limit_and_accounts_exactly() {
         for policy in [EvictionPolicy::Lru, EvictionPolicy::TinyLfu] {
-            let store = store(50 * 108, policy);
+            let store = store(u64::MAX, policy);
             fill(&store, 200, 100);
+            let store = with_entry_budget(store, 50 * entry_charge(108, false));
             let outcome = store.evict_to_limit();
-            assert!(store.usage_bytes() <= store.max_bytes());
+            assert!(store.charged_bytes() <= store.max_bytes());
             assert_eq!(store.usage_bytes(), store.recount());
+            assert_eq!(store.used_bytes(), store.recount_charged());
             assert_eq!(outcome.evicted, 200 - store.len());
             assert!(
                 store.len() >= 49,
@@ -197,13 +220,8 @@ mod tests {
                 .get(format!("key{i:05}").as_bytes(), &store.guard())
                 .unwrap();
         }
-        let store = Store {
-            config: StoreConfig {
-                max_bytes: store.usage_bytes() / 2,
-                ..store.config
-            },
-            ..store
-        };
+        let half = store.used_bytes() / 2;
+        let store = with_entry_budget(store, half);
         store.evict_to_limit();
         let guard = store.guard();
         let recent_kept = (0..500)
@@ -228,13 +246,8 @@ mod tests {
                     .unwrap();
             }
         }
-        let store = Store {
-            config: StoreConfig {
-                max_bytes: store.usage_bytes() / 4,
-                ..store.config
-            },
-            ..store
-        };
+        let quarter = store.used_bytes() / 4;
+        let store = with_entry_budget(store, quarter);
         store.evict_to_limit();
         let guard = store.guard();
         let frequent_kept = (0..100)
@@ -248,7 +261,7 @@ mod tests {
 
     #[test]
     fn a_newer_value_of_a_sampled_key_is_never_evicted() {
-        let store = store(100, EvictionPolicy::Lru);
+        let store = store(1 << 20, EvictionPolicy::Lru);
         store.set(b"k", b"old-value").unwrap();
         let guard = store.guard();
         let (sampled, _) = store.map.get_key_value(&Lookup::new(b"k"), &guard).unwrap();
@@ -269,19 +282,13 @@ mod tests {
 
     #[test]
     fn a_key_deleted_and_written_again_stays_evictable() {
-        let store = store(1_000, EvictionPolicy::Lru);
+        let store = store(1 << 20, EvictionPolicy::Lru);
         for _ in 0..3 {
             store.set(b"k", b"value").unwrap();
             store.delete(b"k");
         }
         store.set(b"k", b"value").unwrap();
-        let store = Store {
-            config: StoreConfig {
-                max_bytes: 0,
-                ..store.config
-            },
-            ..store
-        };
+        let store = with_entry_budget(store, 0);
         assert_eq!(store.evict_to_limit().evicted, 1);
         assert!(store.is_empty());
         assert_eq!(store.usage_bytes(), 0);

@@ -8,14 +8,22 @@
 //! to the map, the sampler and the sketch.
 //!
 //! # Size accounting
+//! Each entry is charged what it really costs in memory ([`footprint`]: its allocation
+//! rounded to the allocator's class, papaya's node, its sampler slots), so the memory
+//! limit bounds the process rather than the key and value bytes alone.
 //! `used` changes only by amounts taken from what the map *returned*: charge the new
-//! entry before `insert` publishes it, then discharge the size in the `Meta` `insert`
+//! entry before `insert` publishes it, then discharge the charge of the `Meta` `insert`
 //! replaced;
 //! `remove`/`remove_if` discharge exactly what they removed. Never read-then-write: a
 //! separate `get` of the old size races with a concurrent SET of the same key.
 //! So `used` never underflows, never counts less than what is published while operations
-//! race, and equals Σ(key + value bytes) of live entries whenever none is in flight.
-//! [`Store::recount`] computes that sum for tests.
+//! race, and equals Σ charge of live entries whenever none is in flight
+//! ([`Store::recount_charged`]). The key and value bytes (`USAGE`) are counted by the same
+//! rules on a sharded counter, equal to [`Store::recount`] at rest.
+//!
+//! Papaya's table and the frequency sketch are shared, not per entry: the evictor
+//! refreshes their estimated size ([`footprint::Structures`]) and entries get what is left
+//! of the limit.
 //!
 //! # Access stamps and frequencies
 //! Each entry carries the millisecond (since the store was created) it was last read or
@@ -54,6 +62,7 @@
 pub mod entry;
 pub mod evict;
 pub mod expiry;
+pub mod footprint;
 pub mod sampler;
 pub mod sketch;
 pub mod stats;
@@ -62,19 +71,32 @@ pub mod update;
 use std::cell::Cell;
 use std::sync::OnceLock;
 use std::thread::Thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use self::entry::{key_hash, Entry, Meta};
 use self::entry::{Lookup, PassThrough, MAX_ENTRY_BYTES};
 use self::evict::{EvictionPolicy, DEFAULT_SAMPLES};
 pub use self::expiry::Clock;
+use self::footprint::Structures;
 use self::sampler::Sampler;
 use self::sketch::FrequencySketch;
-use self::stats::{Stats, StatsSnapshot};
-use crate::sync::{AtomicU64, Guard, Map, Ordering, Reclaim as _};
+use self::stats::{Counter, Stats, StatsSnapshot};
+use crate::sync::{AtomicU64, Guard, Map, Mutex, Ordering, Reclaim as _};
 
 /// Expected bytes per entry when sizing the frequency sketch from the memory limit.
 const SKETCH_BYTES_PER_ENTRY: u64 = 128;
+
+/// The least time between two readings of the heap gauge: reading jemalloc's statistics
+/// takes a lock, and the evictor may refresh thousands of times a second under churn.
+const HEAP_CHECK_INTERVAL: Duration = Duration::from_millis(10);
+
+/// What the heap holds beyond the charges, and the allocator's fragmentation
+/// ([`HeapStats::slack`]), are each charged up to this fraction of the limit: 1/8.
+/// Charging none lets RSS pass the limit by 15-30% under eviction churn (entries awaiting
+/// reclamation, free room in the allocator's pages). Charging all could evict everything:
+/// evicting does not shrink fragmentation at once (a page returns only once all of it is
+/// free), and a thousand connections' buffers are no reason to empty the cache.
+const MAX_OVERHEAD_FRACTION: u64 = 8;
 
 /// Evictions a writer above the hard cap performs per round of helping.
 const HELP_BATCH: usize = 32;
@@ -119,7 +141,7 @@ pub enum StoreError {
     Overflow,
 }
 
-/// The number of bytes an entry is charged: its key plus its value.
+/// The bytes of an entry's key and value, as `USAGE` counts them.
 pub fn entry_size(key: &[u8], value: &[u8]) -> u64 {
     // usize → u64 is lossless on every supported target.
     (key.len() + value.len()) as u64
@@ -128,7 +150,8 @@ pub fn entry_size(key: &[u8], value: &[u8]) -> u64 {
 /// How a store is limited and how it evicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreConfig {
-    /// The memory limit: the evictor keeps `used` at or below it.
+    /// The memory limit: the evictor keeps the entries' charges plus the shared
+    /// structures at or below it.
     pub max_bytes: u64,
     /// How far over the limit writes may run while the evictor catches up; a writer that
     /// would go further helps evict first.
@@ -174,8 +197,22 @@ impl StoreConfig {
 pub struct Store {
     /// The entries; papaya gives lock-free reads and writes and hands back what it replaced.
     map: Map<Entry, Meta, PassThrough>,
-    /// Σ(key + value bytes) of live entries, plus charges of inserts in flight.
+    /// Σ charge of live entries, plus charges of inserts in flight.
     used: AtomicU64,
+    /// Σ(key + value bytes) of live entries, by the same rules as `used`, for `USAGE`;
+    /// sharded, as nothing decides on it.
+    data: Counter,
+    /// New keys inserted, for the estimate of papaya's table.
+    new_keys: Counter,
+    /// The estimate of papaya's table and the heap's last reading, kept by whoever
+    /// refreshes `structure_bytes`.
+    structures: Mutex<Overheads>,
+    /// Bytes charged besides the entries (the shared structures, and whatever else the
+    /// heap holds), subtracted from the limit to get what entries may use; refreshed by
+    /// the evictor, read by writers.
+    structure_bytes: AtomicU64,
+    /// What the allocator reports, if the binary's allocator reports anything.
+    heap: OnceLock<HeapGauge>,
     /// Limits and eviction settings.
     config: StoreConfig,
     /// Access frequencies, for the TinyLFU policy; `None` under plain LRU.
@@ -217,6 +254,11 @@ impl Store {
         Self {
             map: crate::sync::new_map(PassThrough),
             used: AtomicU64::new(0),
+            data: Counter::default(),
+            new_keys: Counter::default(),
+            structures: Mutex::new(Overheads::default()),
+            structure_bytes: AtomicU64::new(0),
+            heap: OnceLock::new(),
             config,
             sketch,
             sampler: Sampler::new(),
@@ -293,29 +335,26 @@ impl Store {
     /// [`StoreError::LargerThanLimit`] if the entry could never fit under the limit.
     pub fn set(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         let size = entry_size(key, value);
-        let max_bytes = self.config.max_bytes.min(MAX_ENTRY_BYTES);
-        if size > max_bytes {
-            return Err(StoreError::LargerThanLimit { max_bytes });
-        }
+        self.check_fits(size, footprint::entry_charge(size, false))?;
         let entry = Entry::new(key, value);
-        // Charge before the entry becomes visible, so `used` never under-counts it.
-        let after = self.charge(size);
-        let guard = self.map.guard();
         let meta = Meta::of(&entry, self.now_ms());
+        // Charge before the entry becomes visible, so `used` never under-counts it.
+        let after = self.charge(&meta);
+        let guard = self.map.guard();
         match self.map.insert(entry, meta, &guard) {
             Some(old) => {
                 // Discharge exactly what the map says it replaced. The key is already
                 // known to the sampler.
-                self.discharge(old.size());
+                self.discharge(old);
                 if old.expires() {
                     // Ordering: Relaxed; a counter like `used`.
                     self.volatile.fetch_sub(1, Ordering::Relaxed);
                 }
                 self.retired(old.size(), &guard);
             }
-            None => self.sampler.register(key_hash(key)),
+            None => self.registered(key_hash(key)),
         }
-        if after > self.config.max_bytes {
+        if after > self.entry_budget() {
             self.wake_evictor();
         }
         Ok(())
@@ -327,14 +366,16 @@ impl Store {
     #[cfg(blink_loom)]
     pub fn set_read_then_write(&self, key: &[u8], value: &[u8]) {
         let guard = self.map.guard();
-        let old = self
+        let (old, old_data) = self
             .map
             .get(&Lookup::new(key), &guard)
-            .map_or(0, Meta::size);
-        let new = entry_size(key, value);
+            .map_or((0, 0), |meta| (meta.charge(), meta.size()));
         let entry = Entry::new(key, value);
+        let new = entry.charge();
         let meta = Meta::of(&entry, self.now_ms());
         self.map.insert(entry, meta, &guard);
+        self.data.add(entry_size(key, value));
+        self.data.sub(old_data);
         if new >= old {
             self.used.fetch_add(new - old, Ordering::Relaxed);
         } else {
@@ -355,10 +396,86 @@ impl Store {
         }
     }
 
-    /// Bytes of keys and values currently accounted.
+    /// Bytes of keys and values currently accounted: what `USAGE` reports.
     pub fn usage_bytes(&self) -> u64 {
+        self.data.sum()
+    }
+
+    /// Bytes charged for the entries ([`footprint`]), including writes in flight.
+    pub fn used_bytes(&self) -> u64 {
         // Ordering: Relaxed; a snapshot of a counter.
         self.used.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of the shared structures (papaya's table and the sketch) as last refreshed.
+    pub fn structure_bytes(&self) -> u64 {
+        // Ordering: Relaxed; an estimate that guards no other memory.
+        self.structure_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Everything charged against the memory limit: entries and shared structures.
+    pub fn charged_bytes(&self) -> u64 {
+        self.used_bytes() + self.structure_bytes()
+    }
+
+    /// What entries may be charged: the memory limit less the shared structures.
+    pub fn entry_budget(&self) -> u64 {
+        self.config.max_bytes.saturating_sub(self.structure_bytes())
+    }
+
+    /// Re-estimates the shared structures from the entries stored and the new keys since
+    /// the last estimate, and, at most every [`HEAP_CHECK_INTERVAL`], compares the heap
+    /// with what is charged. For the evictor, before each decision.
+    pub fn refresh_structures(&self) {
+        let mut guard = self.structures.lock().unwrap_or_else(|p| p.into_inner());
+        let overheads = &mut *guard;
+        let new_keys = self.new_keys.sum();
+        overheads.table.observe(
+            self.len() as u64,
+            new_keys.wrapping_sub(overheads.new_keys_seen),
+        );
+        overheads.new_keys_seen = new_keys;
+        let sketch = self.sketch.as_ref().map_or(0, FrequencySketch::grown_bytes);
+        let estimated = overheads.table.table_bytes() + sketch;
+        if let Some(heap) = self.heap.get() {
+            let now = Instant::now();
+            if overheads
+                .heap_checked
+                .is_none_or(|at| now.duration_since(at) >= HEAP_CHECK_INTERVAL)
+            {
+                overheads.heap_checked = Some(now);
+                if let Some(stats) = (heap.read)() {
+                    let cap = self.config.max_bytes / MAX_OVERHEAD_FRACTION;
+                    let grown = stats.held().saturating_sub(heap.baseline.held());
+                    overheads.uncharged =
+                        grown.saturating_sub(self.used_bytes() + estimated).min(cap);
+                    overheads.slack = stats.slack().saturating_sub(heap.baseline.slack()).min(cap);
+                }
+            }
+        }
+        // Ordering: Relaxed; see `structure_bytes`.
+        self.structure_bytes.store(
+            estimated + overheads.uncharged + overheads.slack,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Has the store read the allocator's statistics with `read` and charge, beyond the
+    /// entries and the estimated structures, two things each up to an eighth of the
+    /// limit: what else the heap has come to hold since this call (connection buffers,
+    /// removed entries awaiting reclamation, spare capacity), and the allocator's
+    /// fragmentation, the free room that evicting random entries leaves in its pages.
+    /// Call it once, before clients connect; later calls are ignored.
+    pub fn set_heap_gauge(&self, read: fn() -> Option<HeapStats>) {
+        if let Some(baseline) = read() {
+            // The first gauge stays: its baseline is the one taken before any client.
+            let _ = self.heap.set(HeapGauge { read, baseline });
+        }
+    }
+
+    /// What the allocator reports, if the binary's allocator reports anything.
+    pub fn heap_stats(&self) -> Option<HeapStats> {
+        self.heap.get().and_then(|heap| (heap.read)())
     }
 
     /// The memory limit in bytes.
@@ -395,6 +512,13 @@ impl Store {
         self.map.iter(&guard).map(|(entry, _)| entry.size()).sum()
     }
 
+    /// Σ charge over live entries, by walking the map. For tests and checks: it equals
+    /// [`Store::used_bytes`] whenever no operation is in flight.
+    pub fn recount_charged(&self) -> u64 {
+        let guard = self.map.guard();
+        self.map.iter(&guard).map(|(entry, _)| entry.charge()).sum()
+    }
+
     /// The entries with an expiry, by walking the map. For tests and checks: it equals
     /// [`Store::volatile_count`] whenever no operation is in flight.
     pub fn recount_volatile(&self) -> u64 {
@@ -421,19 +545,20 @@ impl Store {
     /// evictor thread, and for single-threaded simulations that want eviction in line.
     pub fn evict_to_limit(&self) -> evict::EvictOutcome {
         let mut total = evict::EvictOutcome::default();
+        self.refresh_structures();
         loop {
             // The sampler is locked per short pass, so a writer that wants to help
             // finds it free often.
             let outcome = evict::evict_once(
                 self,
                 &mut self.sampler.lock(),
-                self.config.max_bytes,
+                self.entry_budget(),
                 evict::MAX_EVICTIONS_PER_PASS,
             );
             total.evicted += outcome.evicted;
             total.freed_bytes += outcome.freed_bytes;
             total.sampled += outcome.sampled;
-            if outcome.evicted == 0 || self.usage_bytes() <= self.config.max_bytes {
+            if outcome.evicted == 0 || self.used_bytes() <= self.entry_budget() {
                 break;
             }
         }
@@ -458,6 +583,7 @@ impl Store {
         self.sampler.lock().refresh(self.len(), |hash| {
             self.map.get(&entry::ByHash(hash), &guard).is_some()
         });
+        self.refresh_structures();
         let expired = self.expire_expired();
         if expired.expired > 0 {
             tracing::debug!(
@@ -472,10 +598,30 @@ impl Store {
         }
     }
 
-    /// Adds `size` to `used`, first helping to evict while that would pass the hard cap.
-    /// Returns `used` after the charge.
-    fn charge(&self, size: u64) -> u64 {
-        let cap = self.hard_cap_bytes();
+    /// Refuses an entry of `size` key and value bytes whose `charge` alone is more than
+    /// the whole limit.
+    fn check_fits(&self, size: u64, charge: u64) -> Result<(), StoreError> {
+        let max_bytes = self.config.max_bytes.min(MAX_ENTRY_BYTES);
+        if charge > max_bytes || size > MAX_ENTRY_BYTES {
+            return Err(StoreError::LargerThanLimit { max_bytes });
+        }
+        Ok(())
+    }
+
+    /// A new key is in the map: make it eligible for eviction, and count it for the
+    /// table's estimate.
+    fn registered(&self, hash: u64) {
+        self.sampler.register(hash);
+        self.new_keys.add(1);
+    }
+
+    /// Adds the entry's charge to `used`, first helping to evict while that would pass
+    /// the hard cap, and its key and value bytes to `data`. Returns `used` after the
+    /// charge.
+    fn charge(&self, meta: &Meta) -> u64 {
+        self.data.add(meta.size());
+        let size = meta.charge();
+        let cap = self.hard_cap_bytes().saturating_sub(self.structure_bytes());
         // Ordering: Relaxed throughout; `used` is a counter, and nothing reads memory
         // through it. The compare-exchange makes "check the cap, then charge" one step.
         let mut used = self.used.load(Ordering::Relaxed);
@@ -510,7 +656,7 @@ impl Store {
             std::thread::yield_now();
             return true;
         };
-        let evicted = evict::evict_once(self, &mut pool, self.config.max_bytes, HELP_BATCH).evicted;
+        let evicted = evict::evict_once(self, &mut pool, self.entry_budget(), HELP_BATCH).evicted;
         drop(pool);
         if evicted == 0 {
             // Everything evictable is gone or in flight; let the other writers finish.
@@ -532,10 +678,12 @@ impl Store {
             .map_or(0, |sketch| sketch.estimate(hash))
     }
 
-    fn discharge(&self, size: u64) {
+    /// Takes the entry's charge off `used` and its bytes off `data`.
+    fn discharge(&self, meta: &Meta) {
         // Ordering: Relaxed, as in `charge`. It cannot underflow: every discharged amount
         // was charged earlier, when the entry the map handed back was inserted.
-        self.used.fetch_sub(size, Ordering::Relaxed);
+        self.used.fetch_sub(meta.charge(), Ordering::Relaxed);
+        self.data.sub(meta.size());
     }
 
     /// Counts bytes this thread removed from the map, and asks papaya to reclaim them once
@@ -559,6 +707,59 @@ impl Store {
     }
 }
 
+/// What the store charges besides its entries, and how it estimates that.
+#[derive(Debug, Default)]
+struct Overheads {
+    /// The estimate of papaya's table.
+    table: Structures,
+    /// `new_keys` at the last estimate.
+    new_keys_seen: u64,
+    /// When the heap gauge was last read.
+    heap_checked: Option<Instant>,
+    /// What the heap held beyond the charges at that reading, up to its cap.
+    uncharged: u64,
+    /// The allocator's slack at that reading, up to its share of the limit.
+    slack: u64,
+}
+
+/// What the allocator reports about the heap, under the names of Redis's `INFO memory`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeapStats {
+    /// Bytes in live allocations.
+    pub allocated: u64,
+    /// Bytes of the pages that hold live allocations (allocated plus the free room
+    /// between them).
+    pub active: u64,
+    /// Bytes of the allocator's pages resident in memory, its own metadata and freed
+    /// pages not yet returned included.
+    pub resident: u64,
+    /// Bytes of the allocator's own bookkeeping.
+    pub metadata: u64,
+}
+
+impl HeapStats {
+    /// Live allocations and the allocator's bookkeeping of them.
+    pub fn held(&self) -> u64 {
+        self.allocated + self.metadata
+    }
+
+    /// Resident bytes the allocator holds beyond live allocations and its bookkeeping:
+    /// free room in the pages of live allocations, and freed pages it has not yet
+    /// returned to the system.
+    pub fn slack(&self) -> u64 {
+        self.resident.saturating_sub(self.held())
+    }
+}
+
+/// The allocator's statistics, and what they were when the store started.
+#[derive(Debug, Clone, Copy)]
+struct HeapGauge {
+    /// Reads the statistics; `None` if the allocator could not say.
+    read: fn() -> Option<HeapStats>,
+    /// The statistics before any client connected: the empty server's own heap.
+    baseline: HeapStats,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -579,14 +780,18 @@ mod tests {
 
     #[test]
     fn entry_larger_than_limit_is_refused_and_not_charged() {
-        let store = Store::new(8);
+        // With its 4-byte header, 60 bytes of key and value fill a 64-byte allocation;
+        // one more byte takes the next size class.
+        let limit = footprint::entry_charge(60, false);
+        assert!(footprint::entry_charge(61, false) > limit);
+        let store = Store::new(limit);
         assert_eq!(
-            store.set(b"key", b"123456"),
-            Err(StoreError::LargerThanLimit { max_bytes: 8 })
+            store.set(b"key", &[b'v'; 58]),
+            Err(StoreError::LargerThanLimit { max_bytes: limit })
         );
-        assert_eq!(store.usage_bytes(), 0);
-        store.set(b"key", b"12345").unwrap();
-        assert_eq!(store.usage_bytes(), 8);
+        assert_eq!((store.usage_bytes(), store.used_bytes()), (0, 0));
+        store.set(b"key", &[b'v'; 57]).unwrap();
+        assert_eq!((store.usage_bytes(), store.used_bytes()), (60, limit));
     }
 
     #[test]
@@ -612,5 +817,6 @@ mod tests {
             thread.join().unwrap();
         }
         assert_eq!(store.usage_bytes(), store.recount());
+        assert_eq!(store.used_bytes(), store.recount_charged());
     }
 }

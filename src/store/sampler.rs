@@ -1,23 +1,27 @@
 //! Uniform random sampling of live entries in O(1) expected time, which papaya cannot do
 //! (it has no random access, and its iterator always starts at the first slot).
 //!
-//! Writers hand the hash of each new key to the sampler through a lock-free queue
-//! (`register`), and never wait for it. Whoever evicts (the evictor thread, or a writer
-//! helping above the hard cap) locks the [`Pool`], moves the queued hashes into a dense
+//! Writers hand the hash of each new key to the sampler through its [`intake`], a lock-free
+//! array (`register`), and never wait for it. Whoever evicts (the evictor thread, or a
+//! writer helping above the hard cap) locks the [`Pool`], drains the intake into a dense
 //! vector, draws random indexes from it, and looks each drawn hash up in the map. The pool
 //! holds hashes, not references: it never keeps an entry's memory alive. A hash whose key
 //! is gone is dropped when a draw meets it, and the whole vector is swept (dead hashes
-//! dropped, duplicates of keys deleted and written again merged) once it outgrows the
-//! live entries by an eighth. So a draw needs under 1.13 tries on average, and the pool
-//! costs 8 bytes per live entry plus at most 1 for the slack: under 16 bytes per entry,
-//! amortised O(1) work per registration.
+//! dropped, duplicates of keys deleted and written again merged) once it outgrows the live
+//! entries by an eighth. So a draw needs under 1.13 tries on average, and the pool costs 8
+//! bytes per live entry plus at most 1 for the slack: under 16 bytes per entry, amortised
+//! O(1) work per registration. The intake holds a hash only until the next drain (8 bytes a
+//! slot, see [`intake`]).
+
+#[path = "intake.rs"]
+pub mod intake;
 
 use arrayvec::ArrayVec;
 use rand::rngs::SmallRng;
 use rand::RngExt;
 
-use crate::sync::mpsc::{self, Receiver, Sender};
-use crate::sync::{Mutex, MutexGuard, TryLockError};
+use self::intake::{Drainer, Intake};
+use crate::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 /// How many random indexes one draw tries before deciding the pool is (nearly) all dead.
 const MAX_TRIES: usize = 64;
@@ -26,18 +30,18 @@ const MAX_TRIES: usize = 64;
 /// over and over.
 const SWEEP_SLACK: usize = 1024;
 
-/// The sampling index: a queue of new keys' hashes, and the pool that draws from them.
+/// The sampling index: an intake of new keys' hashes, and the pool that draws from them.
 pub struct Sampler {
-    /// Where writers drop the hashes of new keys; lock-free, never blocks.
-    incoming: Sender<u64>,
+    /// Where writers leave the hashes of new keys; lock-free, never blocks.
+    intake: Arc<Intake>,
     /// The dense vector and its random source, used by one evicting thread at a time.
     pool: Mutex<Pool>,
 }
 
 /// The hashes a sampler draws from.
 pub struct Pool {
-    /// Hashes of new keys not yet in `hashes`.
-    incoming: Receiver<u64>,
+    /// The intake's collecting end: hashes of new keys not yet in `hashes`.
+    intake: Drainer,
     /// The hash of every key registered that might still be live.
     hashes: Vec<u64>,
     /// Drawing randomness; private to the pool, so no lock or thread-local is needed.
@@ -55,22 +59,21 @@ impl Default for Sampler {
 impl Sampler {
     /// An empty sampler.
     pub fn new() -> Self {
-        let (incoming, receiver) = mpsc::channel();
+        let intake = Arc::new(Intake::new());
         Self {
-            incoming,
             pool: Mutex::new(Pool {
-                incoming: receiver,
+                intake: Drainer::new(Arc::clone(&intake)),
                 hashes: Vec::new(),
                 rng: crate::sync::sampling_rng(),
                 dead: Vec::new(),
             }),
+            intake,
         }
     }
 
     /// Makes the key with this hash eligible for sampling. Never blocks.
     pub fn register(&self, hash: u64) {
-        // The receiver lives in `self.pool`, so the channel cannot be disconnected.
-        let _ = self.incoming.send(hash);
+        self.intake.register(hash);
     }
 
     /// The pool, if no other thread is evicting right now.
@@ -94,13 +97,18 @@ impl Sampler {
 }
 
 impl Pool {
-    /// Moves queued hashes into the pool, and sweeps it once it holds an eighth more
-    /// hashes than `live`, the number of entries in the map: hashes for which `is_live`
-    /// is false are dropped, and duplicates merged.
+    /// Moves the hashes registered so far into the pool (one whose writer is still
+    /// mid-register comes with the next refresh), and sweeps the pool once it holds an
+    /// eighth more hashes than `live`, the number of entries in the map: hashes for which
+    /// `is_live` is false are dropped, and duplicates merged.
     pub fn refresh(&mut self, live: usize, is_live: impl Fn(u64) -> bool) {
-        while let Ok(hash) = self.incoming.try_recv() {
-            self.hashes.push(hash);
+        // Grow by an eighth at a time rather than doubling, so the spare capacity costs
+        // about a byte per entry, not up to eight.
+        let len = self.hashes.len();
+        if self.hashes.capacity() - len < len / 16 + SWEEP_SLACK {
+            self.hashes.reserve_exact(len / 8 + SWEEP_SLACK);
         }
+        self.intake.drain(&mut self.hashes);
         if self.hashes.len() > live + live / 8 + SWEEP_SLACK {
             self.hashes.retain(|&hash| is_live(hash));
             self.hashes.sort_unstable();

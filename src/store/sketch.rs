@@ -195,6 +195,15 @@ impl FrequencySketch {
         true
     }
 
+    /// Bytes of the blocks in use beyond those of a new sketch: the memory the sketch has
+    /// touched as the cache grew (the rest of its reservation is never mapped, and the
+    /// first blocks belong to the empty server).
+    pub fn grown_bytes(&self) -> u64 {
+        // Ordering: Relaxed; the mask only widens, and a stale width is a fine estimate.
+        let used = self.mask.load(Ordering::Relaxed) + 1;
+        (used.saturating_sub(Self::blocks_for(0)) * BLOCK_BYTES) as u64
+    }
+
     /// Bytes of memory the sketch takes.
     pub fn memory_bytes(&self) -> usize {
         self.bytes.len() + self.additions.memory_bytes()

@@ -44,12 +44,20 @@ impl Counter {
         self.shards[shard].0.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// The total so far.
+    /// Subtracts `n` on this thread's shard (which may wrap below zero: only the sum of
+    /// all shards means anything).
+    pub fn sub(&self, n: u64) {
+        let shard = SHARD.with(Cell::get);
+        // Ordering: Relaxed; as in `add`.
+        self.shards[shard].0.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    /// The total so far (shards are added with wrapping, as `sub` may wrap one).
     pub fn sum(&self) -> u64 {
         self.shards
             .iter()
             .map(|shard| shard.0.load(Ordering::Relaxed))
-            .sum()
+            .fold(0, u64::wrapping_add)
     }
 
     /// Bytes of memory the counter takes.

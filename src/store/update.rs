@@ -17,7 +17,7 @@
 
 use papaya::{Compute, Operation};
 
-use super::entry::{Lookup, Value, MAX_ENTRY_BYTES};
+use super::entry::{Lookup, Value};
 use super::{key_hash, Entry, Meta, Store, StoreError};
 use crate::decimal::parse_integer;
 use crate::sync::{Guard, Ordering};
@@ -148,11 +148,7 @@ impl Store {
         expected: Option<&Entry>,
         guard: &Guard<'_>,
     ) -> Result<bool, StoreError> {
-        let size = entry.size();
-        let max_bytes = self.config.max_bytes.min(MAX_ENTRY_BYTES);
-        if size > max_bytes {
-            return Err(StoreError::LargerThanLimit { max_bytes });
-        }
+        self.check_fits(entry.size(), entry.charge())?;
         let hash = key_hash(entry.key());
         let expires = entry.expires_at_ms().is_some();
         let meta = Meta::of(&entry, self.now_ms());
@@ -160,7 +156,7 @@ impl Store {
             // Counted before it is visible, like `used`.
             self.volatile.fetch_add(1, Ordering::Relaxed);
         }
-        let after = self.charge(size);
+        let after = self.charge(&meta);
         // papaya may call this again after losing a race; it must be pure.
         let outcome = self.map.compute(
             entry,
@@ -180,7 +176,7 @@ impl Store {
         );
         match outcome {
             Compute::Inserted(..) => {
-                self.sampler.register(hash);
+                self.registered(hash);
                 if expires {
                     self.expiring.register(hash);
                 }
@@ -196,14 +192,14 @@ impl Store {
             }
             Compute::Removed(..) | Compute::Aborted(()) => {
                 // Nothing was installed: give the charges back and let the caller retry.
-                self.discharge(size);
+                self.discharge(&meta);
                 if expires {
                     self.volatile.fetch_sub(1, Ordering::Relaxed);
                 }
                 return Ok(false);
             }
         }
-        if after > self.config.max_bytes {
+        if after > self.entry_budget() {
             self.wake_evictor();
         }
         Ok(true)
@@ -236,7 +232,7 @@ impl Store {
 
     /// Accounts for an entry the map handed back as replaced or removed.
     pub(super) fn forget_removed(&self, entry: &Entry, meta: &Meta, guard: &Guard<'_>) {
-        self.discharge(meta.size());
+        self.discharge(meta);
         if meta.expires() {
             // Ordering: Relaxed; a statistic like `used`, counted from what the map returned.
             self.volatile.fetch_sub(1, Ordering::Relaxed);

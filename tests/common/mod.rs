@@ -16,6 +16,19 @@ use std::time::{Duration, Instant};
 /// How long any single step of a test may wait before it is a failure.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// A field of `/proc/<pid>/status` in KiB, such as `VmRSS` or `VmHWM` (the peak).
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.trim().strip_suffix("kB"))
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
 /// The path of the binary under test.
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_blink-store")

@@ -4,12 +4,18 @@
 
 use std::sync::Arc;
 
+use blink_store::store::footprint::{entry_charge, Structures};
 use blink_store::store::Store;
 use loom::thread;
 
-/// After every thread has joined, `USAGE` and the count of keys with an expiry equal the
-/// sums over live entries.
+/// After every thread has joined, the charged bytes, `USAGE` and the count of keys with an
+/// expiry equal the sums over live entries.
 pub fn assert_exact(store: &Store) {
+    assert_eq!(
+        store.used_bytes(),
+        store.recount_charged(),
+        "charged bytes drifted from the entries"
+    );
     assert_eq!(
         store.usage_bytes(),
         store.recount(),
@@ -36,4 +42,15 @@ pub fn race(
     other.join().unwrap();
     assert_exact(&store);
     store
+}
+
+/// The charge of an entry of `data_bytes` key and value bytes, without an expiry.
+pub fn charge(data_bytes: u64) -> u64 {
+    entry_charge(data_bytes, false)
+}
+
+/// A memory limit that leaves `entry_bytes` to entries once a small store's shared
+/// structures are charged.
+pub fn limit_for(entry_bytes: u64) -> u64 {
+    Structures::default().table_bytes() + entry_bytes
 }
