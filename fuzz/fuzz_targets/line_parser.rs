@@ -93,6 +93,14 @@ fn check_request(protocol: &TextProtocol, line: &[u8], request: &Request<'_>) {
         | Request::Expire { key, .. } => check_key(key),
         Request::Usage | Request::Ping | Request::Quit | Request::Info { .. } => {}
         Request::ExpireInvalid { .. } => {}
+        // The password is the rest of the line: never empty, and part of the line.
+        Request::Auth {
+            user: None,
+            password,
+        } => {
+            assert!(!password.is_empty(), "empty password from {}", show(line));
+            assert!(is_within(password, line), "password is not part of the line");
+        }
         ref other => panic!("the line protocol produced {other:?} from {}", show(line)),
     }
 }

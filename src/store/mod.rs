@@ -573,15 +573,23 @@ impl Store {
     /// sampler, widens the sketch to the entries stored, and ages it when due; for the
     /// evictor's idle ticks, so none of that waits for memory pressure.
     pub fn maintain(&self) {
-        let guard = self.map.guard();
-        // papaya grows its table incrementally, each write copying a few slots, so after a
-        // burst of new keys the old table can stay allocated (9 bytes a slot) until writes
-        // resume. Starting an iteration completes the copy here, off the request path.
-        let _ = self.map.iter(&guard);
-        // The old table is now retired to this thread's batch: have it reclaimed.
-        guard.flush();
+        {
+            let guard = self.map.guard();
+            // papaya grows its table incrementally, each write copying a few slots, so
+            // after a burst of new keys the old table can stay allocated (9 bytes a slot)
+            // until writes resume. Starting an iteration completes the copy here, off the
+            // request path.
+            let _ = self.map.iter(&guard);
+            // The old table is now retired to this thread's batch: have it reclaimed.
+            guard.flush();
+        }
+        // A guard per lookup, not one over the whole refresh: papaya frees nothing removed
+        // while a thread pinned since then stays pinned, and this thread runs at a low
+        // priority (see `evict::evict_once`).
         self.sampler.lock().refresh(self.len(), |hash| {
-            self.map.get(&entry::ByHash(hash), &guard).is_some()
+            self.map
+                .get(&entry::ByHash(hash), &self.map.guard())
+                .is_some()
         });
         self.refresh_structures();
         let expired = self.expire_expired();
@@ -621,12 +629,13 @@ impl Store {
     fn charge(&self, meta: &Meta) -> u64 {
         self.data.add(meta.size());
         let size = meta.charge();
-        let cap = self.hard_cap_bytes().saturating_sub(self.structure_bytes());
         // Ordering: Relaxed throughout; `used` is a counter, and nothing reads memory
         // through it. The compare-exchange makes "check the cap, then charge" one step.
         let mut used = self.used.load(Ordering::Relaxed);
         let mut rounds = 0;
         loop {
+            // Read each round: a helping writer refreshes the structures' estimate.
+            let cap = self.hard_cap_bytes().saturating_sub(self.structure_bytes());
             if used.saturating_add(size) > cap && rounds < MAX_HELP_ROUNDS {
                 if !self.help_evict() {
                     rounds += 1;
@@ -656,6 +665,9 @@ impl Store {
             std::thread::yield_now();
             return true;
         };
+        // The evictor runs at a low priority and may not have estimated the structures
+        // lately: while the store fills fast, papaya's table doubles between estimates.
+        self.refresh_structures();
         let evicted = evict::evict_once(self, &mut pool, self.entry_budget(), HELP_BATCH).evicted;
         drop(pool);
         if evicted == 0 {
