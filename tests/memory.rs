@@ -228,9 +228,9 @@ fn churn(server: &Server, writers: usize, value_len: usize, bytes: u64) {
 /// high-water mark, `VmHWM`, so no moment between samples is missed) over the empty
 /// server's, as a multiple of the limit. The promise is 1.1 x; today this load (a 32 MiB
 /// limit, four writers pipelining 64 deep) peaks at 1.15-1.72 x with 32-byte values and
-/// 1.09-1.27 x with 1000-byte ones (docs/memory.md says why), so the test holds it to
-/// 2.5 x and 1.6 x: it catches a return of the 3.7 x that counting key and value bytes
-/// alone gave, not the last 10%. The debug build's own overheads are not the product's:
+/// 1.09-1.39 x with 1000-byte ones (docs/memory.md says why), so the test holds it to
+/// 2.5 x and 1.8 x: it catches a return of the 3.7 x that counting key and value bytes
+/// alone gave small values, not the last 10%. The debug build's own overheads are not the product's:
 /// `.ci/test` runs this test with `--release`.
 #[test]
 #[cfg(target_os = "linux")]
@@ -240,7 +240,7 @@ fn churn(server: &Server, writers: usize, value_len: usize, bytes: u64) {
 )]
 fn peak_rss_stays_within_the_limit_under_churn() {
     const LIMIT: u64 = 32 << 20;
-    for (value_len, bound_percent) in [(32, 250), (1000, 160)] {
+    for (value_len, bound_percent) in [(32, 250), (1000, 180)] {
         let server = Server::start(&["--memory-limit", "32MiB"]);
         let pid = server.pid();
         let empty_kib = status_kib(pid, "VmRSS");
