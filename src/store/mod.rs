@@ -21,9 +21,12 @@
 //! ([`Store::recount_charged`]). The key and value bytes (`USAGE`) are counted by the same
 //! rules on a sharded counter, equal to [`Store::recount`] at rest.
 //!
-//! Papaya's table and the frequency sketch are shared, not per entry: the evictor
-//! refreshes their estimated size ([`footprint::Structures`]) and entries get what is left
-//! of the limit.
+//! Papaya's table and the frequency sketch are shared, not per entry: the evictor (and a
+//! writer that helps evict) refreshes their estimated size ([`footprint::Structures`]) and
+//! entries get what is left of the limit. Where the binary's allocator reports its
+//! statistics ([`Store::set_heap_gauge`]), what the heap holds beyond the charges and the
+//! allocator's fragmentation are charged too, each up to an eighth of the limit. Those
+//! are estimates refreshed off the request path; the exact invariant is `used`'s.
 //!
 //! # Access stamps and frequencies
 //! Each entry carries the millisecond (since the store was created) it was last read or
