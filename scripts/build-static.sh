@@ -25,8 +25,9 @@ case "$target" in
     ;;
 esac
 
-# crt-static links the C runtime in; symbols are stripped to keep the image small.
-RUSTFLAGS="-C target-feature=+crt-static -C strip=symbols" \
+# crt-static links the C runtime in; symbols are stripped to keep the image small, so
+# the line tables the release profile keeps for profiling are not built either.
+RUSTFLAGS="-C target-feature=+crt-static -C strip=symbols" CARGO_PROFILE_RELEASE_DEBUG=false \
   cargo build --release --locked --target "$target" --bin blink-store
 mkdir -p "$out"
 cp "target/$target/release/blink-store" "$out/blink-store"

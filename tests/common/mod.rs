@@ -52,13 +52,18 @@ pub struct Server {
 impl Server {
     /// Starts a server on `127.0.0.1:0` and a Unix socket, with extra flags.
     pub fn start(extra: &[&str]) -> Server {
+        Self::start_binary(binary(), extra)
+    }
+
+    /// [`Server::start`] with another build of the server, at `binary`.
+    pub fn start_binary(binary: &str, extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let sock = dir.path().join("blink.sock");
         let mut args = vec!["serve", "--tcp", "127.0.0.1:0", "--unix"];
         let sock_str = sock.to_str().unwrap().to_owned();
         args.push(&sock_str);
         args.extend_from_slice(extra);
-        Self::spawn(Command::new(binary()).args(&args), dir, true, true)
+        Self::spawn(Command::new(binary).args(&args), dir, true, true)
     }
 
     /// Starts `command` (already holding its flags) and waits until it announces the
