@@ -25,8 +25,9 @@
 //! writer that helps evict) refreshes their estimated size ([`footprint::Structures`]) and
 //! entries get what is left of the limit. Where the binary's allocator reports its
 //! statistics ([`Store::set_heap_gauge`]), what the heap holds beyond the charges and the
-//! allocator's fragmentation are charged too, each up to an eighth of the limit. Those
-//! are estimates refreshed off the request path; the exact invariant is `used`'s.
+//! allocator's fragmentation are charged too, together up to a quarter of the limit, read
+//! by the evictor and by any writer whose charge crosses a 64th of the limit. Those are
+//! estimates refreshed off the common request path; the exact invariant is `used`'s.
 //!
 //! # Access stamps and frequencies
 //! Each entry carries the millisecond (since the store was created) it was last read or
@@ -84,7 +85,7 @@ use self::footprint::Structures;
 use self::sampler::Sampler;
 use self::sketch::FrequencySketch;
 use self::stats::{Counter, Stats, StatsSnapshot};
-use crate::sync::{AtomicU64, Guard, Map, Mutex, Ordering, Reclaim as _};
+use crate::sync::{AtomicU64, Guard, Map, Mutex, Ordering, Reclaim as _, TryLockError};
 
 /// Expected bytes per entry when sizing the frequency sketch from the memory limit.
 const SKETCH_BYTES_PER_ENTRY: u64 = 128;
@@ -93,13 +94,22 @@ const SKETCH_BYTES_PER_ENTRY: u64 = 128;
 /// takes a lock, and the evictor may refresh thousands of times a second under churn.
 const HEAP_CHECK_INTERVAL: Duration = Duration::from_millis(10);
 
+/// Steps of the limit at which writers refresh the heap's reading: 1/64 of the limit,
+/// 1 MiB at 64 MiB. Under churn, RSS grew by a tenth of the limit while the evictor, at
+/// a low priority, took 80 ms between readings.
+const HEAP_STEPS: u64 = 64;
+
+/// The least step: a smaller one would read the heap's figures more often than
+/// [`HEAP_CHECK_INTERVAL`] lets them change.
+const MIN_HEAP_STEP: u64 = 64 << 10;
+
 /// What the heap holds beyond the charges, and the allocator's fragmentation
-/// ([`HeapStats::slack`]), are each charged up to this fraction of the limit: 1/8.
+/// ([`HeapStats::slack`]), are charged together up to this fraction of the limit: 1/4.
 /// Charging none lets RSS pass the limit by 15-30% under eviction churn (entries awaiting
 /// reclamation, free room in the allocator's pages). Charging all could evict everything:
 /// evicting does not shrink fragmentation at once (a page returns only once all of it is
 /// free), and a thousand connections' buffers are no reason to empty the cache.
-const MAX_OVERHEAD_FRACTION: u64 = 8;
+const MAX_OVERHEAD_FRACTION: u64 = 4;
 
 /// Evictions a writer above the hard cap performs per round of helping.
 const HELP_BATCH: usize = 32;
@@ -216,6 +226,10 @@ pub struct Store {
     structure_bytes: AtomicU64,
     /// What the allocator reports, if the binary's allocator reports anything.
     heap: OnceLock<HeapGauge>,
+    /// A writer whose charge carries `used` across a multiple of 2^this refreshes
+    /// `structure_bytes`: the heap then is read every [`HEAP_STEPS`]th of the limit
+    /// written, however busy the low-priority evictor is.
+    heap_step_shift: u32,
     /// Limits and eviction settings.
     config: StoreConfig,
     /// Access frequencies, for the TinyLFU policy; `None` under plain LRU.
@@ -262,6 +276,7 @@ impl Store {
             structures: Mutex::new(Overheads::default()),
             structure_bytes: AtomicU64::new(0),
             heap: OnceLock::new(),
+            heap_step_shift: (config.max_bytes / HEAP_STEPS).max(MIN_HEAP_STEP).ilog2(),
             config,
             sketch,
             sampler: Sampler::new(),
@@ -431,7 +446,23 @@ impl Store {
     /// with what is charged. For the evictor, before each decision.
     pub fn refresh_structures(&self) {
         let mut guard = self.structures.lock().unwrap_or_else(|p| p.into_inner());
-        let overheads = &mut *guard;
+        self.refresh_locked(&mut guard);
+    }
+
+    /// [`Store::refresh_structures`] for a writer, unless another thread is refreshing
+    /// right now (what that one stores is as fresh).
+    fn refresh_unless_busy(&self) {
+        match self.structures.try_lock() {
+            Ok(mut guard) => self.refresh_locked(&mut guard),
+            Err(TryLockError::Poisoned(poisoned)) => {
+                self.refresh_locked(&mut poisoned.into_inner())
+            }
+            Err(TryLockError::WouldBlock) => {}
+        }
+    }
+
+    /// The work of [`Store::refresh_structures`], under the `structures` lock.
+    fn refresh_locked(&self, overheads: &mut Overheads) {
         let new_keys = self.new_keys.sum();
         overheads.table.observe(
             self.len() as u64,
@@ -452,7 +483,10 @@ impl Store {
                     let grown = stats.held().saturating_sub(heap.baseline.held());
                     overheads.uncharged =
                         grown.saturating_sub(self.used_bytes() + estimated).min(cap);
-                    overheads.slack = stats.slack().saturating_sub(heap.baseline.slack()).min(cap);
+                    overheads.slack = stats
+                        .slack()
+                        .saturating_sub(heap.baseline.slack())
+                        .min(cap - overheads.uncharged);
                 }
             }
         }
@@ -464,7 +498,7 @@ impl Store {
     }
 
     /// Has the store read the allocator's statistics with `read` and charge, beyond the
-    /// entries and the estimated structures, two things each up to an eighth of the
+    /// entries and the estimated structures, two things together up to a quarter of the
     /// limit: what else the heap has come to hold since this call (connection buffers,
     /// removed entries awaiting reclamation, spare capacity), and the allocator's
     /// fragmentation, the free room that evicting random entries leaves in its pages.
@@ -652,7 +686,14 @@ impl Store {
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return used + size,
+                Ok(_) => {
+                    if (used >> self.heap_step_shift) != ((used + size) >> self.heap_step_shift)
+                        && self.heap.get().is_some()
+                    {
+                        self.refresh_unless_busy();
+                    }
+                    return used + size;
+                }
                 Err(actual) => used = actual,
             }
         }
