@@ -15,8 +15,7 @@ use blink_store::connection::ConnectionLimits;
 use blink_store::echo;
 use blink_store::evictor::Evictor;
 use blink_store::logging::{self, LogConfig};
-use blink_store::protocol::resp::RespProtocol;
-use blink_store::protocol::text::TextProtocol;
+use blink_store::protocol::Limits;
 use blink_store::server::{self, Listeners, ServerOptions};
 use blink_store::store::Store;
 #[cfg(unix)]
@@ -110,10 +109,11 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         format: args.log_format,
         filter: args.log.clone(),
     })?;
-    let max_value_len = usize::try_from(args.max_value_size)?;
-    let protocol = TextProtocol::new()
+    let request_limits = Limits::new()
         .max_key_len(args.max_key_size)
-        .max_value_len(max_value_len);
+        .max_value_len(usize::try_from(args.max_value_size)?)
+        .max_args(args.max_args)
+        .max_inline_len(args.max_inline);
 
     let listeners = bind(args.tcp_addr(), args.unix.as_deref(), args.unix_mode)?;
     tracing::info!(
@@ -128,11 +128,7 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         "starting"
     );
 
-    let mut options = ServerOptions::new(protocol, args.max_connections);
-    options.resp = RespProtocol::new()
-        .max_bulk_len(max_value_len)
-        .max_args(args.max_args)
-        .max_inline_len(args.max_inline);
+    let mut options = ServerOptions::new(request_limits, args.max_connections);
     options.limits = ConnectionLimits {
         idle_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
         max_output_bytes: usize::try_from(args.max_output_buffer)?,

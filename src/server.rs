@@ -17,9 +17,8 @@ use tracing::Instrument;
 
 use crate::command::ServerInfo;
 use crate::connection::{Connection, ConnectionLimits};
-use crate::protocol::resp::RespProtocol;
 use crate::protocol::text::TextProtocol;
-use crate::protocol::{ClientError, Reply};
+use crate::protocol::{Limits, Refusal, Reply};
 use crate::store::Store;
 #[cfg(unix)]
 use crate::unix_socket::SocketFile;
@@ -49,8 +48,8 @@ pub struct Listeners {
 struct Shared {
     /// The cache.
     store: Arc<Store>,
-    /// The line protocol with its limits.
-    protocol: TextProtocol,
+    /// The key, value and argument limits of every protocol.
+    request_limits: Limits,
     /// One permit per open connection.
     permits: Arc<Semaphore>,
     /// The limit the semaphore was created with, for the refusal message.
@@ -63,8 +62,6 @@ struct Shared {
     next_id: AtomicU64,
     /// Facts and counters for INFO.
     info: Arc<ServerInfo>,
-    /// RESP's framing limits.
-    resp: RespProtocol,
     /// Idle timeout and output cap per connection.
     limits: ConnectionLimits,
 }
@@ -72,10 +69,8 @@ struct Shared {
 /// How the server treats its clients.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
-    /// The line protocol's parser and its key and value limits.
-    pub protocol: TextProtocol,
-    /// RESP's framing limits (its key and bulk limits follow `protocol`'s).
-    pub resp: RespProtocol,
+    /// The key, value and argument limits of every protocol.
+    pub request_limits: Limits,
     /// Idle timeout and output cap per connection.
     pub limits: ConnectionLimits,
     /// Most clients connected at once.
@@ -85,12 +80,11 @@ pub struct ServerOptions {
 }
 
 impl ServerOptions {
-    /// Defaults around a line protocol: RESP's default framing limits, no idle timeout,
-    /// the default output cap, no password.
-    pub fn new(protocol: TextProtocol, max_connections: usize) -> Self {
+    /// Defaults around the request limits: no idle timeout, the default output cap, no
+    /// password.
+    pub fn new(request_limits: Limits, max_connections: usize) -> Self {
         Self {
-            protocol,
-            resp: RespProtocol::new().max_bulk_len(protocol.value_limit()),
+            request_limits,
             limits: ConnectionLimits::default(),
             max_connections,
             password: None,
@@ -110,8 +104,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let ServerOptions {
-        protocol,
-        resp,
+        request_limits,
         limits,
         max_connections,
         password,
@@ -126,14 +119,13 @@ pub async fn run(
     let info = Arc::new(info);
     let shared = Arc::new(Shared {
         store,
-        protocol,
+        request_limits,
         permits: Arc::new(Semaphore::new(max_connections)),
         max_connections,
         tracker: TaskTracker::new(),
         shutdown,
         next_id: AtomicU64::new(1),
         info,
-        resp,
         limits,
     });
     let mut accepting = tokio::task::JoinSet::new();
@@ -219,11 +211,12 @@ where
     let span = tracing::info_span!("conn", peer = %peer, id);
     let Ok(permit) = shared.permits.clone().try_acquire_owned() else {
         tracing::warn!(parent: &span, limit = shared.max_connections, "refusing connection: too many");
-        let reply = Reply::Error(ClientError::TooManyConnections {
+        let reply = Reply::Refused(Refusal::TooManyConnections {
             limit: shared.max_connections,
         });
+        // Before the client's first bytes its protocol is unknown: one line.
         let mut message = Vec::new();
-        shared.protocol.encode(&reply, &mut message);
+        TextProtocol::with_limits(shared.request_limits).encode(&reply, &mut message);
         shared
             .tracker
             .spawn(refuse(stream, message).instrument(span));
@@ -232,11 +225,10 @@ where
     let connection = Connection::new(
         stream,
         shared.store.clone(),
-        shared.protocol,
+        shared.request_limits,
         shared.info.clone(),
         id,
     )
-    .resp_limits(shared.resp)
     .limits(shared.limits);
     let shutdown = shared.shutdown.clone();
     let info = shared.info.clone();

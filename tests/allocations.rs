@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 
 use blink_store::connection::Connection;
-use blink_store::protocol::text::TextProtocol;
+use blink_store::protocol::Limits;
 use blink_store::store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -78,7 +78,7 @@ fn gets_allocate_nothing_and_sets_only_their_entry() {
         runtime.block_on(async move {
             let (stream, _) = listener.accept().await.unwrap();
             let info = std::sync::Arc::new(blink_store::command::ServerInfo::default());
-            let connection = Connection::new(stream, store, TextProtocol::new(), info, 1);
+            let connection = Connection::new(stream, store, Limits::new(), info, 1);
             connection.run(CancellationToken::new()).await.unwrap();
         });
     });

@@ -27,7 +27,7 @@ use base64::Engine as _;
 use blink_model::linearizability::{OpKind, Operation};
 use blink_model::lossy::check_lossy;
 use blink_store::evictor::Evictor;
-use blink_store::protocol::text::TextProtocol;
+use blink_store::protocol::Limits;
 use blink_store::server::{self, Listeners, ServerOptions};
 use blink_store::store::{Store, StoreConfig};
 use common::{resp_command, status_kib, Client, Server, Stream, STEP_TIMEOUT};
@@ -1091,7 +1091,7 @@ fn a_write_flood_in_process_leaves_the_accounting_exact() {
     let serving = runtime.spawn(server::run(
         store.clone(),
         listeners,
-        ServerOptions::new(TextProtocol::new(), 2000),
+        ServerOptions::new(Limits::new(), 2000),
         shutdown.clone(),
     ));
 

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use blink_store::command::ServerInfo;
 use blink_store::connection::Connection;
-use blink_store::protocol::text::TextProtocol;
+use blink_store::protocol::Limits;
 use blink_store::store::{Store, StoreConfig};
 use blink_store_fuzz::{check_resp_stream, check_text_stream, show, RespVersion};
 use libfuzzer_sys::fuzz_target;
@@ -89,14 +89,14 @@ fuzz_target!(|data: &[u8]| {
     // Very many tiny reads of a large input only cost time.
     let read_size = READ_SIZES[usize::from(config & 0x0f)].max(input.len() / 512);
     let (key_limit, value_limit) = LIMITS[usize::from((config >> 5) & 0x03)];
-    let protocol = TextProtocol::new()
+    let limits = Limits::new()
         .max_key_len(key_limit)
         .max_value_len(value_limit);
     let store = Arc::new(Store::with_config(
         StoreConfig::new(MEMORY_LIMIT).overshoot_bytes(OVERSHOOT),
     ));
 
-    let out = runtime().block_on(converse(&input, read_size, protocol, store.clone()));
+    let out = runtime().block_on(converse(&input, read_size, limits, store.clone()));
 
     check_replies(&input, &out, value_limit);
     check_store(&store, "after the connection");
@@ -118,14 +118,14 @@ fuzz_target!(|data: &[u8]| {
 async fn converse(
     input: &[u8],
     read_size: usize,
-    protocol: TextProtocol,
+    limits: Limits,
     store: Arc<Store>,
 ) -> Vec<u8> {
     // Two pipes, so the requests' pipe can be narrow while replies flow freely.
     let (mut to_server, server_reads) = tokio::io::duplex(read_size);
     let (server_writes, mut from_server) = tokio::io::duplex(64 * 1024);
     let stream = tokio::io::join(server_reads, server_writes);
-    let connection = Connection::new(stream, store, protocol, Arc::new(ServerInfo::default()), 1);
+    let connection = Connection::new(stream, store, limits, Arc::new(ServerInfo::default()), 1);
     let serve = connection.run(CancellationToken::new());
     let send = async move {
         // The server may close first (QUIT, a RESP framing error): a refused write is fine.

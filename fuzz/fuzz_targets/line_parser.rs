@@ -6,7 +6,7 @@
 #![no_main]
 
 use blink_store::protocol::text::TextProtocol;
-use blink_store::protocol::{ClientError, Reply, Request};
+use blink_store::protocol::{ClientError, ProtocolError, Reply, Request};
 use blink_store_fuzz::{check_text_encoding, replies_for, show};
 use libfuzzer_sys::fuzz_target;
 
@@ -48,12 +48,12 @@ fn check_line(protocol: &TextProtocol, line: &[u8]) {
         assert!(
             matches!(
                 err,
-                ClientError::LineTooLong { .. } | ClientError::ValueTooLarge { .. }
+                ProtocolError::LineTooLong { .. } | ProtocolError::ValueTooLarge { .. }
             ),
             "overlong_error gave {err:?} for {}",
             show(prefix)
         );
-        check_text_encoding(protocol, &Reply::Error(err));
+        check_text_encoding(protocol, &Reply::Broken(err));
     }
 }
 

@@ -73,7 +73,7 @@ fn frame_all(protocol: &RespProtocol, max_key_len: usize, data: &[u8]) {
             }
             Ok(None) => break,
             Err(err) => {
-                let reply = Reply::Error(err.into());
+                let reply = Reply::Broken(err.into());
                 check_replies(protocol, std::slice::from_ref(&reply));
                 break;
             }

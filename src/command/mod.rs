@@ -10,7 +10,7 @@ pub mod strings;
 
 pub use self::server::{ServerInfo, Session};
 
-use crate::protocol::{ClientError, Reply, Request};
+use crate::protocol::{Refusal, Reply, Request};
 use crate::store::Store;
 use crate::sync::Guard;
 
@@ -42,8 +42,8 @@ pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_
         match request {
             Request::Auth { .. } | Request::Quit => {}
             Request::Hello { auth: Some(_), .. } => {}
-            Request::Hello { .. } => return Reply::Error(ClientError::HelloNoAuth),
-            _ => return Reply::Error(ClientError::NoAuth),
+            Request::Hello { .. } => return Reply::Refused(Refusal::HelloNoAuth),
+            _ => return Reply::Refused(Refusal::NoAuth),
         }
     }
     let store = cx.store;
@@ -88,7 +88,6 @@ pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ClientError;
     use crate::store::StoreError;
 
     fn run<'a>(store: &Store, request: Request<'a>, guard: &'a Guard<'_>) -> Reply<'a> {
@@ -136,9 +135,7 @@ mod tests {
                 },
                 &guard
             ),
-            Reply::Error(ClientError::Store(StoreError::LargerThanLimit {
-                max_bytes: 4
-            }))
+            Reply::Refused(Refusal::Store(StoreError::LargerThanLimit { max_bytes: 4 }))
         );
     }
 }

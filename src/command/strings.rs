@@ -17,7 +17,7 @@ pub fn apply<'a>(request: Request<'a>, store: &Store, guard: &'a Guard<'_>) -> R
             tracing::debug!(key_len = key.len(), value_len = value.len(), "set");
             match store.set(key, value) {
                 Ok(()) => Reply::Ok,
-                Err(err) => Reply::Error(err.into()),
+                Err(err) => Reply::Refused(err.into()),
             }
         }
         Request::SetWith {
@@ -39,7 +39,7 @@ pub fn apply<'a>(request: Request<'a>, store: &Store, guard: &'a Guard<'_>) -> R
                 Ok(outcome) if get => outcome.old.map_or(Reply::NotFound, Reply::Value),
                 Ok(outcome) if outcome.stored => Reply::Ok,
                 Ok(_) => Reply::NotFound,
-                Err(err) => Reply::Error(err.into()),
+                Err(err) => Reply::Refused(err.into()),
             }
         }
         Request::SetNx { key, value } => {
@@ -49,7 +49,7 @@ pub fn apply<'a>(request: Request<'a>, store: &Store, guard: &'a Guard<'_>) -> R
             };
             match store.set_with(key, value, options, guard) {
                 Ok(outcome) => Reply::Integer(i64::from(outcome.stored)),
-                Err(err) => Reply::Error(err.into()),
+                Err(err) => Reply::Refused(err.into()),
             }
         }
         Request::MGet { keys } => {
@@ -59,7 +59,7 @@ pub fn apply<'a>(request: Request<'a>, store: &Store, guard: &'a Guard<'_>) -> R
             let mut pairs = pairs.iter();
             while let (Some(key), Some(value)) = (pairs.next(), pairs.next()) {
                 if let Err(err) = store.set(key, value) {
-                    return Reply::Error(err.into());
+                    return Reply::Refused(err.into());
                 }
             }
             Reply::Ok
@@ -70,7 +70,7 @@ pub fn apply<'a>(request: Request<'a>, store: &Store, guard: &'a Guard<'_>) -> R
             .map_or(Reply::NotFound, Reply::Value),
         Request::IncrBy { key, delta } => match store.increment(key, delta, guard) {
             Ok(n) => Reply::Integer(n),
-            Err(err) => Reply::Error(err.into()),
+            Err(err) => Reply::Refused(err.into()),
         },
         Request::Append {
             key,
@@ -78,7 +78,7 @@ pub fn apply<'a>(request: Request<'a>, store: &Store, guard: &'a Guard<'_>) -> R
             max_len,
         } => match store.append(key, value, max_len, guard) {
             Ok(len) => Reply::Integer(i64::try_from(len).unwrap_or(i64::MAX)),
-            Err(err) => Reply::Error(err.into()),
+            Err(err) => Reply::Refused(err.into()),
         },
         Request::StrLen { key } => {
             let len = store

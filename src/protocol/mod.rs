@@ -1,11 +1,170 @@
-//! What every wire protocol decodes into and encodes from. The store never sees these
-//! types and the protocols never see the store; [`crate::command`] connects them.
+//! What every wire protocol decodes into and encodes from, and the [`Protocol`] trait a
+//! connection drives. The store never sees these types and the protocols never see the
+//! store; [`crate::command`] connects them.
+//!
+//! A protocol is one value per connection implementing [`Protocol`]: it frames requests
+//! out of the read buffer, parses them into [`Request`]s, encodes [`Reply`]s in its own
+//! words, and says what an unrecoverable framing error does. [`choose`] is the one place
+//! a connection's protocol is picked. Errors come in three tiers, each worded by the
+//! encoder: [`ProtocolError`] (the bytes cannot be framed), [`ClientError`] (a mistake in
+//! a well-framed request) and [`Refusal`] (the server will not serve it).
 
 pub mod resp;
 mod resp_commands;
 pub mod text;
 
 use std::ops::Range;
+
+use crate::command::Session;
+
+/// The request limits every protocol enforces, set once at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest key accepted, in bytes.
+    pub max_key_len: usize,
+    /// Longest value accepted, in bytes (RESP's longest bulk string too).
+    pub max_value_len: usize,
+    /// Most arguments one RESP command may promise.
+    pub max_args: usize,
+    /// Longest RESP inline command, or `*`/`$` length line, in bytes.
+    pub max_inline_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Limits {
+    /// The default limits: 1 KiB keys, 1 MiB values, Redis's argument and inline limits.
+    pub fn new() -> Self {
+        Self {
+            max_key_len: text::DEFAULT_MAX_KEY_LEN,
+            max_value_len: text::DEFAULT_MAX_VALUE_LEN,
+            max_args: resp::DEFAULT_MAX_ARGS,
+            max_inline_len: resp::DEFAULT_MAX_INLINE_LEN,
+        }
+    }
+
+    /// Sets the longest key accepted, in bytes.
+    pub fn max_key_len(mut self, bytes: usize) -> Self {
+        self.max_key_len = bytes;
+        self
+    }
+
+    /// Sets the longest value accepted, in bytes.
+    pub fn max_value_len(mut self, bytes: usize) -> Self {
+        self.max_value_len = bytes;
+        self
+    }
+
+    /// Sets the most arguments one command may have.
+    pub fn max_args(mut self, count: usize) -> Self {
+        self.max_args = count;
+        self
+    }
+
+    /// Sets the longest inline command, or length line, accepted, in bytes.
+    pub fn max_inline_len(mut self, bytes: usize) -> Self {
+        self.max_inline_len = bytes;
+        self
+    }
+}
+
+/// What [`Protocol::frame`] found at the start of the bytes received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// No complete request yet: call again, from the same start, once more bytes arrive.
+    Incomplete,
+    /// This many bytes hold nothing to answer (an empty command, the rest of a refused
+    /// line); consume them.
+    Skip(usize),
+    /// This many bytes hold one request: [`Protocol::parse`] it.
+    Request(usize),
+    /// The bytes cannot be framed: answer the error after consuming this many bytes,
+    /// then do what [`Protocol::recovery`] says.
+    Invalid(usize, ProtocolError),
+}
+
+/// What a connection does after a framing error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// Nothing after it can be framed: reply, then close (RESP).
+    Close,
+    /// Reply, drop the bad request, and go on with the next (the line protocol).
+    Skip,
+}
+
+/// One wire protocol as one connection speaks it.
+pub trait Protocol: Send {
+    /// Frames the request at the start of `buf`, the bytes received and not yet consumed.
+    /// May rewrite the bytes of a complete request in place (RESP's inline quotes).
+    fn frame(&mut self, buf: &mut [u8]) -> Frame;
+
+    /// Parses the request [`Protocol::frame`] just framed, at `frame`.
+    ///
+    /// # Errors
+    /// A [`ClientError`] in this protocol's terms; the connection stays usable.
+    fn parse<'a>(&'a self, frame: &'a [u8]) -> Result<Request<'a>, ClientError>;
+
+    /// Appends the reply, in this protocol's words, to `out`, in the form the session
+    /// asked for (HELLO 3 switches RESP's reply types, its own reply included).
+    fn encode(&self, reply: &Reply<'_>, session: &Session, out: &mut Vec<u8>);
+
+    /// The longest request that can be valid: more bytes without a complete request are
+    /// refused with [`Protocol::overlong`].
+    fn max_request_len(&self) -> usize;
+
+    /// The error for `buffered`, an incomplete request already longer than any valid one.
+    /// The connection drops those bytes, answers, and recovers as [`Protocol::recovery`]
+    /// says; a protocol that skips discards the rest of the request as it arrives.
+    fn overlong(&mut self, buffered: &[u8]) -> ProtocolError;
+
+    /// What a framing error does to the connection.
+    fn recovery(&self) -> Recovery;
+}
+
+/// Redis's inline PING, as redis-benchmark and Redis health checks send it first.
+const INLINE_PING: &[u8] = b"PING\r\n";
+
+/// The protocol a connection speaks, from its first bytes: RESP if it opens with `*` or
+/// with Redis's inline `PING` (CRLF-terminated, any case); the line protocol otherwise.
+/// `None` while the bytes so far could still be an inline PING.
+pub fn choose(received: &[u8], limits: Limits) -> Option<Box<dyn Protocol>> {
+    let resp = || Some(Box::new(resp::RespWire::new(limits)) as Box<dyn Protocol>);
+    if received.first() == Some(&b'*') {
+        return resp();
+    }
+    let len = received.len().min(INLINE_PING.len());
+    if !received[..len].eq_ignore_ascii_case(&INLINE_PING[..len]) {
+        Some(Box::new(text::TextWire::new(limits)))
+    } else if len == INLINE_PING.len() {
+        resp()
+    } else {
+        None
+    }
+}
+
+/// A framing violation: the bytes received cannot be split into requests.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    /// A line or request longer than the protocol allows.
+    #[error("line too long (max {limit} bytes)")]
+    LineTooLong {
+        /// The maximum length in bytes.
+        limit: usize,
+    },
+    /// A SET line whose key arrived complete and whose value passed the limit.
+    #[error("value too large (max {limit} bytes)")]
+    ValueTooLarge {
+        /// The maximum value length in bytes.
+        limit: usize,
+    },
+    /// RESP that cannot be framed.
+    #[error("{0}")]
+    Resp(#[from] resp::RespError),
+}
 
 /// The arguments of a RESP command, borrowed from the read buffer: for commands that take
 /// any number of keys. Equal when their arguments are.
@@ -339,6 +498,10 @@ pub enum Reply<'a> {
     Close,
     /// The request was refused; the connection stays usable.
     Error(ClientError),
+    /// The server refuses to serve it: the connection limit, a missing AUTH, memory.
+    Refused(Refusal),
+    /// The bytes could not be framed; what follows depends on [`Protocol::recovery`].
+    Broken(ProtocolError),
 }
 
 impl std::fmt::Debug for Reply<'_> {
@@ -359,6 +522,8 @@ impl std::fmt::Debug for Reply<'_> {
             Self::Expired(existed) => write!(f, "Expired({existed})"),
             Self::Close => f.write_str("Close"),
             Self::Error(err) => write!(f, "Error({err})"),
+            Self::Refused(refusal) => write!(f, "Refused({refusal})"),
+            Self::Broken(err) => write!(f, "Broken({err})"),
         }
     }
 }
@@ -393,15 +558,6 @@ pub enum ClientError {
         /// The maximum value length in bytes.
         limit: usize,
     },
-    /// A line longer than the protocol allows; the rest of it was discarded unread.
-    #[error("line too long (max {limit} bytes)")]
-    LineTooLong {
-        /// The maximum line length in bytes.
-        limit: usize,
-    },
-    /// The store refused the write (for example, it could never fit the memory limit).
-    #[error("{0}")]
-    Store(#[from] crate::store::StoreError),
     /// RESP's unknown command, worded as Redis 7 words it: the name and the start of the
     /// arguments, each quoted, within Redis's 128-byte budget.
     #[error("unknown command '{name}', with args beginning with: {args}")]
@@ -438,12 +594,6 @@ pub enum ClientError {
     /// HELLO with a version that is not a number.
     #[error("Protocol version is not an integer or out of range")]
     ProtocolVersionNotInteger,
-    /// A command before AUTH on a server with a password, as Redis words it.
-    #[error("NOAUTH Authentication required.")]
-    NoAuth,
-    /// HELLO without AUTH before authenticating, as Redis words it.
-    #[error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")]
-    HelloNoAuth,
     /// A wrong password (or a user other than `default`), as Redis words it.
     #[error("WRONGPASS invalid username-password pair or user is disabled.")]
     WrongPass,
@@ -464,13 +614,93 @@ pub enum ClientError {
         /// The command, uppercase.
         cmd: &'static str,
     },
-    /// A RESP framing violation; the connection is closed after this reply.
+}
+
+/// The server's refusals: the request may be fine, but the server will not serve it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The store refused the write (for example, it could never fit the memory limit).
     #[error("{0}")]
-    Resp(#[from] resp::RespError),
+    Store(#[from] crate::store::StoreError),
+    /// A command before AUTH on a server with a password, as Redis words it.
+    #[error("NOAUTH Authentication required.")]
+    NoAuth,
+    /// HELLO without AUTH before authenticating, as Redis words it.
+    #[error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")]
+    HelloNoAuth,
     /// The server is at its connection limit; the connection is closed after this reply.
     #[error("too many connections (max {limit})")]
     TooManyConnections {
         /// The configured maximum number of connections.
         limit: usize,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which protocol `choose` picks from `received`: "resp", "text", or "undecided".
+    fn chosen(received: &[u8]) -> &'static str {
+        let Some(protocol) = choose(received, Limits::new()) else {
+            return "undecided";
+        };
+        match protocol.recovery() {
+            Recovery::Close => "resp",
+            Recovery::Skip => "text",
+        }
+    }
+
+    #[test]
+    fn the_first_bytes_choose_the_protocol() {
+        assert_eq!(chosen(b"*1\r\n$4\r\nPING\r\n"), "resp");
+        assert_eq!(chosen(b"PING\r\nPING\r\n"), "resp");
+        assert_eq!(chosen(b"ping\r\n"), "resp");
+        assert_eq!(chosen(b"PING\n"), "text");
+        assert_eq!(chosen(b"PIN"), "undecided");
+        assert_eq!(chosen(b"PING\r"), "undecided");
+        assert_eq!(chosen(b"PINGX"), "text");
+        assert_eq!(chosen(b"SET user alice\r\n"), "text");
+        assert_eq!(chosen(b"GET k\n"), "text");
+    }
+
+    #[test]
+    fn the_line_protocol_frames_lines_and_skips_the_rest_of_a_refused_one() {
+        let mut text = text::TextWire::new(Limits::new().max_key_len(4).max_value_len(4));
+        assert_eq!(text.frame(&mut b"GET k\nGET".to_vec()), Frame::Request(6));
+        assert_eq!(text.frame(&mut b"GET".to_vec()), Frame::Incomplete);
+        let long = format!("GET {}\n", "k".repeat(100));
+        assert!(matches!(
+            text.frame(&mut long.clone().into_bytes()),
+            Frame::Invalid(len, ProtocolError::LineTooLong { .. }) if len == long.len()
+        ));
+        // Refused while incomplete: the rest of that line is dropped as it arrives.
+        let err = text.overlong(
+            b"GET kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk",
+        );
+        assert!(matches!(err, ProtocolError::LineTooLong { .. }));
+        assert_eq!(text.frame(&mut b"kkkk".to_vec()), Frame::Skip(4));
+        assert_eq!(text.frame(&mut b"kk\nPING\n".to_vec()), Frame::Skip(3));
+        assert_eq!(text.frame(&mut b"PING\n".to_vec()), Frame::Request(5));
+        assert_eq!(text.recovery(), Recovery::Skip);
+    }
+
+    #[test]
+    fn resp_skips_empty_commands_and_closes_on_framing_errors() {
+        let mut resp = resp::RespWire::new(Limits::new());
+        assert_eq!(resp.frame(&mut b"*0\r\n".to_vec()), Frame::Skip(4));
+        assert_eq!(
+            resp.frame(&mut b"*1\r\n$4\r\nPI".to_vec()),
+            Frame::Incomplete
+        );
+        assert_eq!(
+            resp.frame(&mut b"*1\r\n$4\r\nPING\r\n".to_vec()),
+            Frame::Request(14)
+        );
+        assert!(matches!(
+            resp.frame(&mut b"*x\r\n".to_vec()),
+            Frame::Invalid(_, ProtocolError::Resp(_))
+        ));
+        assert_eq!(resp.recovery(), Recovery::Close);
+    }
 }

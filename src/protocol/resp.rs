@@ -5,7 +5,8 @@
 use std::ops::Range;
 
 use super::text::DEFAULT_MAX_KEY_LEN;
-use super::{ClientError, Field, Reply, Request};
+use super::{ClientError, Field, Frame, Limits, Protocol, ProtocolError, Recovery, Reply, Request};
+use crate::command::Session;
 
 /// Default longest bulk string, in bytes: 512 MiB, Redis's `proto-max-bulk-len`.
 pub const DEFAULT_MAX_BULK_LEN: usize = 512 << 20;
@@ -17,6 +18,10 @@ pub const DEFAULT_MAX_ARGS: usize = 1024 * 1024;
 /// Default longest inline command, or length line without its CR, in bytes: 64 KiB,
 /// Redis's `PROTO_INLINE_MAX_SIZE`.
 pub const DEFAULT_MAX_INLINE_LEN: usize = 64 * 1024;
+
+/// Bytes a RESP command may take beyond its key and value: room for its headers, or for
+/// an inline command.
+const RESP_OVERHEAD: usize = 64 * 1024;
 
 /// Bytes of an unknown command's name, and of its quoted arguments together, that the
 /// error reply echoes: Redis's budget.
@@ -82,6 +87,15 @@ impl RespProtocol {
             max_key_len: DEFAULT_MAX_KEY_LEN,
             resp3: false,
         }
+    }
+
+    /// The protocol with the server's limits.
+    pub fn with_limits(limits: Limits) -> Self {
+        Self::new()
+            .max_key_len(limits.max_key_len)
+            .max_bulk_len(limits.max_value_len)
+            .max_args(limits.max_args)
+            .max_inline_len(limits.max_inline_len)
     }
 
     /// Sets the longest bulk string (any argument, the value included) accepted, in bytes.
@@ -296,6 +310,8 @@ impl RespProtocol {
                 }
             }
             Reply::Error(err) => encode_error(err, out),
+            Reply::Refused(refusal) => encode_error(refusal, out),
+            Reply::Broken(err) => encode_error(err, out),
         }
     }
 
@@ -305,6 +321,63 @@ impl RespProtocol {
         } else {
             out.extend_from_slice(b"$-1\r\n");
         }
+    }
+}
+
+/// RESP as one connection speaks it: the codec and the argument ranges of the command being executed, reused.
+#[derive(Debug, Clone)]
+pub struct RespWire {
+    /// Framer, parser, encoder and limits.
+    codec: RespProtocol,
+    /// One range of the read buffer per argument of the command framed last.
+    args: Vec<Range<usize>>,
+    /// The longest command that can be valid: a key, a value and headers.
+    max_command_len: usize,
+}
+
+impl RespWire {
+    /// A connection's RESP with the server's limits.
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            codec: RespProtocol::with_limits(limits),
+            args: Vec::new(),
+            max_command_len: limits.max_key_len + limits.max_value_len + RESP_OVERHEAD,
+        }
+    }
+}
+
+impl Protocol for RespWire {
+    fn frame(&mut self, buf: &mut [u8]) -> Frame {
+        match self.codec.frame(buf, &mut self.args) {
+            Ok(None) => Frame::Incomplete,
+            // `*0`, `*-1` or a blank line: Redis skips it without a reply.
+            Ok(Some(len)) if self.args.is_empty() => Frame::Skip(len),
+            Ok(Some(len)) => Frame::Request(len),
+            Err(err) => Frame::Invalid(0, err.into()),
+        }
+    }
+
+    fn parse<'a>(&'a self, frame: &'a [u8]) -> Result<Request<'a>, ClientError> {
+        self.codec.parse(frame, &self.args)
+    }
+
+    fn encode(&self, reply: &Reply<'_>, session: &Session, out: &mut Vec<u8>) {
+        self.codec.resp3(session.resp3).encode(reply, out);
+    }
+
+    fn max_request_len(&self) -> usize {
+        self.max_command_len
+    }
+
+    fn overlong(&mut self, _buffered: &[u8]) -> ProtocolError {
+        ProtocolError::LineTooLong {
+            limit: self.max_command_len,
+        }
+    }
+
+    /// As Redis does: nothing after a framing error can be trusted.
+    fn recovery(&self) -> Recovery {
+        Recovery::Close
     }
 }
 
@@ -498,7 +571,7 @@ fn write_decimal(mut n: u64, out: &mut Vec<u8>) {
 
 /// `-<text>\r\n`, with `ERR ` in front unless the text opens with its own error code.
 /// CR and LF in the text become spaces, as Redis does, so a reply is always one line.
-fn encode_error(err: &ClientError, out: &mut Vec<u8>) {
+fn encode_error(err: &dyn std::fmt::Display, out: &mut Vec<u8>) {
     let text = err.to_string();
     out.push(b'-');
     if !has_error_code(&text) {
@@ -1010,7 +1083,9 @@ mod tests {
             ),
         ];
         for (err, expected) in cases {
-            assert_eq!(error_reply((*err).into()), show(expected.as_bytes()));
+            let mut out = Vec::new();
+            small().encode(&Reply::Broken((*err).into()), &mut out);
+            assert_eq!(show(&out), show(expected.as_bytes()));
         }
     }
 

@@ -7,7 +7,11 @@ use std::io::Write as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
-use super::{ClientError, InfoFormat, Reply, Request, TimeUnit, TtlOption, MAX_RELATIVE_TTL_MS};
+use super::{
+    ClientError, Frame, InfoFormat, Limits, Protocol, ProtocolError, Recovery, Reply, Request,
+    TimeUnit, TtlOption, MAX_RELATIVE_TTL_MS,
+};
+use crate::command::Session;
 
 /// Default maximum key length, in bytes. Generous next to memcached's 250, small enough
 /// that a key never dominates an entry's memory.
@@ -44,6 +48,13 @@ impl TextProtocol {
             max_key_len: DEFAULT_MAX_KEY_LEN,
             max_value_len: DEFAULT_MAX_VALUE_LEN,
         }
+    }
+
+    /// The protocol with the server's limits.
+    pub fn with_limits(limits: Limits) -> Self {
+        Self::new()
+            .max_key_len(limits.max_key_len)
+            .max_value_len(limits.max_value_len)
     }
 
     /// Sets the longest key accepted, in bytes.
@@ -187,18 +198,18 @@ impl TextProtocol {
 
     /// The error for a line that grew past [`TextProtocol::max_line_len`], judged from
     /// the part that arrived: a SET whose key is complete is a value that is too large.
-    pub fn overlong_error(&self, prefix: &[u8]) -> ClientError {
+    pub fn overlong_error(&self, prefix: &[u8]) -> ProtocolError {
         let (word, args) = split_word(trim_leading_spaces(prefix));
         let key_complete = trim_leading_spaces(args)
             .iter()
             .position(|&b| b == b' ')
             .is_some_and(|space| space <= self.max_key_len);
         if word.eq_ignore_ascii_case(b"SET") && key_complete {
-            ClientError::ValueTooLarge {
+            ProtocolError::ValueTooLarge {
                 limit: self.max_value_len,
             }
         } else {
-            ClientError::LineTooLong {
+            ProtocolError::LineTooLong {
                 limit: self.max_line_len(),
             }
         }
@@ -226,6 +237,12 @@ impl TextProtocol {
             Reply::Error(err) => {
                 let _ = writeln!(out, "ERROR {err}");
             }
+            Reply::Refused(refusal) => {
+                let _ = writeln!(out, "ERROR {refusal}");
+            }
+            Reply::Broken(err) => {
+                let _ = writeln!(out, "ERROR {err}");
+            }
             Reply::Ttl(-2) | Reply::Expired(false) | Reply::Persisted { exists: false, .. } => {
                 out.extend_from_slice(b"NOT_FOUND\n")
             }
@@ -251,6 +268,68 @@ impl TextProtocol {
                 out.extend_from_slice(b"ERROR reply has no line form\n");
             }
         }
+    }
+}
+
+/// The line protocol as one connection speaks it: the codec, and whether the rest of a
+/// refused overlong line is still to be dropped.
+#[derive(Debug, Clone)]
+pub struct TextWire {
+    /// Parser, encoder and limits.
+    codec: TextProtocol,
+    /// Inside a line that was too long: drop bytes up to its LF.
+    discarding: bool,
+}
+
+impl TextWire {
+    /// A connection's line protocol with the server's limits.
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            codec: TextProtocol::with_limits(limits),
+            discarding: false,
+        }
+    }
+}
+
+impl Protocol for TextWire {
+    /// A line up to its LF. While a refused line's rest is being dropped, every byte up
+    /// to its LF is skipped, so none of it is buffered.
+    fn frame(&mut self, buf: &mut [u8]) -> Frame {
+        let Some(len) = memchr::memchr(b'\n', buf) else {
+            return if self.discarding && !buf.is_empty() {
+                Frame::Skip(buf.len())
+            } else {
+                Frame::Incomplete
+            };
+        };
+        if std::mem::take(&mut self.discarding) {
+            Frame::Skip(len + 1)
+        } else if len > self.codec.max_line_len() {
+            Frame::Invalid(len + 1, self.codec.overlong_error(&buf[..len]))
+        } else {
+            Frame::Request(len + 1)
+        }
+    }
+
+    fn parse<'a>(&'a self, frame: &'a [u8]) -> Result<Request<'a>, ClientError> {
+        self.codec.parse(frame.strip_suffix(b"\n").unwrap_or(frame))
+    }
+
+    fn encode(&self, reply: &Reply<'_>, _session: &Session, out: &mut Vec<u8>) {
+        self.codec.encode(reply, out);
+    }
+
+    fn max_request_len(&self) -> usize {
+        self.codec.max_line_len()
+    }
+
+    fn overlong(&mut self, buffered: &[u8]) -> ProtocolError {
+        self.discarding = true;
+        self.codec.overlong_error(buffered)
+    }
+
+    fn recovery(&self) -> Recovery {
+        Recovery::Skip
     }
 }
 
@@ -462,10 +541,10 @@ mod tests {
     #[test]
     fn overlong_line_error_depends_on_what_arrived() {
         let protocol = TextProtocol::new().max_key_len(8).max_value_len(16);
-        let line_too_long = ClientError::LineTooLong {
+        let line_too_long = ProtocolError::LineTooLong {
             limit: 8 + 16 + LINE_OVERHEAD,
         };
-        let value_too_large = ClientError::ValueTooLarge { limit: 16 };
+        let value_too_large = ProtocolError::ValueTooLarge { limit: 16 };
         assert_eq!(
             protocol.overlong_error(b"SET key vvvvvvvv"),
             value_too_large
