@@ -3,6 +3,7 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use blink_store::protocol::info::Report;
 use blink_store::protocol::{ClientError, Field, Reply, Request};
 
 /// The first words of every line-protocol reply.
@@ -253,10 +254,16 @@ pub fn replies_for<'a>(request: &Request<'a>) -> Vec<Reply<'a>> {
         }
         Request::IncrBy { delta, .. } => vec![Reply::Integer(delta), Reply::Integer(i64::MIN)],
         Request::Echo { message, .. } => vec![Reply::Value(message), Reply::Text(lossy(message))],
-        Request::Info { section, .. } => {
-            // The line protocol's INFO has no section and is one line.
-            let text = section.map_or_else(|| "keys=1 used_bytes=9".into(), lossy);
-            vec![Reply::Info(text.clone()), Reply::Text(text)]
+        Request::Info { section } => {
+            let report = Report {
+                keys: 1,
+                usage_bytes: 9,
+                ..Report::default()
+            };
+            vec![Reply::Info {
+                report: Box::new(report),
+                section,
+            }]
         }
         Request::ClientSetName { name, .. } => vec![Reply::Ok, Reply::Text(lossy(name))],
         Request::Select { db, .. } => vec![Reply::Error(ClientError::UnknownSubcommand {

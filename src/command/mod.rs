@@ -10,7 +10,7 @@ pub mod strings;
 
 pub use self::server::{ServerInfo, Session};
 
-use crate::protocol::{Refusal, Reply, Request};
+use crate::protocol::{ClientError, Refusal, Reply, Request};
 use crate::store::Store;
 use crate::sync::Guard;
 
@@ -48,40 +48,54 @@ pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_
     }
     let store = cx.store;
     match request {
-        Request::Get { .. }
-        | Request::Set { .. }
-        | Request::SetWith { .. }
-        | Request::SetNx { .. }
-        | Request::MGet { .. }
-        | Request::MSet { .. }
-        | Request::GetDel { .. }
-        | Request::GetEx { .. }
-        | Request::IncrBy { .. }
-        | Request::Append { .. }
-        | Request::StrLen { .. } => strings::apply(request, store, guard),
-        Request::Delete { .. }
-        | Request::DeleteMany { .. }
-        | Request::Exists { .. }
-        | Request::Expire { .. }
-        | Request::ExpireInvalid { .. }
-        | Request::Ttl { .. }
-        | Request::Persist { .. }
-        | Request::DbSize
-        | Request::Flush => keys::apply(request, store, guard),
+        Request::Get { key } => strings::get(store, key, guard),
+        Request::Set { key, value } => strings::set(store, key, value),
+        Request::SetWith {
+            key,
+            value,
+            condition,
+            ttl,
+            get,
+        } => strings::set_with(store, (key, value), condition, ttl, get, guard),
+        Request::SetNx { key, value } => strings::set_nx(store, key, value, guard),
+        Request::MGet { keys } => strings::mget(store, keys, guard),
+        Request::MSet { pairs } => strings::mset(store, pairs),
+        Request::GetDel { key } => strings::get_del(store, key, guard),
+        Request::GetEx { key, ttl } => strings::get_ex(store, key, ttl, guard),
+        Request::IncrBy { key, delta } => strings::incr_by(store, key, delta, guard),
+        Request::Append {
+            key,
+            value,
+            max_len,
+        } => strings::append(store, (key, value), max_len, guard),
+        Request::StrLen { key } => strings::strlen(store, key, guard),
+        Request::Delete { key } => keys::delete(store, key),
+        Request::DeleteMany { keys } => keys::delete_many(store, keys),
+        Request::Exists { keys } => keys::exists(store, keys, guard),
+        Request::Expire { key, deadline } => keys::expire(store, key, deadline, guard),
+        Request::ExpireInvalid { cmd } => Reply::Error(ClientError::InvalidExpireTime { cmd }),
+        Request::Ttl { key, unit } => keys::ttl(store, key, unit, guard),
+        Request::Persist { key } => keys::persist(store, key, guard),
+        Request::DbSize => keys::db_size(store),
+        Request::Flush => keys::flush(store),
         Request::Usage => Reply::Usage(store.usage_bytes()),
         Request::Ping => Reply::Pong,
         Request::Echo { message } => Reply::Value(message),
         Request::Quit => Reply::Close,
-        Request::Info { .. }
-        | Request::Select { .. }
-        | Request::ClientSetName { .. }
-        | Request::ClientGetName
-        | Request::ClientId
-        | Request::ClientNoop
-        | Request::Hello { .. }
-        | Request::Command { .. }
-        | Request::ConfigGet { .. }
-        | Request::Auth { .. } => server::apply(request, cx),
+        Request::Info { section } => server::info(cx, section),
+        Request::Select { db } => server::select(db),
+        Request::ClientSetName { name } => server::client_set_name(cx, name),
+        Request::ClientGetName => server::client_get_name(cx),
+        Request::ClientId => server::client_id(cx),
+        Request::ClientNoop => Reply::Ok,
+        Request::Hello {
+            version,
+            name,
+            auth,
+        } => server::hello_with_auth(cx, version, name, auth),
+        Request::Command { count } => server::command(count),
+        Request::ConfigGet { pattern } => server::config_get(cx, pattern),
+        Request::Auth { user, password } => server::auth(cx, user, password),
     }
 }
 

@@ -1,19 +1,17 @@
 //! Commands about the server and the connection: INFO, HELLO, CLIENT, CONFIG GET,
 //! COMMAND and SELECT, and the facts they report.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::Context;
-use crate::protocol::{ClientError, Field, InfoFormat, Reply, Request};
+use crate::protocol::info::{AllocatorFigures, Report};
+use crate::protocol::{ClientError, Field, Reply};
 use crate::store::evict::EvictionPolicy;
 use crate::store::Store;
 
-/// The Redis version whose commands and replies this server follows; clients read it from
-/// `INFO` and `HELLO` to decide which commands they may send.
-pub const REDIS_VERSION: &str = "7.2.0";
+pub use crate::protocol::info::REDIS_VERSION;
 
 /// Server-wide facts and counters for INFO, shared by every connection.
 #[derive(Debug)]
@@ -133,56 +131,86 @@ pub struct Session {
     pub authenticated: bool,
 }
 
-/// Applies a server or connection command.
-pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>) -> Reply<'a> {
-    match request {
-        Request::Info {
-            format: InfoFormat::Line,
-            ..
-        } => Reply::Info(info_line(cx.store, cx.server)),
-        Request::Info { section, .. } => Reply::Text(info_sections(cx.store, cx.server, section)),
-        Request::Select { db } if db == b"0" => Reply::Ok,
-        Request::Select { .. } => Reply::Error(ClientError::DbIndexOutOfRange),
-        Request::ClientSetName { name } => {
-            if name.iter().any(|&b| b <= b' ' || b > b'~') {
-                return Reply::Error(ClientError::InvalidClientName);
-            }
-            cx.session.name = (!name.is_empty()).then(|| name.to_vec());
-            Reply::Ok
-        }
-        Request::ClientGetName => match &cx.session.name {
-            Some(name) => Reply::Text(String::from_utf8_lossy(name).into_owned()),
-            None => Reply::NotFound,
-        },
-        Request::ClientId => Reply::Integer(i64::try_from(cx.session.id).unwrap_or(i64::MAX)),
-        Request::ClientNoop => Reply::Ok,
-        Request::Hello {
-            version,
-            name,
-            auth,
-        } => {
-            if let Some((user, password)) = auth {
-                if let Err(err) = authenticate(cx, Some(user), password) {
-                    return Reply::Error(err);
-                }
-            }
-            hello(cx, version, name)
-        }
-        Request::Auth { user, password } => match authenticate(cx, user, password) {
-            Ok(()) => Reply::Ok,
-            Err(err) => Reply::Error(err),
-        },
-        Request::Command { count: true } => Reply::Integer(0),
-        Request::Command { count: false } => Reply::Values(Vec::new()),
-        Request::ConfigGet { pattern } => Reply::Map(
-            config(cx.store, cx.server)
-                .into_iter()
-                .filter(|(name, _)| glob_match(pattern, name.as_bytes()))
-                .map(|(name, value)| (name.to_owned(), Field::Text(value)))
-                .collect(),
-        ),
-        _ => Reply::Error(ClientError::Syntax),
+/// INFO: every figure, laid out by the protocol's encoder.
+pub fn info<'a>(cx: &Context<'_>, section: Option<&'a [u8]>) -> Reply<'a> {
+    Reply::Info {
+        report: Box::new(report(cx.store, cx.server)),
+        section,
     }
+}
+
+/// SELECT: only database 0 exists.
+pub fn select<'a>(db: &[u8]) -> Reply<'a> {
+    if db == b"0" {
+        Reply::Ok
+    } else {
+        Reply::Error(ClientError::DbIndexOutOfRange)
+    }
+}
+
+/// CLIENT SETNAME.
+pub fn client_set_name<'a>(cx: &mut Context<'_>, name: &[u8]) -> Reply<'a> {
+    if name.iter().any(|&b| b <= b' ' || b > b'~') {
+        return Reply::Error(ClientError::InvalidClientName);
+    }
+    cx.session.name = (!name.is_empty()).then(|| name.to_vec());
+    Reply::Ok
+}
+
+/// CLIENT GETNAME.
+pub fn client_get_name<'a>(cx: &Context<'_>) -> Reply<'a> {
+    match &cx.session.name {
+        Some(name) => Reply::Text(String::from_utf8_lossy(name).into_owned()),
+        None => Reply::NotFound,
+    }
+}
+
+/// CLIENT ID.
+pub fn client_id<'a>(cx: &Context<'_>) -> Reply<'a> {
+    Reply::Integer(i64::try_from(cx.session.id).unwrap_or(i64::MAX))
+}
+
+/// HELLO, authenticating first if it carries AUTH.
+pub fn hello_with_auth<'a>(
+    cx: &mut Context<'_>,
+    version: Option<&[u8]>,
+    name: Option<&[u8]>,
+    auth: Option<(&[u8], &[u8])>,
+) -> Reply<'a> {
+    if let Some((user, password)) = auth {
+        if let Err(err) = authenticate(cx, Some(user), password) {
+            return Reply::Error(err);
+        }
+    }
+    hello(cx, version, name)
+}
+
+/// AUTH.
+pub fn auth<'a>(cx: &mut Context<'_>, user: Option<&[u8]>, password: &[u8]) -> Reply<'a> {
+    match authenticate(cx, user, password) {
+        Ok(()) => Reply::Ok,
+        Err(err) => Reply::Error(err),
+    }
+}
+
+/// COMMAND and COMMAND COUNT: an empty command table.
+pub fn command<'a>(count: bool) -> Reply<'a> {
+    if count {
+        Reply::Integer(0)
+    } else {
+        Reply::Values(Vec::new())
+    }
+}
+
+/// CONFIG GET with a glob pattern.
+pub fn config_get<'a>(cx: &Context<'_>, pattern: &[u8]) -> Reply<'a> {
+    Reply::Map(
+        config(cx.store, cx.server)
+            .into_iter()
+            .filter(|(name, _)| glob_match(pattern, name.as_bytes()))
+            .map(|(name, value)| (name.to_owned(), Field::Text(value)))
+            .collect(),
+    )
 }
 
 /// Checks a password (and user, which must be `default`) and marks the session.
@@ -237,157 +265,33 @@ fn hello<'a>(cx: &mut Context<'_>, version: Option<&[u8]>, name: Option<&[u8]>) 
     ])
 }
 
-/// The memory figures both INFOs report, under Redis's names.
-struct MemoryFigures {
-    /// Everything charged against the limit: entries and shared structures.
-    used: u64,
-    /// Resident memory of the process, as the kernel counts it (0 where unknown).
-    rss: u64,
-    /// Key and value bytes: `USAGE`.
-    dataset: u64,
-    /// What the allocator reports, if it reports anything.
-    heap: Option<crate::store::HeapStats>,
-}
-
-impl MemoryFigures {
-    fn of(store: &Store) -> Self {
-        Self {
-            used: store.charged_bytes(),
-            rss: crate::rss::resident_bytes().unwrap_or(0),
-            dataset: store.usage_bytes(),
-            heap: store.heap_stats(),
-        }
-    }
-
-    /// RSS over charged memory, as Redis's `mem_fragmentation_ratio`.
-    fn fragmentation_ratio(&self) -> f64 {
-        if self.used == 0 {
-            return 0.0;
-        }
-        self.rss as f64 / self.used as f64
-    }
-}
-
-/// The line protocol's INFO: one line of `key=value` pairs, every value an integer (the
-/// memory figures of `INFO memory` that are integers come last, under Redis's names).
-fn info_line(store: &Store, server: &ServerInfo) -> String {
+/// INFO's figures, now.
+fn report(store: &Store, server: &ServerInfo) -> Report {
     let stats = store.stats();
-    let memory = MemoryFigures::of(store);
-    format!(
-        "keys={} used_bytes={} limit={} hits={} misses={} evictions={} expirations={} connections={} uptime={} used_memory={} used_memory_rss={} used_memory_dataset={} maxmemory={}",
-        store.len(),
-        store.usage_bytes(),
-        store.max_bytes(),
-        stats.hits,
-        stats.misses,
-        stats.evicted,
-        stats.expired,
-        server.connected(),
-        server.uptime_secs(),
-        memory.used,
-        memory.rss,
-        memory.dataset,
-        store.max_bytes(),
-    )
-}
-
-/// Redis's INFO: `# Section` headers and `field:value` lines, CRLF-terminated; all
-/// sections, or only the one asked for (unknown sections give an empty text).
-fn info_sections(store: &Store, server: &ServerInfo, section: Option<&[u8]>) -> String {
-    let wanted = |name: &str| {
-        section.is_none_or(|asked| {
-            asked.eq_ignore_ascii_case(name.as_bytes())
-                || [&b"all"[..], b"default", b"everything"]
-                    .iter()
-                    .any(|all| asked.eq_ignore_ascii_case(all))
-        })
-    };
-    let stats = store.stats();
-    let mut out = String::new();
-    // Writing to a String cannot fail.
-    if wanted("server") {
-        let _ = write!(
-            out,
-            "# Server\r\nredis_version:{REDIS_VERSION}\r\nblink_version:{}\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:{}\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\n\r\n",
-            env!("CARGO_PKG_VERSION"),
-            std::env::consts::OS,
-            std::env::consts::ARCH,
-            usize::BITS,
-            std::process::id(),
-            server.tcp_port,
-            server.uptime_secs(),
-            server.uptime_secs() / 86_400,
-        );
+    Report {
+        keys: store.len() as u64,
+        volatile_keys: store.volatile_count(),
+        usage_bytes: store.usage_bytes(),
+        max_bytes: store.max_bytes(),
+        policy: policy_name(store),
+        hits: stats.hits,
+        misses: stats.misses,
+        evicted: stats.evicted,
+        expired: stats.expired,
+        connected: server.connected(),
+        max_connections: server.max_connections,
+        accepted: server.accepted.load(Ordering::Relaxed),
+        uptime_secs: server.uptime_secs(),
+        tcp_port: server.tcp_port,
+        used_memory: store.charged_bytes(),
+        rss_bytes: crate::rss::resident_bytes().unwrap_or(0),
+        allocator: store.heap_stats().map(|heap| AllocatorFigures {
+            allocated: heap.allocated,
+            active: heap.active,
+            resident: heap.resident,
+            metadata: heap.metadata,
+        }),
     }
-    if wanted("clients") {
-        let _ = write!(
-            out,
-            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\n\r\n",
-            server.connected(),
-            server.max_connections,
-        );
-    }
-    if wanted("memory") {
-        let memory = MemoryFigures::of(store);
-        let _ = write!(
-            out,
-            "# Memory\r\nused_memory:{}\r\nused_memory_human:{}\r\nused_memory_rss:{}\r\nused_memory_rss_human:{}\r\nused_memory_dataset:{}\r\nmem_fragmentation_ratio:{:.2}\r\n",
-            memory.used,
-            human_bytes(memory.used),
-            memory.rss,
-            human_bytes(memory.rss),
-            memory.dataset,
-            memory.fragmentation_ratio(),
-        );
-        if let Some(heap) = memory.heap {
-            let _ = write!(
-                out,
-                "allocator_allocated:{}\r\nallocator_active:{}\r\nallocator_resident:{}\r\nallocator_metadata:{}\r\n",
-                heap.allocated, heap.active, heap.resident, heap.metadata,
-            );
-        }
-        let _ = write!(
-            out,
-            "maxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n\r\n",
-            store.max_bytes(),
-            human_bytes(store.max_bytes()),
-            policy_name(store),
-        );
-    }
-    if wanted("persistence") {
-        out.push_str("# Persistence\r\nloading:0\r\n\r\n");
-    }
-    if wanted("stats") {
-        let _ = write!(
-            out,
-            "# Stats\r\ntotal_connections_received:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nevicted_keys:{}\r\nexpired_keys:{}\r\n\r\n",
-            server.accepted.load(Ordering::Relaxed),
-            stats.hits,
-            stats.misses,
-            stats.evicted,
-            stats.expired,
-        );
-    }
-    if wanted("replication") {
-        out.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
-    }
-    if wanted("keyspace") {
-        out.push_str("# Keyspace\r\n");
-        if !store.is_empty() {
-            let _ = write!(
-                out,
-                "db0:keys={},expires={},avg_ttl=0\r\n",
-                store.len(),
-                store.volatile_count()
-            );
-        }
-        out.push_str("\r\n");
-    }
-    // Redis ends the text after the last section's fields, without the blank line.
-    while out.ends_with("\r\n\r\n") {
-        out.truncate(out.len() - 2);
-    }
-    out
 }
 
 /// The eviction policy, as Redis names the closest of its own.
@@ -395,18 +299,6 @@ fn policy_name(store: &Store) -> &'static str {
     match store.config().policy {
         EvictionPolicy::TinyLfu => "allkeys-lfu",
         EvictionPolicy::Lru => "allkeys-lru",
-    }
-}
-
-/// `1.50M`-style sizes, as Redis's `*_human` fields.
-fn human_bytes(bytes: u64) -> String {
-    // Precision loss is irrelevant for a display with two decimals.
-    let value = bytes as f64;
-    match bytes {
-        0..1024 => format!("{bytes}B"),
-        1024..1_048_576 => format!("{:.2}K", value / 1024.0),
-        1_048_576..1_073_741_824 => format!("{:.2}M", value / 1_048_576.0),
-        _ => format!("{:.2}G", value / 1_073_741_824.0),
     }
 }
 
@@ -461,13 +353,28 @@ mod tests {
         assert!(!glob_match(b"*policy", b"maxmemory"));
     }
 
+    /// INFO in `protocol`'s layout, for only `section` if given.
+    fn info(store: &Store, section: Option<&[u8]>, resp: bool) -> String {
+        let reply = Reply::Info {
+            report: Box::new(report(store, &ServerInfo::default())),
+            section,
+        };
+        let mut out = Vec::new();
+        if resp {
+            crate::protocol::resp::RespProtocol::new().encode(&reply, &mut out);
+        } else {
+            crate::protocol::text::TextProtocol::new().encode(&reply, &mut out);
+        }
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn info_has_the_fields_clients_read() {
         let store = Store::new(100_000);
         store.set(b"k", b"v").unwrap();
         store.refresh_structures();
         assert!(store.charged_bytes() > store.used_bytes());
-        let text = info_sections(&store, &ServerInfo::default(), None);
+        let text = info(&store, None, true);
         for field in [
             "redis_version:".to_string(),
             format!("used_memory:{}\r\n", store.charged_bytes()),
@@ -483,14 +390,14 @@ mod tests {
         ] {
             assert!(text.contains(&field), "{field} in {text}");
         }
-        let memory = info_sections(&store, &ServerInfo::default(), Some(b"MEMORY"));
-        assert!(memory.starts_with("# Memory\r\n") && !memory.contains("# Server"));
-        assert!(!memory.ends_with("\r\n\r\n"));
-        let line = info_line(&store, &ServerInfo::default());
+        let memory = info(&store, Some(b"MEMORY"), true);
+        assert!(memory.contains("\r\n# Memory\r\n") && !memory.contains("# Server"));
+        assert!(!memory.ends_with("\r\n\r\n\r\n"));
+        let line = info(&store, None, false);
         assert!(
-            line.starts_with("keys=1 used_bytes=2 limit=100000 hits=0")
+            line.starts_with("INFO keys=1 used_bytes=2 limit=100000 hits=0")
                 && line.contains(&format!(" used_memory={} ", store.charged_bytes()))
-                && line.ends_with(" used_memory_dataset=2 maxmemory=100000"),
+                && line.ends_with(" used_memory_dataset=2 maxmemory=100000\n"),
             "{line}"
         );
     }

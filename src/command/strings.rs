@@ -1,93 +1,118 @@
 //! Commands on values: GET, SET and its variants, MGET, MSET, GETDEL, GETEX, INCR and
 //! DECR, APPEND, STRLEN.
 
-use crate::protocol::{Reply, Request, SetCondition, TtlOption};
+use crate::protocol::{Args, Reply, SetCondition, TtlOption};
 use crate::store::update::{Condition, ExpiryChange, SetOptions};
 use crate::store::Store;
 use crate::sync::Guard;
 
-/// Applies a command on values.
-pub fn apply<'a>(request: Request<'a>, store: &Store, guard: &'a Guard<'_>) -> Reply<'a> {
-    match request {
-        Request::Get { key } => {
-            tracing::debug!(key_len = key.len(), "get");
-            store.get(key, guard).map_or(Reply::NotFound, Reply::Value)
-        }
-        Request::Set { key, value } => {
-            tracing::debug!(key_len = key.len(), value_len = value.len(), "set");
-            match store.set(key, value) {
-                Ok(()) => Reply::Ok,
-                Err(err) => Reply::Refused(err.into()),
-            }
-        }
-        Request::SetWith {
-            key,
-            value,
-            condition,
-            ttl,
-            get,
-        } => {
-            let options = SetOptions {
-                condition: match condition {
-                    SetCondition::Always => Condition::Always,
-                    SetCondition::IfAbsent => Condition::IfAbsent,
-                    SetCondition::IfPresent => Condition::IfPresent,
-                },
-                expiry: expiry_change(store, ttl).unwrap_or(ExpiryChange::Clear),
-            };
-            match store.set_with(key, value, options, guard) {
-                Ok(outcome) if get => outcome.old.map_or(Reply::NotFound, Reply::Value),
-                Ok(outcome) if outcome.stored => Reply::Ok,
-                Ok(_) => Reply::NotFound,
-                Err(err) => Reply::Refused(err.into()),
-            }
-        }
-        Request::SetNx { key, value } => {
-            let options = SetOptions {
-                condition: Condition::IfAbsent,
-                expiry: ExpiryChange::Clear,
-            };
-            match store.set_with(key, value, options, guard) {
-                Ok(outcome) => Reply::Integer(i64::from(outcome.stored)),
-                Err(err) => Reply::Refused(err.into()),
-            }
-        }
-        Request::MGet { keys } => {
-            Reply::Values(keys.iter().map(|key| store.get(key, guard)).collect())
-        }
-        Request::MSet { pairs } => {
-            let mut pairs = pairs.iter();
-            while let (Some(key), Some(value)) = (pairs.next(), pairs.next()) {
-                if let Err(err) = store.set(key, value) {
-                    return Reply::Refused(err.into());
-                }
-            }
-            Reply::Ok
-        }
-        Request::GetDel { key } => store.take(key, guard).map_or(Reply::NotFound, Reply::Value),
-        Request::GetEx { key, ttl } => store
-            .get_and_expire(key, expiry_change(store, ttl), guard)
-            .map_or(Reply::NotFound, Reply::Value),
-        Request::IncrBy { key, delta } => match store.increment(key, delta, guard) {
-            Ok(n) => Reply::Integer(n),
-            Err(err) => Reply::Refused(err.into()),
-        },
-        Request::Append {
-            key,
-            value,
-            max_len,
-        } => match store.append(key, value, max_len, guard) {
-            Ok(len) => Reply::Integer(i64::try_from(len).unwrap_or(i64::MAX)),
-            Err(err) => Reply::Refused(err.into()),
-        },
-        Request::StrLen { key } => {
-            let len = store
-                .lookup(key, guard)
-                .map_or(0, |entry| entry.value().len());
-            Reply::Integer(i64::try_from(len).unwrap_or(i64::MAX))
-        }
-        _ => Reply::Error(crate::protocol::ClientError::Syntax),
+/// GET.
+pub fn get<'a>(store: &Store, key: &[u8], guard: &'a Guard<'_>) -> Reply<'a> {
+    tracing::debug!(key_len = key.len(), "get");
+    store.get(key, guard).map_or(Reply::NotFound, Reply::Value)
+}
+
+/// SET without options.
+pub fn set<'a>(store: &Store, key: &[u8], value: &[u8]) -> Reply<'a> {
+    tracing::debug!(key_len = key.len(), value_len = value.len(), "set");
+    match store.set(key, value) {
+        Ok(()) => Reply::Ok,
+        Err(err) => Reply::Refused(err.into()),
     }
+}
+
+/// SET with a condition, an expiry, or GET.
+pub fn set_with<'a>(
+    store: &Store,
+    (key, value): (&[u8], &[u8]),
+    condition: SetCondition,
+    ttl: TtlOption,
+    get: bool,
+    guard: &'a Guard<'_>,
+) -> Reply<'a> {
+    let options = SetOptions {
+        condition: match condition {
+            SetCondition::Always => Condition::Always,
+            SetCondition::IfAbsent => Condition::IfAbsent,
+            SetCondition::IfPresent => Condition::IfPresent,
+        },
+        expiry: expiry_change(store, ttl).unwrap_or(ExpiryChange::Clear),
+    };
+    match store.set_with(key, value, options, guard) {
+        Ok(outcome) if get => outcome.old.map_or(Reply::NotFound, Reply::Value),
+        Ok(outcome) if outcome.stored => Reply::Ok,
+        Ok(_) => Reply::NotFound,
+        Err(err) => Reply::Refused(err.into()),
+    }
+}
+
+/// SETNX.
+pub fn set_nx<'a>(store: &Store, key: &[u8], value: &[u8], guard: &'a Guard<'_>) -> Reply<'a> {
+    let options = SetOptions {
+        condition: Condition::IfAbsent,
+        expiry: ExpiryChange::Clear,
+    };
+    match store.set_with(key, value, options, guard) {
+        Ok(outcome) => Reply::Integer(i64::from(outcome.stored)),
+        Err(err) => Reply::Refused(err.into()),
+    }
+}
+
+/// MGET.
+pub fn mget<'a>(store: &Store, keys: Args<'_>, guard: &'a Guard<'_>) -> Reply<'a> {
+    Reply::Values(keys.iter().map(|key| store.get(key, guard)).collect())
+}
+
+/// MSET: key, value, key, value...
+pub fn mset<'a>(store: &Store, pairs: Args<'_>) -> Reply<'a> {
+    let mut pairs = pairs.iter();
+    while let (Some(key), Some(value)) = (pairs.next(), pairs.next()) {
+        if let Err(err) = store.set(key, value) {
+            return Reply::Refused(err.into());
+        }
+    }
+    Reply::Ok
+}
+
+/// GETDEL.
+pub fn get_del<'a>(store: &Store, key: &[u8], guard: &'a Guard<'_>) -> Reply<'a> {
+    store.take(key, guard).map_or(Reply::NotFound, Reply::Value)
+}
+
+/// GETEX.
+pub fn get_ex<'a>(store: &Store, key: &[u8], ttl: TtlOption, guard: &'a Guard<'_>) -> Reply<'a> {
+    store
+        .get_and_expire(key, expiry_change(store, ttl), guard)
+        .map_or(Reply::NotFound, Reply::Value)
+}
+
+/// INCR, DECR, INCRBY, DECRBY.
+pub fn incr_by<'a>(store: &Store, key: &[u8], delta: i64, guard: &Guard<'_>) -> Reply<'a> {
+    match store.increment(key, delta, guard) {
+        Ok(n) => Reply::Integer(n),
+        Err(err) => Reply::Refused(err.into()),
+    }
+}
+
+/// APPEND, up to `max_len` bytes of value.
+pub fn append<'a>(
+    store: &Store,
+    (key, value): (&[u8], &[u8]),
+    max_len: usize,
+    guard: &Guard<'_>,
+) -> Reply<'a> {
+    match store.append(key, value, max_len, guard) {
+        Ok(len) => Reply::Integer(i64::try_from(len).unwrap_or(i64::MAX)),
+        Err(err) => Reply::Refused(err.into()),
+    }
+}
+
+/// STRLEN.
+pub fn strlen<'a>(store: &Store, key: &[u8], guard: &Guard<'_>) -> Reply<'a> {
+    let len = store
+        .lookup(key, guard)
+        .map_or(0, |entry| entry.value().len());
+    Reply::Integer(i64::try_from(len).unwrap_or(i64::MAX))
 }
 
 /// The store's expiry change for a TTL option; `None` for "leave it" (GETEX without

@@ -9,6 +9,7 @@
 //! encoder: [`ProtocolError`] (the bytes cannot be framed), [`ClientError`] (a mistake in
 //! a well-framed request) and [`Refusal`] (the server will not serve it).
 
+pub mod info;
 pub mod resp;
 mod resp_commands;
 pub mod text;
@@ -231,6 +232,15 @@ pub enum TtlOption {
     At(u64),
 }
 
+/// When EXPIRE and friends make a key expire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deadline {
+    /// This many milliseconds from now.
+    In(u64),
+    /// At this Unix time in milliseconds (0, or any past time: now).
+    At(u64),
+}
+
 /// `NX`/`XX`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SetCondition {
@@ -250,15 +260,6 @@ pub enum TimeUnit {
     Seconds,
     /// Milliseconds (PTTL).
     Millis,
-}
-
-/// Which form of `INFO` was asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InfoFormat {
-    /// The line protocol's one line of `key=value` pairs.
-    Line,
-    /// Redis's sections, optionally only one of them.
-    Sections,
 }
 
 /// One parsed request. Keys and values borrow from the connection's read buffer.
@@ -337,8 +338,8 @@ pub enum Request<'a> {
     Expire {
         /// The key.
         key: &'a [u8],
-        /// `In` (relative) or `At` (absolute) milliseconds; may be in the past.
-        ttl: TtlOption,
+        /// Relative or absolute milliseconds; may be in the past.
+        deadline: Deadline,
     },
     /// A relative or absolute expiry that does not fit in 64-bit milliseconds.
     ExpireInvalid {
@@ -384,8 +385,6 @@ pub enum Request<'a> {
     Flush,
     /// Server information.
     Info {
-        /// Line or sections.
-        format: InfoFormat,
         /// Only this section (RESP), lowercase match.
         section: Option<&'a [u8]>,
     },
@@ -491,8 +490,13 @@ pub enum Reply<'a> {
     },
     /// EXPIRE's answer: whether the key existed.
     Expired(bool),
-    /// One line of `key=value` pairs (the line protocol's INFO).
-    Info(String),
+    /// INFO's figures, laid out by each protocol's encoder.
+    Info {
+        /// The figures.
+        report: Box<info::Report>,
+        /// Only this section, where the protocol has sections.
+        section: Option<&'a [u8]>,
+    },
     /// The connection closes after flushing earlier replies. The line protocol writes
     /// nothing for it; RESP writes `+OK`, as Redis answers QUIT.
     Close,
@@ -515,7 +519,8 @@ impl std::fmt::Debug for Reply<'_> {
             Self::Deleted(count) => write!(f, "Deleted({count})"),
             Self::Integer(n) => write!(f, "Integer({n})"),
             Self::Values(values) => write!(f, "Values(count={})", values.len()),
-            Self::Text(text) | Self::Info(text) => write!(f, "Text(len={})", text.len()),
+            Self::Text(text) => write!(f, "Text(len={})", text.len()),
+            Self::Info { .. } => f.write_str("Info"),
             Self::Map(fields) => write!(f, "Map(count={})", fields.len()),
             Self::Ttl(ttl) => write!(f, "Ttl({ttl})"),
             Self::Persisted { exists, removed } => write!(f, "Persisted({exists}, {removed})"),

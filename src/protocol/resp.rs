@@ -4,9 +4,11 @@
 
 use std::ops::Range;
 
+use super::info::{human_bytes, Report, REDIS_VERSION};
 use super::text::DEFAULT_MAX_KEY_LEN;
 use super::{ClientError, Field, Frame, Limits, Protocol, ProtocolError, Recovery, Reply, Request};
 use crate::command::Session;
+use std::fmt::Write as _;
 
 /// Default longest bulk string, in bytes: 512 MiB, Redis's `proto-max-bulk-len`.
 pub const DEFAULT_MAX_BULK_LEN: usize = 512 << 20;
@@ -293,7 +295,10 @@ impl RespProtocol {
                     }
                 }
             }
-            Reply::Text(text) | Reply::Info(text) => encode_bulk(text.as_bytes(), out),
+            Reply::Text(text) => encode_bulk(text.as_bytes(), out),
+            Reply::Info { report, section } => {
+                encode_bulk(info_sections(report, *section).as_bytes(), out);
+            }
             Reply::Map(fields) => {
                 if self.resp3 {
                     encode_header(b'%', fields.len(), out);
@@ -379,6 +384,99 @@ impl Protocol for RespWire {
     fn recovery(&self) -> Recovery {
         Recovery::Close
     }
+}
+
+fn info_sections(report: &Report, section: Option<&[u8]>) -> String {
+    let wanted = |name: &str| {
+        section.is_none_or(|asked| {
+            asked.eq_ignore_ascii_case(name.as_bytes())
+                || [&b"all"[..], b"default", b"everything"]
+                    .iter()
+                    .any(|all| asked.eq_ignore_ascii_case(all))
+        })
+    };
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    if wanted("server") {
+        let _ = write!(
+            out,
+            "# Server\r\nredis_version:{REDIS_VERSION}\r\nblink_version:{}\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:{}\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\n\r\n",
+            env!("CARGO_PKG_VERSION"),
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            usize::BITS,
+            std::process::id(),
+            report.tcp_port,
+            report.uptime_secs,
+            report.uptime_secs / 86_400,
+        );
+    }
+    if wanted("clients") {
+        let _ = write!(
+            out,
+            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\n\r\n",
+            report.connected, report.max_connections,
+        );
+    }
+    if wanted("memory") {
+        let _ = write!(
+            out,
+            "# Memory\r\nused_memory:{}\r\nused_memory_human:{}\r\nused_memory_rss:{}\r\nused_memory_rss_human:{}\r\nused_memory_dataset:{}\r\nmem_fragmentation_ratio:{:.2}\r\n",
+            report.used_memory,
+            human_bytes(report.used_memory),
+            report.rss_bytes,
+            human_bytes(report.rss_bytes),
+            report.usage_bytes,
+            report.fragmentation_ratio(),
+        );
+        if let Some(heap) = report.allocator {
+            let _ = write!(
+                out,
+                "allocator_allocated:{}\r\nallocator_active:{}\r\nallocator_resident:{}\r\nallocator_metadata:{}\r\n",
+                heap.allocated, heap.active, heap.resident, heap.metadata,
+            );
+        }
+        let _ = write!(
+            out,
+            "maxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n\r\n",
+            report.max_bytes,
+            human_bytes(report.max_bytes),
+            report.policy,
+        );
+    }
+    if wanted("persistence") {
+        out.push_str("# Persistence\r\nloading:0\r\n\r\n");
+    }
+    if wanted("stats") {
+        let _ = write!(
+            out,
+            "# Stats\r\ntotal_connections_received:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nevicted_keys:{}\r\nexpired_keys:{}\r\n\r\n",
+            report.accepted,
+            report.hits,
+            report.misses,
+            report.evicted,
+            report.expired,
+        );
+    }
+    if wanted("replication") {
+        out.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
+    }
+    if wanted("keyspace") {
+        out.push_str("# Keyspace\r\n");
+        if report.keys > 0 {
+            let _ = write!(
+                out,
+                "db0:keys={},expires={},avg_ttl=0\r\n",
+                report.keys, report.volatile_keys
+            );
+        }
+        out.push_str("\r\n");
+    }
+    // Redis ends the text after the last section's fields, without the blank line.
+    while out.ends_with("\r\n\r\n") {
+        out.truncate(out.len() - 2);
+    }
+    out
 }
 
 /// `$<len>\r\n<bytes>\r\n`.

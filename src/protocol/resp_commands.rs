@@ -6,7 +6,7 @@ use std::ops::Range;
 use crate::decimal::parse_integer;
 
 use super::{
-    Args, ClientError, InfoFormat, Request, SetCondition, TimeUnit, TtlOption, MAX_RELATIVE_TTL_MS,
+    Args, ClientError, Deadline, Request, SetCondition, TimeUnit, TtlOption, MAX_RELATIVE_TTL_MS,
 };
 
 /// The commands RESP knows.
@@ -284,7 +284,6 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
             Request::Flush
         }
         Kind::Info => Request::Info {
-            format: InfoFormat::Sections,
             section: (n > 1).then(|| c.arg(1)),
         },
         Kind::Usage => Request::Usage,
@@ -412,17 +411,17 @@ fn parse_expire<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientEr
     else {
         return Ok(Request::ExpireInvalid { cmd: c.name });
     };
-    let ttl = match kind {
-        Kind::Expire | Kind::PExpire => TtlOption::In(millis.max(0).unsigned_abs()),
-        _ => TtlOption::At(millis.max(0).unsigned_abs()),
+    let deadline = match kind {
+        Kind::Expire | Kind::PExpire => Deadline::In(millis.max(0).unsigned_abs()),
+        _ => Deadline::At(millis.max(0).unsigned_abs()),
     };
     // A relative time that is zero or negative: expire now, which `In(0)` with a
     // negative sign would lose, so mark it as an absolute time in the past.
-    let ttl = match (kind, millis <= 0) {
-        (Kind::Expire | Kind::PExpire, true) => TtlOption::At(0),
-        _ => ttl,
+    let deadline = match (kind, millis <= 0) {
+        (Kind::Expire | Kind::PExpire, true) => Deadline::At(0),
+        _ => deadline,
     };
-    Ok(Request::Expire { key, ttl })
+    Ok(Request::Expire { key, deadline })
 }
 
 /// Whether an option names a TTL, and its milliseconds per unit and whether absolute.

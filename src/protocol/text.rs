@@ -7,9 +7,10 @@ use std::io::Write as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
+use super::info::Report;
 use super::{
-    ClientError, Frame, InfoFormat, Limits, Protocol, ProtocolError, Recovery, Reply, Request,
-    TimeUnit, TtlOption, MAX_RELATIVE_TTL_MS,
+    ClientError, Deadline, Frame, Limits, Protocol, ProtocolError, Recovery, Reply, Request,
+    TimeUnit, MAX_RELATIVE_TTL_MS,
 };
 use crate::command::Session;
 
@@ -142,10 +143,7 @@ impl TextProtocol {
                 unit: TimeUnit::Seconds,
             },
             Kind::Persist => Request::Persist { key: key()? },
-            Kind::Info => no_args().map(|()| Request::Info {
-                format: InfoFormat::Line,
-                section: None,
-            })?,
+            Kind::Info => no_args().map(|()| Request::Info { section: None })?,
             // Handled above, with its two arguments.
             Kind::Expire => return Err(arity),
         })
@@ -161,11 +159,11 @@ impl TextProtocol {
         else {
             return Ok(Request::ExpireInvalid { cmd: "EXPIRE" });
         };
-        let ttl = match u64::try_from(millis) {
-            Ok(millis) if millis > 0 => TtlOption::In(millis),
-            _ => TtlOption::At(0),
+        let deadline = match u64::try_from(millis) {
+            Ok(millis) if millis > 0 => Deadline::In(millis),
+            _ => Deadline::At(0),
         };
-        Ok(Request::Expire { key, ttl })
+        Ok(Request::Expire { key, deadline })
     }
 
     /// `SET <key> <value>`: the value is every byte after the one space after the key.
@@ -252,8 +250,10 @@ impl TextProtocol {
             Reply::Expired(true) | Reply::Persisted { exists: true, .. } => {
                 out.extend_from_slice(b"OK\n");
             }
-            Reply::Info(text) => {
-                let _ = writeln!(out, "INFO {text}");
+            Reply::Info { report, .. } => {
+                out.extend_from_slice(b"INFO ");
+                info_line(report, out);
+                out.push(b'\n');
             }
             Reply::Integer(n) => {
                 let _ = writeln!(out, "INTEGER {n}");
@@ -361,6 +361,29 @@ const COMMANDS: [(&str, Kind); 11] = [
     ("PING", Kind::Ping),
     ("QUIT", Kind::Quit),
 ];
+
+/// The line protocol's INFO: one line of `key=value` pairs, every value an integer (the
+/// memory figures of Redis's `INFO memory` that are integers come last, under its names).
+fn info_line(report: &Report, out: &mut Vec<u8>) {
+    // Writing to a Vec cannot fail.
+    let _ = write!(
+        out,
+        "keys={} used_bytes={} limit={} hits={} misses={} evictions={} expirations={} connections={} uptime={} used_memory={} used_memory_rss={} used_memory_dataset={} maxmemory={}",
+        report.keys,
+        report.usage_bytes,
+        report.max_bytes,
+        report.hits,
+        report.misses,
+        report.evicted,
+        report.expired,
+        report.connected,
+        report.uptime_secs,
+        report.used_memory,
+        report.rss_bytes,
+        report.usage_bytes,
+        report.max_bytes,
+    );
+}
 
 /// Base64 straight into the output buffer, without an intermediate string.
 fn encode_base64(value: &[u8], out: &mut Vec<u8>) {
