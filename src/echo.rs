@@ -4,13 +4,12 @@
 
 use bytes::{Buf, BytesMut};
 use memchr::memrchr;
+use std::sync::Arc;
+
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpListener;
-#[cfg(unix)]
-use tokio::net::UnixListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::server::Listeners;
+use crate::listener::{self, Accept, Listeners};
 
 /// The TCP address served when neither `--tcp` nor `--unix` is given: next to the
 /// server's default port, so both can run side by side.
@@ -29,80 +28,25 @@ pub const MAX_LINE_LEN: usize = 2 << 20;
 /// # Errors
 /// If a listener cannot be registered with the runtime.
 pub async fn run(listeners: Listeners, shutdown: CancellationToken) -> std::io::Result<()> {
-    let mut accepting = tokio::task::JoinSet::new();
-    if let Some(listener) = listeners.tcp {
-        listener.set_nonblocking(true)?;
-        let listener = TcpListener::from_std(listener)?;
-        tracing::info!(addr = %listener.local_addr()?, "listening on tcp");
-        accepting.spawn(accept_tcp(listener, shutdown.clone()));
-    }
-    #[cfg(unix)]
-    let mut socket_file = None;
-    #[cfg(unix)]
-    if let Some((listener, file)) = listeners.unix {
-        listener.set_nonblocking(true)?;
-        let listener = UnixListener::from_std(listener)?;
-        tracing::info!(path = %file.path().display(), "listening on unix socket");
-        accepting.spawn(accept_unix(listener, shutdown.clone()));
-        socket_file = Some(file);
-    }
-    shutdown.cancelled().await;
-    tracing::info!("shutdown started");
-    while accepting.join_next().await.is_some() {}
-    #[cfg(unix)]
-    drop(socket_file);
+    listener::accept_until(listeners, Arc::new(Echo), shutdown).await?;
     tracing::info!("shutdown done");
     Ok(())
 }
 
-async fn accept_tcp(listener: TcpListener, shutdown: CancellationToken) {
-    loop {
-        let accepted = tokio::select! {
-            () = shutdown.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((stream, peer)) => {
-                // Each read's lines go back in one write; waiting for more only adds latency.
-                if let Err(err) = stream.set_nodelay(true) {
-                    tracing::debug!(cause = %err, "could not set TCP_NODELAY");
-                }
-                spawn_echo(stream, peer.to_string());
+/// The echo server's handler: one task per client, echoing lines.
+struct Echo;
+
+impl Accept for Echo {
+    fn accept<S>(self: &Arc<Self>, stream: S, peer: String)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        tokio::spawn(async move {
+            if let Err(err) = echo_lines(stream).await {
+                tracing::warn!(peer = %peer, cause = %err, "connection closed with error");
             }
-            Err(err) => accept_failed(&err).await,
-        }
+        });
     }
-}
-
-#[cfg(unix)]
-async fn accept_unix(listener: UnixListener, shutdown: CancellationToken) {
-    loop {
-        let accepted = tokio::select! {
-            () = shutdown.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((stream, _)) => spawn_echo(stream, "unix".into()),
-            Err(err) => accept_failed(&err).await,
-        }
-    }
-}
-
-async fn accept_failed(err: &std::io::Error) {
-    tracing::error!(cause = %err, "accept failed");
-    // Pause so that running out of file descriptors does not spin the accept loop.
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-}
-
-fn spawn_echo<S>(stream: S, peer: String)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    tokio::spawn(async move {
-        if let Err(err) = echo_lines(stream).await {
-            tracing::warn!(peer = %peer, cause = %err, "connection closed with error");
-        }
-    });
 }
 
 /// Writes back every complete line read from `stream`, until EOF.

@@ -34,6 +34,7 @@ pub mod decimal;
 pub mod echo;
 pub mod evictor;
 pub mod healthcheck;
+pub mod listener;
 pub mod logging;
 pub mod protocol;
 pub mod rss;

@@ -1,15 +1,12 @@
-//! Accepts clients on bound TCP and Unix listeners, gives each its own task and span,
-//! enforces the connection limit, and shuts down gracefully: stop accepting, let every
-//! connection finish the requests it has read and flush, then return.
+//! Serves the cache to the clients [`crate::listener`] accepts: gives each its own task
+//! and span, enforces the connection limit, and shuts down gracefully: stop accepting,
+//! let every connection finish the requests it has read and flush, then return.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpListener;
-#[cfg(unix)]
-use tokio::net::UnixListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -17,32 +14,18 @@ use tracing::Instrument;
 
 use crate::command::ServerInfo;
 use crate::connection::{Connection, ConnectionLimits};
+pub use crate::listener::Listeners;
+use crate::listener::{self, Accept};
 use crate::protocol::text::TextProtocol;
 use crate::protocol::{Limits, Refusal, Reply};
 use crate::store::Store;
-#[cfg(unix)]
-use crate::unix_socket::SocketFile;
 
 /// How long shutdown waits for connections to finish before giving up on them, so the
 /// process exits within two seconds of a signal even with a client that never reads.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 
-/// How long the accept loop pauses after an accept error (such as running out of file
-/// descriptors), so it does not spin.
-const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
-
 /// How long a refused client gets to receive its error before it is dropped.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
-
-/// The bound listeners to serve.
-#[derive(Debug, Default)]
-pub struct Listeners {
-    /// The TCP listener, if any.
-    pub tcp: Option<std::net::TcpListener>,
-    /// The Unix listener and its socket file, removed when serving ends.
-    #[cfg(unix)]
-    pub unix: Option<(std::os::unix::net::UnixListener, SocketFile)>,
-}
 
 /// What every connection shares.
 struct Shared {
@@ -109,10 +92,7 @@ pub async fn run(
         max_connections,
         password,
     } = options;
-    let tcp_port = match &listeners.tcp {
-        Some(listener) => listener.local_addr()?.port(),
-        None => 0,
-    };
+    let tcp_port = listeners.tcp_port()?;
     let info = ServerInfo::new(max_connections as u64, tcp_port)
         .with_password(password)
         .with_idle_timeout(limits.idle_timeout);
@@ -128,29 +108,7 @@ pub async fn run(
         info,
         limits,
     });
-    let mut accepting = tokio::task::JoinSet::new();
-    if let Some(listener) = listeners.tcp {
-        listener.set_nonblocking(true)?;
-        let listener = TcpListener::from_std(listener)?;
-        tracing::info!(addr = %listener.local_addr()?, "listening on tcp");
-        accepting.spawn(accept_tcp(listener, shared.clone()));
-    }
-    #[cfg(unix)]
-    let mut socket_file = None;
-    #[cfg(unix)]
-    if let Some((listener, file)) = listeners.unix {
-        listener.set_nonblocking(true)?;
-        let listener = UnixListener::from_std(listener)?;
-        tracing::info!(path = %file.path().display(), "listening on unix socket");
-        accepting.spawn(accept_unix(listener, shared.clone()));
-        socket_file = Some(file);
-    }
-    shared.shutdown.cancelled().await;
-    tracing::info!("shutdown started");
-    // The accept loops end on the same token and drop their listeners.
-    while accepting.join_next().await.is_some() {}
-    #[cfg(unix)]
-    drop(socket_file);
+    listener::accept_until(listeners, shared.clone(), shared.shutdown.clone()).await?;
     shared.tracker.close();
     if tokio::time::timeout(SHUTDOWN_GRACE, shared.tracker.wait())
         .await
@@ -165,42 +123,13 @@ pub async fn run(
     Ok(())
 }
 
-async fn accept_tcp(listener: TcpListener, shared: Arc<Shared>) {
-    loop {
-        let accepted = tokio::select! {
-            () = shared.shutdown.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((stream, peer)) => {
-                // Replies are flushed once per batch; waiting for more would only add latency.
-                if let Err(err) = stream.set_nodelay(true) {
-                    tracing::debug!(cause = %err, "could not set TCP_NODELAY");
-                }
-                spawn_connection(stream, peer.to_string(), &shared);
-            }
-            Err(err) => accept_failed(&err).await,
-        }
+impl Accept for Shared {
+    fn accept<S>(self: &Arc<Self>, stream: S, peer: String)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        spawn_connection(stream, peer, self);
     }
-}
-
-#[cfg(unix)]
-async fn accept_unix(listener: UnixListener, shared: Arc<Shared>) {
-    loop {
-        let accepted = tokio::select! {
-            () = shared.shutdown.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        match accepted {
-            Ok((stream, _)) => spawn_connection(stream, "unix".into(), &shared),
-            Err(err) => accept_failed(&err).await,
-        }
-    }
-}
-
-async fn accept_failed(err: &std::io::Error) {
-    tracing::error!(cause = %err, "accept failed");
-    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
 }
 
 fn spawn_connection<S>(stream: S, peer: String, shared: &Arc<Shared>)
