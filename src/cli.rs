@@ -59,7 +59,7 @@ pub enum Command {
     /// health check: same address flags and environment as `serve`.
     Healthcheck(crate::healthcheck::HealthcheckArgs),
     /// Talk to a server: run one command (`cli GET user`), or prompt for commands.
-    #[command(after_help = CLI_EXAMPLES)]
+    #[command(after_help = CLI_EXAMPLES, disable_help_flag = true)]
     Cli(crate::client_cli::CliArgs),
 }
 
