@@ -1,10 +1,13 @@
 //! The command line: subcommands, flags, their environment variables and defaults, and
 //! the parsing of sizes like `64MiB`. Every flag of `serve` can come from `BLINK_*`.
 
-use std::net::SocketAddr;
+mod addr;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use addr::TcpAddr;
 
 use crate::bench::args::{BenchArgs, EXAMPLES as BENCH_EXAMPLES};
 use crate::protocol::text::DEFAULT_MAX_KEY_LEN;
@@ -13,6 +16,13 @@ use crate::store::StoreConfig;
 
 /// The TCP address served when neither `--tcp` nor `--unix` is given.
 pub const DEFAULT_TCP: &str = "127.0.0.1:8765";
+
+/// The host of [`DEFAULT_TCP`]: loopback, so a server started without flags is reachable
+/// from this machine only.
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+
+/// The port of [`DEFAULT_TCP`].
+pub const DEFAULT_PORT: u16 = 8765;
 
 /// Default memory limit: 10 MiB, small enough for a sidecar, as the seed had it.
 pub const DEFAULT_MEMORY_LIMIT: &str = "10MiB";
@@ -77,9 +87,9 @@ Examples:
 /// Flags of `blink-store echo`.
 #[derive(Debug, Clone, Args)]
 pub struct EchoArgs {
-    /// TCP address to listen on [default: 127.0.0.1:8766 when --unix is not given either]
+    /// TCP address to listen on, HOST:PORT [default: 127.0.0.1:8766 when --unix is not given either]
     #[arg(long, value_name = "ADDR")]
-    pub tcp: Option<SocketAddr>,
+    pub tcp: Option<TcpAddr>,
 
     /// Unix socket path to listen on (alone or together with --tcp)
     #[arg(long, value_name = "PATH")]
@@ -92,9 +102,9 @@ pub struct EchoArgs {
 
 impl EchoArgs {
     /// The TCP address to serve: the flag, or the default when no listener was asked for.
-    pub fn tcp_addr(&self) -> Option<SocketAddr> {
-        match (self.tcp, &self.unix) {
-            (Some(addr), _) => Some(addr),
+    pub fn tcp_addr(&self) -> Option<TcpAddr> {
+        match (&self.tcp, &self.unix) {
+            (Some(addr), _) => Some(addr.clone()),
             (None, Some(_)) => None,
             // The constant is a valid address literal.
             (None, None) => crate::echo::DEFAULT_ECHO_TCP.parse().ok(),
@@ -132,9 +142,10 @@ impl From<PolicyArg> for EvictionPolicy {
 /// Flags of `blink-store serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// TCP address to listen on [default: 127.0.0.1:8765 when --unix is not given either]
+    /// TCP address to listen on, HOST:PORT; a host name is resolved and each of its
+    /// addresses bound [default: 127.0.0.1:8765 when --unix is not given either]
     #[arg(long, env = "BLINK_TCP", value_name = "ADDR")]
-    pub tcp: Option<SocketAddr>,
+    pub tcp: Option<TcpAddr>,
 
     /// Unix socket path to listen on (alone or together with --tcp)
     #[arg(long, env = "BLINK_UNIX", value_name = "PATH")]
@@ -246,12 +257,11 @@ impl ServeArgs {
     }
 
     /// The TCP address to serve: the flag, or the default when no listener was asked for.
-    pub fn tcp_addr(&self) -> Option<SocketAddr> {
-        match (self.tcp, &self.unix) {
-            (Some(addr), _) => Some(addr),
+    pub fn tcp_addr(&self) -> Option<TcpAddr> {
+        match (&self.tcp, &self.unix) {
+            (Some(addr), _) => Some(addr.clone()),
             (None, Some(_)) => None,
-            // The constant is a valid address literal.
-            (None, None) => DEFAULT_TCP.parse().ok(),
+            (None, None) => Some(TcpAddr::new(DEFAULT_HOST, DEFAULT_PORT)),
         }
     }
 }
@@ -389,6 +399,14 @@ mod tests {
         assert_eq!(config.policy, EvictionPolicy::TinyLfu);
         assert_eq!(config.samples, 5);
         assert_eq!(config.overshoot_bytes, 1 << 20);
+    }
+
+    #[test]
+    fn the_default_address_is_the_default_host_and_port() {
+        assert_eq!(
+            TcpAddr::new(DEFAULT_HOST, DEFAULT_PORT).to_string(),
+            DEFAULT_TCP
+        );
     }
 
     #[test]

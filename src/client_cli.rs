@@ -14,18 +14,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use clap::Args;
 
+use crate::cli::{TcpAddr, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TCP as DEFAULT_ADDR};
 use crate::client::blocking::RespClient;
 use crate::client::resp::Reply;
 use crate::client::{Endpoint, Error};
-
-/// The address used when neither a flag nor the environment names one.
-const DEFAULT_ADDR: &str = crate::cli::DEFAULT_TCP;
-
-/// The host of [`DEFAULT_ADDR`], for `-p` given without `-h`.
-const DEFAULT_HOST: &str = "127.0.0.1";
-
-/// The port of [`DEFAULT_ADDR`], for `-h` given without `-p`.
-const DEFAULT_PORT: u16 = 8765;
 
 /// History entries kept between sessions.
 const HISTORY_LEN: usize = 1000;
@@ -92,13 +84,13 @@ impl CliArgs {
     }
 }
 
-/// `host:port`, with an IPv6 address in brackets.
+/// `host:port`, with an IPv6 address in brackets (whether or not it came in them).
 fn host_port(host: &str, port: u16) -> String {
-    if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    TcpAddr::new(host, port).to_string()
 }
 
 /// How a session ended: `Ok(true)` if every command was accepted, `Ok(false)` if the

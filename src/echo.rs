@@ -30,7 +30,7 @@ pub const MAX_LINE_LEN: usize = 2 << 20;
 /// If a listener cannot be registered with the runtime.
 pub async fn run(listeners: Listeners, shutdown: CancellationToken) -> std::io::Result<()> {
     let mut accepting = tokio::task::JoinSet::new();
-    if let Some(listener) = listeners.tcp {
+    for listener in listeners.tcp {
         listener.set_nonblocking(true)?;
         let listener = TcpListener::from_std(listener)?;
         tracing::info!(addr = %listener.local_addr()?, "listening on tcp");

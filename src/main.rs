@@ -10,7 +10,7 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 use blink_store::bench::{self, args::BenchArgs};
-use blink_store::cli::{Cli, Command, EchoArgs, LogFormat, ServeArgs};
+use blink_store::cli::{Cli, Command, EchoArgs, LogFormat, ServeArgs, TcpAddr};
 use blink_store::connection::ConnectionLimits;
 use blink_store::echo;
 use blink_store::evictor::Evictor;
@@ -96,7 +96,7 @@ fn run_echo(args: &EchoArgs) -> Result<(), Box<dyn std::error::Error>> {
         format: LogFormat::Text,
         filter: None,
     })?;
-    let listeners = bind(args.tcp_addr(), args.unix.as_deref(), 0o600)?;
+    let listeners = bind(args.tcp_addr().as_ref(), args.unix.as_deref(), 0o600)?;
     run_until_signal("blink-echo", args.workers, |shutdown| async move {
         echo::run(listeners, shutdown).await?;
         Ok(())
@@ -115,7 +115,11 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         .max_key_len(args.max_key_size)
         .max_value_len(max_value_len);
 
-    let listeners = bind(args.tcp_addr(), args.unix.as_deref(), args.unix_mode)?;
+    let listeners = bind(
+        args.tcp_addr().as_ref(),
+        args.unix.as_deref(),
+        args.unix_mode,
+    )?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         memory_limit = args.memory_limit,
@@ -138,7 +142,7 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         max_output_bytes: usize::try_from(args.max_output_buffer)?,
     };
     options.password = args.password()?;
-    warn_if_exposed(args, options.password.is_some());
+    warn_if_exposed(&listeners, options.password.is_some());
 
     raise_open_file_limit(args.max_connections);
     let store = Arc::new(Store::with_config(args.store_config()));
@@ -183,18 +187,20 @@ fn raise_open_file_limit(max_connections: usize) {
 #[cfg(not(unix))]
 fn raise_open_file_limit(_max_connections: usize) {}
 
-/// Warns loudly when the TCP listener is reachable from other machines and no password
+/// Warns loudly when a TCP listener is reachable from other machines and no password
 /// protects it: anyone who can reach the port can read and overwrite every key.
-fn warn_if_exposed(args: &ServeArgs, has_password: bool) {
-    if let Some(addr) = args.tcp_addr() {
-        if !addr.ip().is_loopback() && !has_password {
-            tracing::warn!(
-                %addr,
-                "SECURITY WARNING: listening on a non-loopback address without a password; \
-                 anyone who can reach this port can read, overwrite and flush every key. \
-                 Set --requirepass (BLINK_PASSWORD), or listen on 127.0.0.1 or a Unix socket"
-            );
-        }
+fn warn_if_exposed(listeners: &Listeners, has_password: bool) {
+    if has_password {
+        return;
+    }
+    let bound = listeners.tcp.iter().filter_map(|l| l.local_addr().ok());
+    for addr in bound.filter(|addr| !addr.ip().is_loopback()) {
+        tracing::warn!(
+            %addr,
+            "SECURITY WARNING: listening on a non-loopback address without a password; \
+             anyone who can reach this port can read, overwrite and flush every key. \
+             Set --requirepass (BLINK_PASSWORD), or listen on 127.0.0.1 or a Unix socket"
+        );
     }
 }
 
@@ -214,16 +220,54 @@ fn bind_tcp(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener
     Ok(socket.into())
 }
 
-/// Binds the TCP listener and the Unix socket asked for.
+/// Binds every address `addr` stands for (a name may have several, as `localhost` may be
+/// 127.0.0.1 and ::1), all on one port: the first one's when the port is 0. An address
+/// this machine cannot listen on (IPv6 turned off, say) is skipped with a warning, as
+/// long as another one binds.
+fn bind_tcp_all(addr: &TcpAddr) -> Result<Vec<std::net::TcpListener>, String> {
+    let resolved = addr.resolve().map_err(|err| format!("tcp {addr}: {err}"))?;
+    let mut listeners = Vec::with_capacity(resolved.len());
+    let mut port = addr.port();
+    let mut first_skipped = None;
+    for mut socket_addr in resolved {
+        socket_addr.set_port(port);
+        let failed = |err: std::io::Error| format!("tcp {socket_addr}: {err}");
+        match bind_tcp(socket_addr) {
+            Ok(listener) => {
+                port = listener.local_addr().map_err(failed)?.port();
+                listeners.push(listener);
+            }
+            Err(err) if is_unavailable(&err) => {
+                tracing::warn!(addr = %socket_addr, name = %addr, cause = %err, "skipping an address this machine cannot listen on");
+                first_skipped.get_or_insert(failed(err));
+            }
+            Err(err) => return Err(failed(err)),
+        }
+    }
+    if let (true, Some(err)) = (listeners.is_empty(), first_skipped) {
+        return Err(err);
+    }
+    Ok(listeners)
+}
+
+/// Whether binding failed because this machine has no such address or address family.
+fn is_unavailable(err: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    if err.raw_os_error() == Some(rustix::io::Errno::AFNOSUPPORT.raw_os_error()) {
+        return true;
+    }
+    err.kind() == std::io::ErrorKind::AddrNotAvailable
+}
+
+/// Binds the TCP listeners and the Unix socket asked for.
 fn bind(
-    tcp: Option<std::net::SocketAddr>,
+    tcp: Option<&TcpAddr>,
     unix: Option<&std::path::Path>,
     unix_mode: u32,
 ) -> Result<Listeners, Box<dyn std::error::Error>> {
     let mut listeners = Listeners::default();
     if let Some(addr) = tcp {
-        let listener = bind_tcp(addr).map_err(|err| format!("tcp {addr}: {err}"))?;
-        listeners.tcp = Some(listener);
+        listeners.tcp = bind_tcp_all(addr)?;
     }
     #[cfg(unix)]
     if let Some(path) = unix {

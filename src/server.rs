@@ -38,8 +38,8 @@ const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 /// The bound listeners to serve.
 #[derive(Debug, Default)]
 pub struct Listeners {
-    /// The TCP listener, if any.
-    pub tcp: Option<std::net::TcpListener>,
+    /// The TCP listeners: none, one, or one per address of a host name, on one port.
+    pub tcp: Vec<std::net::TcpListener>,
     /// The Unix listener and its socket file, removed when serving ends.
     #[cfg(unix)]
     pub unix: Option<(std::os::unix::net::UnixListener, SocketFile)>,
@@ -116,7 +116,7 @@ pub async fn run(
         max_connections,
         password,
     } = options;
-    let tcp_port = match &listeners.tcp {
+    let tcp_port = match listeners.tcp.first() {
         Some(listener) => listener.local_addr()?.port(),
         None => 0,
     };
@@ -137,7 +137,7 @@ pub async fn run(
         limits,
     });
     let mut accepting = tokio::task::JoinSet::new();
-    if let Some(listener) = listeners.tcp {
+    for listener in listeners.tcp {
         listener.set_nonblocking(true)?;
         let listener = TcpListener::from_std(listener)?;
         tracing::info!(addr = %listener.local_addr()?, "listening on tcp");

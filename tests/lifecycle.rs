@@ -166,6 +166,59 @@ fn bad_memory_limits_are_refused_with_exit_code_2() {
 }
 
 #[test]
+fn a_host_name_is_resolved_and_each_of_its_addresses_served_on_one_port() {
+    let mut command = Command::new(binary());
+    command.args(["serve", "--tcp", "localhost:0"]);
+    let server = Server::spawn(&mut command, tempfile::tempdir().unwrap(), true, false);
+    let first = server.tcp.unwrap();
+    assert!(first.ip().is_loopback(), "{first}");
+    server.tcp_client().script(&[(b"PING\n", "PONG\n")]);
+    let log = server.log_text();
+    let listening: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("listening on tcp"))
+        .collect();
+    assert!(!listening.is_empty(), "{log}");
+    for line in listening {
+        let addr: std::net::SocketAddr = line
+            .split("addr=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(addr.ip().is_loopback(), "{line}");
+        assert_eq!(
+            addr.port(),
+            first.port(),
+            "one port for every address: {log}"
+        );
+    }
+    assert!(!log.contains("SECURITY WARNING"), "loopback only: {log}");
+}
+
+#[test]
+fn a_tcp_address_that_is_not_host_and_port_says_what_to_write() {
+    let table = [
+        (":8765", "has no host: write 127.0.0.1:8765 for this machine only, or 0.0.0.0:8765 for every interface"),
+        ("localhost", "has no port; expected HOST:PORT, such as 127.0.0.1:8765, localhost:8765"),
+        ("::1:8765", "write it in brackets, as [::1]:8765"),
+    ];
+    for (bad, message) in table {
+        let (status, _, stderr) = run_to_end(&["serve", "--tcp", bad], &[]);
+        assert_eq!(status.code(), Some(2), "--tcp {bad}: {stderr}");
+        assert!(stderr.contains(message), "--tcp {bad}: {stderr}");
+        assert!(
+            !stderr.contains("invalid socket address syntax"),
+            "{stderr}"
+        );
+        let (status, _, stderr) = run_to_end(&["serve"], &[("BLINK_TCP", bad)]);
+        assert_eq!(status.code(), Some(2), "BLINK_TCP={bad}: {stderr}");
+        assert!(stderr.contains(message), "BLINK_TCP={bad}: {stderr}");
+    }
+}
+
+#[test]
 fn version_and_help_with_examples() {
     let (status, stdout, _) = run_to_end(&["--version"], &[]);
     assert!(status.success());
