@@ -95,6 +95,36 @@ fn a_path_that_is_not_a_socket_is_left_alone() {
 }
 
 #[test]
+fn a_socket_directory_that_is_missing_or_a_file_is_named_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let socket = missing.join("blink.sock");
+    let (status, _, stderr) = run_to_end(&["serve", "--unix", socket.to_str().unwrap()], &[]);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "blink-store: {}: directory {} does not exist\n",
+            socket.display(),
+            missing.display()
+        )
+    );
+    let file = dir.path().join("file");
+    std::fs::write(&file, b"").unwrap();
+    let socket = file.join("blink.sock");
+    let (status, _, stderr) = run_to_end(&["serve", "--unix", socket.to_str().unwrap()], &[]);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "blink-store: {}: {} is not a directory\n",
+            socket.display(),
+            file.display()
+        )
+    );
+}
+
+#[test]
 fn the_socket_is_private_unless_asked_otherwise() {
     let server = Server::start(&[]);
     let mode = std::fs::metadata(server.unix.as_ref().unwrap())
