@@ -130,6 +130,16 @@ pub enum PolicyArg {
     Lru,
 }
 
+/// The policy as `--eviction-policy` spells it.
+impl std::fmt::Display for PolicyArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PolicyArg::Tinylfu => "tinylfu",
+            PolicyArg::Lru => "lru",
+        })
+    }
+}
+
 impl From<PolicyArg> for EvictionPolicy {
     fn from(arg: PolicyArg) -> Self {
         match arg {
@@ -333,6 +343,36 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(bytes)
 }
 
+/// A byte count as a size flag would take it, then exactly: `512MiB (536870912 bytes)`.
+/// The largest IEC unit that divides it, else the largest SI one, else the largest IEC
+/// unit below it to one decimal (`1.2KiB (1234 bytes)`).
+pub fn show_size(bytes: u64) -> String {
+    const IEC: [(u64, &str); 4] = [
+        (1 << 40, "TiB"),
+        (1 << 30, "GiB"),
+        (1 << 20, "MiB"),
+        (1 << 10, "KiB"),
+    ];
+    const SI: [(u64, &str); 4] = [
+        (1_000_000_000_000, "T"),
+        (1_000_000_000, "G"),
+        (1_000_000, "M"),
+        (1_000, "k"),
+    ];
+    let exact = IEC
+        .iter()
+        .chain(&SI)
+        .find(|&&(unit, _)| bytes >= unit && bytes % unit == 0)
+        .map(|&(unit, suffix)| format!("{}{suffix}", bytes / unit));
+    let near = || {
+        IEC.iter()
+            .find(|&&(unit, _)| bytes >= unit)
+            .map(|&(unit, suffix)| format!("{:.1}{suffix}", bytes as f64 / unit as f64))
+    };
+    let short = exact.or_else(near).unwrap_or_else(|| format!("{bytes}B"));
+    format!("{short} ({bytes} bytes)")
+}
+
 fn parse_mode(text: &str) -> Result<u32, String> {
     let mode = u32::from_str_radix(text.trim_start_matches("0o"), 8)
         .map_err(|_| format!("'{text}' is not an octal mode like 600"))?;
@@ -377,6 +417,35 @@ mod tests {
         assert!(parse_size("-5").is_err());
         assert!(parse_size("lots").is_err());
         assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn sizes_are_shown_as_the_flags_take_them_and_in_bytes() {
+        let table = [
+            (536_870_912, "512MiB (536870912 bytes)"),
+            (10 << 20, "10MiB (10485760 bytes)"),
+            (1 << 30, "1GiB (1073741824 bytes)"),
+            (1536 << 10, "1536KiB (1572864 bytes)"),
+            (1_000_000_000, "1G (1000000000 bytes)"),
+            (512_000, "500KiB (512000 bytes)"),
+            (100, "100B (100 bytes)"),
+            (1234, "1.2KiB (1234 bytes)"),
+        ];
+        for (bytes, shown) in table {
+            assert_eq!(show_size(bytes), shown);
+            // A size shown exactly reads back as itself.
+            let short = shown.split(' ').next().unwrap();
+            if !short.contains('.') {
+                assert_eq!(parse_size(short), Ok(bytes), "{short}");
+            }
+        }
+    }
+
+    #[test]
+    fn policies_are_shown_as_the_flag_spells_them() {
+        for policy in PolicyArg::value_variants() {
+            assert_eq!(PolicyArg::from_str(&policy.to_string(), false), Ok(*policy));
+        }
     }
 
     #[test]

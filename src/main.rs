@@ -10,7 +10,7 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 use blink_store::bench::{self, args::BenchArgs};
-use blink_store::cli::{Cli, Command, EchoArgs, LogFormat, ServeArgs, TcpAddr};
+use blink_store::cli::{show_size, Cli, Command, EchoArgs, LogFormat, ServeArgs, TcpAddr};
 use blink_store::connection::ConnectionLimits;
 use blink_store::echo;
 use blink_store::evictor::Evictor;
@@ -97,7 +97,8 @@ fn run_echo(args: &EchoArgs) -> Result<(), Box<dyn std::error::Error>> {
         filter: None,
     })?;
     let listeners = bind(args.tcp_addr().as_ref(), args.unix.as_deref(), 0o600)?;
-    run_until_signal("blink-echo", args.workers, |shutdown| async move {
+    let workers = args.workers.unwrap_or_else(default_workers);
+    run_until_signal("blink-echo", workers, |shutdown| async move {
         echo::run(listeners, shutdown).await?;
         Ok(())
     })
@@ -120,15 +121,16 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         args.unix.as_deref(),
         args.unix_mode,
     )?;
+    let workers = args.workers.unwrap_or_else(default_workers);
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
-        memory_limit = args.memory_limit,
-        max_value_size = args.max_value_size,
-        max_key_size = args.max_key_size,
+        memory_limit = %show_size(args.memory_limit),
+        max_value_size = %show_size(args.max_value_size),
+        max_key_size = %show_size(args.max_key_size as u64),
         max_connections = args.max_connections,
-        eviction_policy = ?args.eviction_policy,
+        eviction_policy = %args.eviction_policy,
         eviction_samples = args.eviction_samples,
-        workers = ?args.workers,
+        workers,
         "starting"
     );
 
@@ -149,7 +151,7 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
     store.set_heap_gauge(heap_stats);
     let _evictor = Evictor::spawn(store.clone())?;
-    run_until_signal("blink-worker", args.workers, |shutdown| async move {
+    run_until_signal("blink-worker", workers, |shutdown| async move {
         server::run(store, listeners, options, shutdown).await?;
         Ok(())
     })
@@ -285,12 +287,18 @@ fn bind(
     Ok(listeners)
 }
 
-/// Runs `serve` on a multi-threaded runtime (`workers` threads named `thread_name`, one
-/// per CPU by default) until SIGINT or SIGTERM cancels the token it is given and it
-/// returns; tasks still running 100 ms later are abandoned, not awaited.
+/// Threads serving connections when `--workers` is not given: one per CPU this process
+/// may use, as the runtime would choose itself; chosen here so the log can say how many.
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// Runs `serve` on a multi-threaded runtime (`workers` threads named `thread_name`) until
+/// SIGINT or SIGTERM cancels the token it is given and it returns; tasks still running
+/// 100 ms later are abandoned, not awaited.
 fn run_until_signal<F, Fut>(
     thread_name: &str,
-    workers: Option<usize>,
+    workers: usize,
     serve: F,
 ) -> Result<(), Box<dyn std::error::Error>>
 where
@@ -298,10 +306,10 @@ where
     Fut: std::future::Future<Output = Result<(), Box<dyn std::error::Error>>>,
 {
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    runtime.enable_all().thread_name(thread_name);
-    if let Some(workers) = workers {
-        runtime.worker_threads(workers);
-    }
+    runtime
+        .enable_all()
+        .thread_name(thread_name)
+        .worker_threads(workers);
     let runtime = runtime.build()?;
     runtime.block_on(async {
         let shutdown = CancellationToken::new();

@@ -151,7 +151,7 @@ fn unix_only_serves_no_tcp_and_env_vars_configure_everything() {
         .env("BLINK_MAX_VALUE_SIZE", "100");
     let server = Server::spawn(&mut command, dir, false, true);
     assert!(
-        server.log_text().contains("memory_limit=1024"),
+        server.log_text().contains("memory_limit=1KiB (1024 bytes)"),
         "{}",
         server.log_text()
     );
@@ -168,6 +168,53 @@ fn unix_only_serves_no_tcp_and_env_vars_configure_everything() {
     command.env("BLINK_TCP", "127.0.0.1:0");
     let server = Server::spawn(&mut command, tempfile::tempdir().unwrap(), true, false);
     server.tcp_client().script(&[(b"PING\n", "PONG\n")]);
+}
+
+/// The `starting` line of a server's log, with a space after its last field as after
+/// every other.
+fn starting_line(server: &Server) -> String {
+    let log = server.log_text();
+    let line = log
+        .lines()
+        .find(|line| line.contains("starting"))
+        .unwrap_or_else(|| panic!("no starting line in {log}"));
+    format!("{line} ")
+}
+
+#[test]
+fn the_start_up_log_shows_workers_in_use_the_policy_as_spelt_and_sizes_in_units() {
+    let server = Server::start(&[
+        "--workers",
+        "2",
+        "--eviction-policy",
+        "lru",
+        "--memory-limit",
+        "512MiB",
+        "--max-value-size",
+        "1000",
+    ]);
+    let line = starting_line(&server);
+    for field in [
+        "workers=2 ",
+        "eviction_policy=lru ",
+        "memory_limit=512MiB (536870912 bytes) ",
+        "max_value_size=1k (1000 bytes) ",
+        "max_key_size=1KiB (1024 bytes) ",
+    ] {
+        assert!(line.contains(field), "{field:?} in {line}");
+    }
+    let server = Server::start(&[]);
+    let line = starting_line(&server);
+    assert!(line.contains("eviction_policy=tinylfu "), "{line}");
+    let workers: usize = line
+        .split("workers=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no workers in {line}"))
+        .parse()
+        .unwrap_or_else(|_| panic!("workers is not a count in {line}"));
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(workers, cpus, "one per CPU by default: {line}");
 }
 
 #[test]
