@@ -34,8 +34,8 @@ const EXAMPLES: &str = "\
 Examples:
   blink-store serve
       Serve on 127.0.0.1:8765 with a 10 MiB memory limit.
-  blink-store serve --tcp 0.0.0.0:8765 --unix /tmp/blink.sock --memory-limit 256MiB
-      Serve on every interface and on a Unix socket at once.
+  blink-store serve --tcp 0.0.0.0:8765 --requirepass-file /etc/blink/password --unix /tmp/blink.sock
+      Serve every interface, to clients that give the password, and a Unix socket at once.
   BLINK_MEMORY_LIMIT=1G BLINK_LOG_FORMAT=json blink-store serve
       Configure through the environment, as a container would.
   printf 'SET user alice\\nGET user\\n' | nc -N 127.0.0.1 8765
@@ -276,8 +276,8 @@ impl ServeArgs {
     }
 }
 
-/// The password a client gives first (`healthcheck`, `cli`), read as `serve` reads its
-/// own: a flag or `BLINK_PASSWORD`, or a file's first line.
+/// The password a client gives first (`healthcheck`, `cli`, `bench`), read as `serve`
+/// reads its own: a flag or `BLINK_PASSWORD`, or a file's first line.
 #[derive(Debug, Clone, Args)]
 pub struct PasswordArgs {
     /// Password to give first (AUTH), when the server requires one

@@ -73,12 +73,13 @@ fn main() -> ExitCode {
 /// Runs the load generator and prints its report; any wrong reply or failed connection
 /// makes the exit code non-zero.
 fn run_bench(args: &BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let report = bench::run(&args.config()).map_err(|err| format!("bench: {err}"))?;
+    let config = args.config().map_err(|err| format!("bench: {err}"))?;
+    let report = bench::run(&config).map_err(|err| format!("bench: {err}"))?;
     if args.json {
         println!("{}", report.to_json());
     } else {
         print!("{report}");
-        if let Some(summary) = bench::server_summary(&args.config()) {
+        if let Some(summary) = bench::server_summary(&config) {
             println!("{summary}");
         }
     }

@@ -309,6 +309,12 @@ fn version_and_help_with_examples() {
         assert!(stdout.contains("Examples:"), "{stdout}");
         assert!(stdout.contains("--memory-limit"), "{stdout}");
         assert!(stdout.contains("BLINK_MEMORY_LIMIT"), "{stdout}");
+        for example in stdout.lines().filter(|line| line.contains("0.0.0.0")) {
+            assert!(
+                example.contains("--requirepass"),
+                "an example beyond loopback without a password: {example}"
+            );
+        }
     }
 }
 
