@@ -150,7 +150,8 @@ fn error_text(text: &str) -> &str {
 /// Appends `reply` as it is shown, ending in a line end: a value decoded (with `raw`, as
 /// `VALUE` and its base64), a missing one as `(nil)` (with `raw`, `NOT_FOUND`), an integer
 /// as `(integer) 3`, an array one numbered element per line, nested arrays indented under
-/// their number. The first line goes where `out` ends; later ones are indented `indent`.
+/// their number, a map as `1# key => value` with a nested value's later lines under its
+/// key. The first line goes where `out` ends; later ones are indented `indent`.
 fn render(reply: &Reply, raw: bool, indent: usize, out: &mut Vec<u8>) {
     match reply {
         Reply::Status(text) => out.extend_from_slice(text.as_bytes()),
@@ -186,7 +187,7 @@ fn render(reply: &Reply, raw: bool, indent: usize, out: &mut Vec<u8>) {
                 render(key, raw, indent + number.len(), &mut key_shown);
                 out.extend_from_slice(key_shown.strip_suffix(b"\n").unwrap_or(&key_shown));
                 out.extend_from_slice(b" => ");
-                render(value, raw, indent + number.len() + 4, out);
+                render(value, raw, indent + number.len(), out);
             }
             return;
         }
