@@ -1,10 +1,13 @@
 //! The command line: subcommands, flags, their environment variables and defaults, and
 //! the parsing of sizes like `64MiB`. Every flag of `serve` can come from `BLINK_*`.
 
-use std::net::SocketAddr;
+mod addr;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use addr::TcpAddr;
 
 use crate::bench::args::{BenchArgs, EXAMPLES as BENCH_EXAMPLES};
 use crate::protocol::text::DEFAULT_MAX_KEY_LEN;
@@ -13,6 +16,13 @@ use crate::store::StoreConfig;
 
 /// The TCP address served when neither `--tcp` nor `--unix` is given.
 pub const DEFAULT_TCP: &str = "127.0.0.1:8765";
+
+/// The host of [`DEFAULT_TCP`]: loopback, so a server started without flags is reachable
+/// from this machine only.
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+
+/// The port of [`DEFAULT_TCP`].
+pub const DEFAULT_PORT: u16 = 8765;
 
 /// Default memory limit: 10 MiB, small enough for a sidecar, as the seed had it.
 pub const DEFAULT_MEMORY_LIMIT: &str = "10MiB";
@@ -24,8 +34,8 @@ const EXAMPLES: &str = "\
 Examples:
   blink-store serve
       Serve on 127.0.0.1:8765 with a 10 MiB memory limit.
-  blink-store serve --tcp 0.0.0.0:8765 --unix /tmp/blink.sock --memory-limit 256MiB
-      Serve on every interface and on a Unix socket at once.
+  blink-store serve --tcp 0.0.0.0:8765 --requirepass-file /etc/blink/password --unix /tmp/blink.sock
+      Serve every interface, to clients that give the password, and a Unix socket at once.
   BLINK_MEMORY_LIMIT=1G BLINK_LOG_FORMAT=json blink-store serve
       Configure through the environment, as a container would.
   printf 'SET user alice\\nGET user\\n' | nc -N 127.0.0.1 8765
@@ -59,7 +69,7 @@ pub enum Command {
     /// health check: same address flags and environment as `serve`.
     Healthcheck(crate::healthcheck::HealthcheckArgs),
     /// Talk to a server: run one command (`cli GET user`), or prompt for commands.
-    #[command(after_help = CLI_EXAMPLES)]
+    #[command(after_help = CLI_EXAMPLES, disable_help_flag = true)]
     Cli(crate::client_cli::CliArgs),
 }
 
@@ -77,9 +87,9 @@ Examples:
 /// Flags of `blink-store echo`.
 #[derive(Debug, Clone, Args)]
 pub struct EchoArgs {
-    /// TCP address to listen on [default: 127.0.0.1:8766 when --unix is not given either]
+    /// TCP address to listen on, HOST:PORT [default: 127.0.0.1:8766 when --unix is not given either]
     #[arg(long, value_name = "ADDR")]
-    pub tcp: Option<SocketAddr>,
+    pub tcp: Option<TcpAddr>,
 
     /// Unix socket path to listen on (alone or together with --tcp)
     #[arg(long, value_name = "PATH")]
@@ -92,9 +102,9 @@ pub struct EchoArgs {
 
 impl EchoArgs {
     /// The TCP address to serve: the flag, or the default when no listener was asked for.
-    pub fn tcp_addr(&self) -> Option<SocketAddr> {
-        match (self.tcp, &self.unix) {
-            (Some(addr), _) => Some(addr),
+    pub fn tcp_addr(&self) -> Option<TcpAddr> {
+        match (&self.tcp, &self.unix) {
+            (Some(addr), _) => Some(addr.clone()),
             (None, Some(_)) => None,
             // The constant is a valid address literal.
             (None, None) => crate::echo::DEFAULT_ECHO_TCP.parse().ok(),
@@ -120,6 +130,16 @@ pub enum PolicyArg {
     Lru,
 }
 
+/// The policy as `--eviction-policy` spells it.
+impl std::fmt::Display for PolicyArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PolicyArg::Tinylfu => "tinylfu",
+            PolicyArg::Lru => "lru",
+        })
+    }
+}
+
 impl From<PolicyArg> for EvictionPolicy {
     fn from(arg: PolicyArg) -> Self {
         match arg {
@@ -132,9 +152,10 @@ impl From<PolicyArg> for EvictionPolicy {
 /// Flags of `blink-store serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// TCP address to listen on [default: 127.0.0.1:8765 when --unix is not given either]
+    /// TCP address to listen on, HOST:PORT; a host name is resolved and each of its
+    /// addresses bound [default: 127.0.0.1:8765 when --unix is not given either]
     #[arg(long, env = "BLINK_TCP", value_name = "ADDR")]
-    pub tcp: Option<SocketAddr>,
+    pub tcp: Option<TcpAddr>,
 
     /// Unix socket path to listen on (alone or together with --tcp)
     #[arg(long, env = "BLINK_UNIX", value_name = "PATH")]
@@ -246,18 +267,17 @@ impl ServeArgs {
     }
 
     /// The TCP address to serve: the flag, or the default when no listener was asked for.
-    pub fn tcp_addr(&self) -> Option<SocketAddr> {
-        match (self.tcp, &self.unix) {
-            (Some(addr), _) => Some(addr),
+    pub fn tcp_addr(&self) -> Option<TcpAddr> {
+        match (&self.tcp, &self.unix) {
+            (Some(addr), _) => Some(addr.clone()),
             (None, Some(_)) => None,
-            // The constant is a valid address literal.
-            (None, None) => DEFAULT_TCP.parse().ok(),
+            (None, None) => Some(TcpAddr::new(DEFAULT_HOST, DEFAULT_PORT)),
         }
     }
 }
 
-/// The password a client gives first (`healthcheck`, `cli`), read as `serve` reads its
-/// own: a flag or `BLINK_PASSWORD`, or a file's first line.
+/// The password a client gives first (`healthcheck`, `cli`, `bench`), read as `serve`
+/// reads its own: a flag or `BLINK_PASSWORD`, or a file's first line.
 #[derive(Debug, Clone, Args)]
 pub struct PasswordArgs {
     /// Password to give first (AUTH), when the server requires one
@@ -323,6 +343,36 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok(bytes)
 }
 
+/// A byte count as a size flag would take it, then exactly: `512MiB (536870912 bytes)`.
+/// The largest IEC unit that divides it, else the largest SI one, else the largest IEC
+/// unit below it to one decimal (`1.2KiB (1234 bytes)`).
+pub fn show_size(bytes: u64) -> String {
+    const IEC: [(u64, &str); 4] = [
+        (1 << 40, "TiB"),
+        (1 << 30, "GiB"),
+        (1 << 20, "MiB"),
+        (1 << 10, "KiB"),
+    ];
+    const SI: [(u64, &str); 4] = [
+        (1_000_000_000_000, "T"),
+        (1_000_000_000, "G"),
+        (1_000_000, "M"),
+        (1_000, "k"),
+    ];
+    let exact = IEC
+        .iter()
+        .chain(&SI)
+        .find(|&&(unit, _)| bytes >= unit && bytes % unit == 0)
+        .map(|&(unit, suffix)| format!("{}{suffix}", bytes / unit));
+    let near = || {
+        IEC.iter()
+            .find(|&&(unit, _)| bytes >= unit)
+            .map(|&(unit, suffix)| format!("{:.1}{suffix}", bytes as f64 / unit as f64))
+    };
+    let short = exact.or_else(near).unwrap_or_else(|| format!("{bytes}B"));
+    format!("{short} ({bytes} bytes)")
+}
+
 fn parse_mode(text: &str) -> Result<u32, String> {
     let mode = u32::from_str_radix(text.trim_start_matches("0o"), 8)
         .map_err(|_| format!("'{text}' is not an octal mode like 600"))?;
@@ -370,6 +420,35 @@ mod tests {
     }
 
     #[test]
+    fn sizes_are_shown_as_the_flags_take_them_and_in_bytes() {
+        let table = [
+            (536_870_912, "512MiB (536870912 bytes)"),
+            (10 << 20, "10MiB (10485760 bytes)"),
+            (1 << 30, "1GiB (1073741824 bytes)"),
+            (1536 << 10, "1536KiB (1572864 bytes)"),
+            (1_000_000_000, "1G (1000000000 bytes)"),
+            (512_000, "500KiB (512000 bytes)"),
+            (100, "100B (100 bytes)"),
+            (1234, "1.2KiB (1234 bytes)"),
+        ];
+        for (bytes, shown) in table {
+            assert_eq!(show_size(bytes), shown);
+            // A size shown exactly reads back as itself.
+            let short = shown.split(' ').next().unwrap();
+            if !short.contains('.') {
+                assert_eq!(parse_size(short), Ok(bytes), "{short}");
+            }
+        }
+    }
+
+    #[test]
+    fn policies_are_shown_as_the_flag_spells_them() {
+        for policy in PolicyArg::value_variants() {
+            assert_eq!(PolicyArg::from_str(&policy.to_string(), false), Ok(*policy));
+        }
+    }
+
+    #[test]
     fn modes_are_octal() {
         assert_eq!(parse_mode("600"), Ok(0o600));
         assert_eq!(parse_mode("0o660"), Ok(0o660));
@@ -389,6 +468,14 @@ mod tests {
         assert_eq!(config.policy, EvictionPolicy::TinyLfu);
         assert_eq!(config.samples, 5);
         assert_eq!(config.overshoot_bytes, 1 << 20);
+    }
+
+    #[test]
+    fn the_default_address_is_the_default_host_and_port() {
+        assert_eq!(
+            TcpAddr::new(DEFAULT_HOST, DEFAULT_PORT).to_string(),
+            DEFAULT_TCP
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! timeout; for container health checks and probes.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 #[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -11,12 +11,14 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::cli::TcpAddr;
+
 /// Flags of `blink-store healthcheck`.
 #[derive(Debug, Clone, Args)]
 pub struct HealthcheckArgs {
-    /// TCP address of the server [default: 127.0.0.1:8765 when --unix is not given either]
+    /// TCP address of the server, HOST:PORT [default: 127.0.0.1:8765 when --unix is not given either]
     #[arg(long, env = "BLINK_TCP", value_name = "ADDR")]
-    pub tcp: Option<SocketAddr>,
+    pub tcp: Option<TcpAddr>,
 
     /// Unix socket path of the server (used when no TCP address is given)
     #[arg(long, env = "BLINK_UNIX", value_name = "PATH")]
@@ -62,27 +64,39 @@ pub enum HealthError {
 pub fn check(args: &HealthcheckArgs) -> Result<(), HealthError> {
     let password = args.password.read().map_err(HealthError::Password)?;
     let auth = password.as_deref();
-    match (args.tcp, &args.unix) {
+    match (&args.tcp, &args.unix) {
         (Some(addr), _) => ping_tcp(addr, auth, args.timeout),
         (None, Some(path)) => ping_unix(path, auth, args.timeout),
-        // The constant is a valid address literal.
-        (None, None) => match crate::cli::DEFAULT_TCP.parse() {
-            Ok(addr) => ping_tcp(addr, auth, args.timeout),
-            Err(_) => ping_tcp(SocketAddr::from(([127, 0, 0, 1], 8765)), auth, args.timeout),
-        },
+        (None, None) => {
+            let addr = TcpAddr::new(crate::cli::DEFAULT_HOST, crate::cli::DEFAULT_PORT);
+            ping_tcp(&addr, auth, args.timeout)
+        }
     }
 }
 
-fn ping_tcp(addr: SocketAddr, auth: Option<&[u8]>, timeout: Duration) -> Result<(), HealthError> {
+fn ping_tcp(addr: &TcpAddr, auth: Option<&[u8]>, timeout: Duration) -> Result<(), HealthError> {
     let target = format!("tcp {addr}");
     let io = |source| HealthError::Io {
         target: target.clone(),
         source,
     };
-    let stream = TcpStream::connect_timeout(&addr, timeout).map_err(io)?;
+    let stream = connect_any(addr, timeout).map_err(io)?;
     stream.set_read_timeout(Some(timeout)).map_err(io)?;
     stream.set_write_timeout(Some(timeout)).map_err(io)?;
     ping(stream, auth, &target)
+}
+
+/// A connection to the first of `addr`'s addresses that accepts one, each given
+/// `timeout`; the last address's error if none does.
+fn connect_any(addr: &TcpAddr, timeout: Duration) -> std::io::Result<TcpStream> {
+    let mut last_error = None;
+    for socket_addr in addr.resolve()? {
+        match TcpStream::connect_timeout(&socket_addr, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(err) => last_error = Some(err),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| std::io::ErrorKind::NotFound.into()))
 }
 
 #[cfg(not(unix))]

@@ -19,7 +19,8 @@
 //! * [`store`] knows nothing about sockets; [`evictor`] keeps it under its memory limit.
 //!
 //! [`client`] is the Rust client of the line protocol ([`Client`], and a blocking one),
-//! which `blink-store cli` ([`client_cli`]) is built on.
+//! with one for any command over RESP ([`client::resp::Client`]), which `blink-store cli`
+//! ([`client_cli`]) is built on.
 //!
 //! Beside the server: [`bench`] is the load generator of `blink-store bench`, and [`echo`]
 //! the line-echoing server of `blink-store echo` that benchmarks use as their floor.

@@ -21,8 +21,8 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 /// The bound listeners to serve.
 #[derive(Debug, Default)]
 pub struct Listeners {
-    /// The TCP listener, if any.
-    pub tcp: Option<std::net::TcpListener>,
+    /// The TCP listeners: none, one, or one per address of a host name, on one port.
+    pub tcp: Vec<std::net::TcpListener>,
     /// The Unix listener and its socket file, removed when serving ends.
     #[cfg(unix)]
     pub unix: Option<(std::os::unix::net::UnixListener, SocketFile)>,
@@ -34,7 +34,7 @@ impl Listeners {
     /// # Errors
     /// If the TCP listener cannot say its address.
     pub fn tcp_port(&self) -> std::io::Result<u16> {
-        match &self.tcp {
+        match self.tcp.first() {
             Some(listener) => Ok(listener.local_addr()?.port()),
             None => Ok(0),
         }
@@ -62,7 +62,7 @@ pub async fn accept_until<H: Accept>(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let mut accepting = tokio::task::JoinSet::new();
-    if let Some(listener) = listeners.tcp {
+    for listener in listeners.tcp {
         listener.set_nonblocking(true)?;
         let listener = TcpListener::from_std(listener)?;
         tracing::info!(addr = %listener.local_addr()?, "listening on tcp");

@@ -10,7 +10,7 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 use blink_store::bench::{self, args::BenchArgs};
-use blink_store::cli::{Cli, Command, EchoArgs, LogFormat, ServeArgs};
+use blink_store::cli::{show_size, Cli, Command, EchoArgs, LogFormat, ServeArgs, TcpAddr};
 use blink_store::connection::ConnectionLimits;
 use blink_store::echo;
 use blink_store::evictor::Evictor;
@@ -72,12 +72,13 @@ fn main() -> ExitCode {
 /// Runs the load generator and prints its report; any wrong reply or failed connection
 /// makes the exit code non-zero.
 fn run_bench(args: &BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let report = bench::run(&args.config()).map_err(|err| format!("bench: {err}"))?;
+    let config = args.config().map_err(|err| format!("bench: {err}"))?;
+    let report = bench::run(&config).map_err(|err| format!("bench: {err}"))?;
     if args.json {
         println!("{}", report.to_json());
     } else {
         print!("{report}");
-        if let Some(summary) = bench::server_summary(&args.config()) {
+        if let Some(summary) = bench::server_summary(&config) {
             println!("{summary}");
         }
     }
@@ -95,8 +96,9 @@ fn run_echo(args: &EchoArgs) -> Result<(), Box<dyn std::error::Error>> {
         format: LogFormat::Text,
         filter: None,
     })?;
-    let listeners = bind(args.tcp_addr(), args.unix.as_deref(), 0o600)?;
-    run_until_signal("blink-echo", args.workers, |shutdown| async move {
+    let listeners = bind(args.tcp_addr().as_ref(), args.unix.as_deref(), 0o600)?;
+    let workers = args.workers.unwrap_or_else(default_workers);
+    run_until_signal("blink-echo", workers, |shutdown| async move {
         echo::run(listeners, shutdown).await?;
         Ok(())
     })
@@ -115,16 +117,21 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         .max_args(args.max_args)
         .max_inline_len(args.max_inline);
 
-    let listeners = bind(args.tcp_addr(), args.unix.as_deref(), args.unix_mode)?;
+    let listeners = bind(
+        args.tcp_addr().as_ref(),
+        args.unix.as_deref(),
+        args.unix_mode,
+    )?;
+    let workers = args.workers.unwrap_or_else(default_workers);
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
-        memory_limit = args.memory_limit,
-        max_value_size = args.max_value_size,
-        max_key_size = args.max_key_size,
+        memory_limit = %show_size(args.memory_limit),
+        max_value_size = %show_size(args.max_value_size),
+        max_key_size = %show_size(args.max_key_size as u64),
         max_connections = args.max_connections,
-        eviction_policy = ?args.eviction_policy,
+        eviction_policy = %args.eviction_policy,
         eviction_samples = args.eviction_samples,
-        workers = ?args.workers,
+        workers,
         "starting"
     );
 
@@ -134,14 +141,14 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         max_output_bytes: usize::try_from(args.max_output_buffer)?,
     };
     options.password = args.password()?;
-    warn_if_exposed(args, options.password.is_some());
+    warn_if_exposed(&listeners, options.password.is_some());
 
     raise_open_file_limit(args.max_connections);
     let store = Arc::new(Store::with_config(args.store_config()));
     #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
     store.set_heap_gauge(heap_stats);
     let _evictor = Evictor::spawn(store.clone())?;
-    run_until_signal("blink-worker", args.workers, |shutdown| async move {
+    run_until_signal("blink-worker", workers, |shutdown| async move {
         server::run(store, listeners, options, shutdown).await?;
         Ok(())
     })
@@ -179,18 +186,20 @@ fn raise_open_file_limit(max_connections: usize) {
 #[cfg(not(unix))]
 fn raise_open_file_limit(_max_connections: usize) {}
 
-/// Warns loudly when the TCP listener is reachable from other machines and no password
+/// Warns loudly when a TCP listener is reachable from other machines and no password
 /// protects it: anyone who can reach the port can read and overwrite every key.
-fn warn_if_exposed(args: &ServeArgs, has_password: bool) {
-    if let Some(addr) = args.tcp_addr() {
-        if !addr.ip().is_loopback() && !has_password {
-            tracing::warn!(
-                %addr,
-                "SECURITY WARNING: listening on a non-loopback address without a password; \
-                 anyone who can reach this port can read, overwrite and flush every key. \
-                 Set --requirepass (BLINK_PASSWORD), or listen on 127.0.0.1 or a Unix socket"
-            );
-        }
+fn warn_if_exposed(listeners: &Listeners, has_password: bool) {
+    if has_password {
+        return;
+    }
+    let bound = listeners.tcp.iter().filter_map(|l| l.local_addr().ok());
+    for addr in bound.filter(|addr| !addr.ip().is_loopback()) {
+        tracing::warn!(
+            %addr,
+            "SECURITY WARNING: listening on a non-loopback address without a password; \
+             anyone who can reach this port can read, overwrite and flush every key. \
+             Set --requirepass (BLINK_PASSWORD), or listen on 127.0.0.1 or a Unix socket"
+        );
     }
 }
 
@@ -210,16 +219,54 @@ fn bind_tcp(addr: std::net::SocketAddr) -> std::io::Result<std::net::TcpListener
     Ok(socket.into())
 }
 
-/// Binds the TCP listener and the Unix socket asked for.
+/// Binds every address `addr` stands for (a name may have several, as `localhost` may be
+/// 127.0.0.1 and ::1), all on one port: the first one's when the port is 0. An address
+/// this machine cannot listen on (IPv6 turned off, say) is skipped with a warning, as
+/// long as another one binds.
+fn bind_tcp_all(addr: &TcpAddr) -> Result<Vec<std::net::TcpListener>, String> {
+    let resolved = addr.resolve().map_err(|err| format!("tcp {addr}: {err}"))?;
+    let mut listeners = Vec::with_capacity(resolved.len());
+    let mut port = addr.port();
+    let mut first_skipped = None;
+    for mut socket_addr in resolved {
+        socket_addr.set_port(port);
+        let failed = |err: std::io::Error| format!("tcp {socket_addr}: {err}");
+        match bind_tcp(socket_addr) {
+            Ok(listener) => {
+                port = listener.local_addr().map_err(failed)?.port();
+                listeners.push(listener);
+            }
+            Err(err) if is_unavailable(&err) => {
+                tracing::warn!(addr = %socket_addr, name = %addr, cause = %err, "skipping an address this machine cannot listen on");
+                first_skipped.get_or_insert(failed(err));
+            }
+            Err(err) => return Err(failed(err)),
+        }
+    }
+    if let (true, Some(err)) = (listeners.is_empty(), first_skipped) {
+        return Err(err);
+    }
+    Ok(listeners)
+}
+
+/// Whether binding failed because this machine has no such address or address family.
+fn is_unavailable(err: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    if err.raw_os_error() == Some(rustix::io::Errno::AFNOSUPPORT.raw_os_error()) {
+        return true;
+    }
+    err.kind() == std::io::ErrorKind::AddrNotAvailable
+}
+
+/// Binds the TCP listeners and the Unix socket asked for.
 fn bind(
-    tcp: Option<std::net::SocketAddr>,
+    tcp: Option<&TcpAddr>,
     unix: Option<&std::path::Path>,
     unix_mode: u32,
 ) -> Result<Listeners, Box<dyn std::error::Error>> {
     let mut listeners = Listeners::default();
     if let Some(addr) = tcp {
-        let listener = bind_tcp(addr).map_err(|err| format!("tcp {addr}: {err}"))?;
-        listeners.tcp = Some(listener);
+        listeners.tcp = bind_tcp_all(addr)?;
     }
     #[cfg(unix)]
     if let Some(path) = unix {
@@ -237,12 +284,18 @@ fn bind(
     Ok(listeners)
 }
 
-/// Runs `serve` on a multi-threaded runtime (`workers` threads named `thread_name`, one
-/// per CPU by default) until SIGINT or SIGTERM cancels the token it is given and it
-/// returns; tasks still running 100 ms later are abandoned, not awaited.
+/// Threads serving connections when `--workers` is not given: one per CPU this process
+/// may use, as the runtime would choose itself; chosen here so the log can say how many.
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// Runs `serve` on a multi-threaded runtime (`workers` threads named `thread_name`) until
+/// SIGINT or SIGTERM cancels the token it is given and it returns; tasks still running
+/// 100 ms later are abandoned, not awaited.
 fn run_until_signal<F, Fut>(
     thread_name: &str,
-    workers: Option<usize>,
+    workers: usize,
     serve: F,
 ) -> Result<(), Box<dyn std::error::Error>>
 where
@@ -250,10 +303,10 @@ where
     Fut: std::future::Future<Output = Result<(), Box<dyn std::error::Error>>>,
 {
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    runtime.enable_all().thread_name(thread_name);
-    if let Some(workers) = workers {
-        runtime.worker_threads(workers);
-    }
+    runtime
+        .enable_all()
+        .thread_name(thread_name)
+        .worker_threads(workers);
     let runtime = runtime.build()?;
     runtime.block_on(async {
         let shutdown = CancellationToken::new();

@@ -381,3 +381,64 @@ fn a_line_protocol_run_ends_with_what_the_server_says_of_itself() {
     );
     assert!(summary.contains("evictions 0  expirations 0"), "{stdout}");
 }
+
+#[test]
+fn a_server_with_a_password_is_benchmarked_with_it_given_as_cli_takes_it() {
+    let server = Server::start(&["--requirepass", "s3cret"]);
+    let addr = server.tcp.unwrap().to_string();
+    let file = server.dir.path().join("password");
+    std::fs::write(&file, "s3cret\n").unwrap();
+    let file = file.to_str().unwrap();
+    let run = |extra: &[&str], env: &[(&str, &str)]| {
+        let base = ["bench", "--json", "--tcp", &addr, "--requests", "300"];
+        let args = [
+            &base[..],
+            &["--keys", "30", "--preload", "--conns", "2"],
+            extra,
+        ]
+        .concat();
+        run_to_end(&args, env)
+    };
+    for (extra, env) in [
+        (&["--password", "s3cret"][..], &[][..]),
+        (&["-a", "s3cret", "--protocol", "resp"], &[]),
+        (&["--password-file", file], &[]),
+        (&[], &[("BLINK_PASSWORD", "s3cret")]),
+        (&["--protocol", "resp"], &[("BLINK_PASSWORD_FILE", file)]),
+    ] {
+        let (status, stdout, stderr) = run(extra, env);
+        assert!(status.success(), "{extra:?} {env:?}: {stderr}");
+        let report: Value = serde_json::from_str(&stdout).unwrap();
+        assert_clean(&report);
+        assert_eq!(count(&report, "hits"), count(&report, "gets"), "{report}");
+    }
+    let table = run_to_end(
+        &["bench", "--tcp", &addr, "--requests", "10", "-a", "s3cret"],
+        &[],
+    );
+    assert!(table.0.success(), "{}", table.2);
+    let summary = table.1.lines().last().unwrap();
+    assert!(
+        summary.starts_with("server       keys "),
+        "the server's own figures, read with the password too: {}",
+        table.1
+    );
+    let (status, _, stderr) = run(&[], &[]);
+    assert!(!status.success());
+    assert!(
+        stderr.contains("NOAUTH Authentication required."),
+        "without the password: {stderr}"
+    );
+    let (status, _, stderr) = run(&["--password", "wrong"], &[]);
+    assert!(!status.success());
+    assert!(
+        stderr.contains("bench: authentication failed: the server answered \"ERROR WRONGPASS"),
+        "{stderr}"
+    );
+    let (status, _, stderr) = run(&["--password", "s3cret", "--protocol", "memcache"], &[]);
+    assert!(!status.success());
+    assert!(
+        stderr.contains("cannot give a password: memcached's text protocol has no AUTH"),
+        "{stderr}"
+    );
+}

@@ -1,6 +1,7 @@
 //! `blink-store cli` against a real server: one-shot commands, `--raw`, refusals and their
-//! exit status, piped commands, the Unix socket and the environment, an unreachable
-//! server, and an interactive session on a pseudo-terminal with its history.
+//! exit status, arguments that arrive intact (spaces, line ends, empty), piped commands,
+//! redis-cli's `-h`/`-p`/`-s`, the Unix socket and the environment, an unreachable server,
+//! and an interactive session on a pseudo-terminal with its history.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -8,7 +9,7 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use common::{binary, Server};
+use common::{binary, expect, resp_command, Server};
 
 /// Runs `blink-store cli` with `args` and `stdin`, and waits for it.
 fn cli(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
@@ -39,7 +40,7 @@ fn one_shot_commands_print_decoded_replies() {
     let addr = server.tcp.unwrap().to_string();
     let tcp = ["--tcp", addr.as_str()];
     let run = |args: &[&str]| cli(&[&tcp[..], args].concat(), &[], b"");
-    let out = run(&["SET", "user", "alice", "and", "bob"]);
+    let out = run(&["SET", "user", "alice and bob"]);
     assert_eq!(
         (text(&out.stdout), out.status.success()),
         ("OK\n".into(), true)
@@ -50,11 +51,78 @@ fn one_shot_commands_print_decoded_replies() {
         "VALUE YWxpY2UgYW5kIGJvYg==\n"
     );
     assert_eq!(text(&run(&["GET", "nobody"]).stdout), "(nil)\n");
-    assert_eq!(text(&run(&["USAGE"]).stdout), "USAGE 17\n");
+    assert_eq!(
+        text(&run(&["--raw", "GET", "nobody"]).stdout),
+        "NOT_FOUND\n"
+    );
+    assert_eq!(text(&run(&["USAGE"]).stdout), "(integer) 17\n");
+    assert_eq!(
+        text(&run(&["MGET", "user", "nobody"]).stdout),
+        "1) alice and bob\n2) (nil)\n"
+    );
     let refused = run(&["FOO"]);
     assert_eq!(refused.status.code(), Some(1));
     assert_eq!(text(&refused.stdout), "");
-    assert_eq!(text(&refused.stderr), "(error) unknown command 'FOO'\n");
+    assert_eq!(
+        text(&refused.stderr),
+        "(error) unknown command 'FOO', with args beginning with: \n"
+    );
+}
+
+#[test]
+fn every_argument_arrives_intact_and_words_are_never_joined() {
+    let server = Server::start(&[]);
+    let addr = server.tcp.unwrap().to_string();
+    let tcp = ["--tcp", addr.as_str()];
+    let run = |args: &[&str]| cli(&[&tcp[..], args].concat(), &[], b"");
+    for (key, value) in [
+        ("key with space", "line one\nline two"),
+        ("empty value", ""),
+        ("-dash", "--raw"),
+    ] {
+        let out = run(&["SET", key, value]);
+        assert_eq!(text(&out.stdout), "OK\n", "SET {key:?}: {out:?}");
+        assert_eq!(text(&run(&["GET", key]).stdout), format!("{value}\n"));
+    }
+    // Read back by another client, the words exactly as given: nothing was split or joined.
+    let mut raw = server.tcp_client();
+    raw.send(&resp_command(&[b"GET", b"key with space"]));
+    expect(&mut raw, b"$17\r\nline one\nline two\r\n");
+    raw.send(&resp_command(&[b"GET", b"empty value"]));
+    expect(&mut raw, b"$0\r\n\r\n");
+    raw.send(&resp_command(&[b"EXISTS", b"key", b"key with", b"-dash"]));
+    expect(&mut raw, b":1\r\n");
+    // Several words are several arguments, as redis-cli sends them.
+    let out = run(&["SET", "user", "alice", "and", "bob"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), "(error) syntax error\n");
+    let mut line = server.unix_client();
+    line.script(&[(b"GET user\n", "NOT_FOUND\n")]);
+}
+
+#[test]
+fn piped_lines_are_split_like_redis_cli_with_quotes_and_escapes() {
+    let server = Server::start(&[]);
+    let addr = server.tcp.unwrap().to_string();
+    let out = cli(
+        &["--tcp", addr.as_str()],
+        &[],
+        b"SET \"a key\" \"two\\nlines\"\r\nSET 'it''s' x\nSET plain 'single \\'quoted\\''\nGET plain\nSET \"open\n",
+    );
+    assert_eq!(text(&out.stdout), "OK\nOK\nsingle 'quoted'\n");
+    assert_eq!(
+        text(&out.stderr),
+        "(error) a closing quote must be followed by a space or the end of the line\n\
+         (error) unbalanced quotes\n"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a line that cannot be split fails the run"
+    );
+    let mut raw = server.tcp_client();
+    raw.send(&resp_command(&[b"GET", b"a key"]));
+    expect(&mut raw, b"$9\r\ntwo\nlines\r\n");
 }
 
 #[test]
@@ -64,10 +132,13 @@ fn piped_commands_run_one_per_line() {
     let out = cli(
         &["--unix", sock.to_str().unwrap()],
         &[],
-        b"SET a 1\nGET a\n\nBAD\nDELETE a\nGET a\nQUIT\nGET never\n",
+        b"SET a 1\nGET a\n\nBAD\nDEL a\nGET a\nQUIT\nGET never\n",
     );
-    assert_eq!(text(&out.stdout), "OK\n1\nOK\n(nil)\n");
-    assert_eq!(text(&out.stderr), "(error) unknown command 'BAD'\n");
+    assert_eq!(text(&out.stdout), "OK\n1\n(integer) 1\n(nil)\n");
+    assert_eq!(
+        text(&out.stderr),
+        "(error) unknown command 'BAD', with args beginning with: \n"
+    );
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -84,6 +155,51 @@ fn the_address_comes_from_the_environment_when_no_flag_gives_one() {
     let sock = server.unix.clone().unwrap();
     let out = cli(&["PING"], &[("BLINK_UNIX", sock.to_str().unwrap())], b"");
     assert_eq!(text(&out.stdout), "PONG\n");
+}
+
+#[test]
+fn redis_cli_flags_name_the_server() {
+    let server = Server::start(&[]);
+    let port = server.tcp.unwrap().port().to_string();
+    let sock = server.unix.clone().unwrap();
+    for args in [
+        &["-p", port.as_str(), "PING"][..],
+        &["-h", "127.0.0.1", "-p", port.as_str(), "PING"],
+        &["--host", "localhost", "--port", port.as_str(), "PING"],
+        &["-s", sock.to_str().unwrap(), "PING"],
+    ] {
+        let out = cli(args, &[], b"");
+        assert_eq!(text(&out.stdout), "PONG\n", "{args:?}: {out:?}");
+    }
+    let out = cli(&["--help"], &[], b"");
+    let help = text(&out.stdout);
+    for flag in [
+        "-h, --host <HOST>",
+        "-p, --port <PORT>",
+        "-s, --unix <PATH>",
+        "-a, --password",
+    ] {
+        assert!(help.contains(flag), "{flag} in {help}");
+    }
+}
+
+#[test]
+fn an_unknown_dash_is_refused_with_a_hint_and_nothing_is_sent() {
+    let server = Server::start(&[]);
+    let addr = server.tcp.unwrap().to_string();
+    let out = cli(
+        &["--tcp", addr.as_str(), "-n", "1", "SET", "k", "v"],
+        &[],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let message = text(&out.stderr);
+    assert!(message.contains("unexpected argument '-n'"), "{message}");
+    assert!(message.contains("'-- -n'"), "the hint: {message}");
+    let mut client = server.tcp_client();
+    client.script(&[(b"GET k\n", "NOT_FOUND\n")]);
+    let conflicting = cli(&["--tcp", addr.as_str(), "-p", "1", "PING"], &[], b"");
+    assert_eq!(conflicting.status.code(), Some(2), "{conflicting:?}");
 }
 
 #[test]
@@ -125,7 +241,7 @@ def wait_for(text):
                 break
 prompt = "blink %s> " % addr
 wait_for(prompt)
-for command, reply in [("SET color blue", "OK"), ("GET color", "blue"), ("NOPE", "(error) unknown command 'NOPE'")]:
+for command, reply in [("SET color blue", "OK"), ("GET color", "blue"), ('SET "a b" "c d"', "OK"), ('GET "a b"', "c d"), ("NOPE", "(error) unknown command 'NOPE'")]:
     seen = b""
     os.write(master, command.encode() + b"\r")
     wait_for(reply)
@@ -151,7 +267,7 @@ fn an_interactive_session_prompts_answers_and_keeps_history() {
         text(&out.stderr)
     );
     let saved = std::fs::read_to_string(&history).unwrap();
-    for command in ["SET color blue", "GET color", "NOPE", "QUIT"] {
+    for command in ["SET color blue", "GET color", "GET \"a b\"", "NOPE", "QUIT"] {
         assert!(saved.contains(command), "{command} in history: {saved}");
     }
 }

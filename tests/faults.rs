@@ -1084,7 +1084,7 @@ fn a_write_flood_in_process_leaves_the_accounting_exact() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let listeners = Listeners {
-        tcp: Some(listener),
+        tcp: vec![listener],
         ..Listeners::default()
     };
     let shutdown = CancellationToken::new();

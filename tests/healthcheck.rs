@@ -35,6 +35,13 @@ fn a_running_server_is_healthy_by_flag_and_by_environment() {
         healthcheck(&["--unix", sock], &[]),
         healthcheck(&[], &[("BLINK_TCP", addr.as_str())]),
         healthcheck(&[], &[("BLINK_UNIX", sock)]),
+        healthcheck(
+            &[
+                "--tcp",
+                &format!("localhost:{}", server.tcp.unwrap().port()),
+            ],
+            &[],
+        ),
     ] {
         assert_eq!(out.status.code(), Some(0), "{out:?}");
     }

@@ -95,6 +95,36 @@ fn a_path_that_is_not_a_socket_is_left_alone() {
 }
 
 #[test]
+fn a_socket_directory_that_is_missing_or_a_file_is_named_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let socket = missing.join("blink.sock");
+    let (status, _, stderr) = run_to_end(&["serve", "--unix", socket.to_str().unwrap()], &[]);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "blink-store: {}: directory {} does not exist\n",
+            socket.display(),
+            missing.display()
+        )
+    );
+    let file = dir.path().join("file");
+    std::fs::write(&file, b"").unwrap();
+    let socket = file.join("blink.sock");
+    let (status, _, stderr) = run_to_end(&["serve", "--unix", socket.to_str().unwrap()], &[]);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "blink-store: {}: {} is not a directory\n",
+            socket.display(),
+            file.display()
+        )
+    );
+}
+
+#[test]
 fn the_socket_is_private_unless_asked_otherwise() {
     let server = Server::start(&[]);
     let mode = std::fs::metadata(server.unix.as_ref().unwrap())
@@ -121,7 +151,7 @@ fn unix_only_serves_no_tcp_and_env_vars_configure_everything() {
         .env("BLINK_MAX_VALUE_SIZE", "100");
     let server = Server::spawn(&mut command, dir, false, true);
     assert!(
-        server.log_text().contains("memory_limit=1024"),
+        server.log_text().contains("memory_limit=1KiB (1024 bytes)"),
         "{}",
         server.log_text()
     );
@@ -138,6 +168,53 @@ fn unix_only_serves_no_tcp_and_env_vars_configure_everything() {
     command.env("BLINK_TCP", "127.0.0.1:0");
     let server = Server::spawn(&mut command, tempfile::tempdir().unwrap(), true, false);
     server.tcp_client().script(&[(b"PING\n", "PONG\n")]);
+}
+
+/// The `starting` line of a server's log, with a space after its last field as after
+/// every other.
+fn starting_line(server: &Server) -> String {
+    let log = server.log_text();
+    let line = log
+        .lines()
+        .find(|line| line.contains("starting"))
+        .unwrap_or_else(|| panic!("no starting line in {log}"));
+    format!("{line} ")
+}
+
+#[test]
+fn the_start_up_log_shows_workers_in_use_the_policy_as_spelt_and_sizes_in_units() {
+    let server = Server::start(&[
+        "--workers",
+        "2",
+        "--eviction-policy",
+        "lru",
+        "--memory-limit",
+        "512MiB",
+        "--max-value-size",
+        "1000",
+    ]);
+    let line = starting_line(&server);
+    for field in [
+        "workers=2 ",
+        "eviction_policy=lru ",
+        "memory_limit=512MiB (536870912 bytes) ",
+        "max_value_size=1k (1000 bytes) ",
+        "max_key_size=1KiB (1024 bytes) ",
+    ] {
+        assert!(line.contains(field), "{field:?} in {line}");
+    }
+    let server = Server::start(&[]);
+    let line = starting_line(&server);
+    assert!(line.contains("eviction_policy=tinylfu "), "{line}");
+    let workers: usize = line
+        .split("workers=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no workers in {line}"))
+        .parse()
+        .unwrap_or_else(|_| panic!("workers is not a count in {line}"));
+    let cpus = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(workers, cpus, "one per CPU by default: {line}");
 }
 
 #[test]
@@ -166,6 +243,59 @@ fn bad_memory_limits_are_refused_with_exit_code_2() {
 }
 
 #[test]
+fn a_host_name_is_resolved_and_each_of_its_addresses_served_on_one_port() {
+    let mut command = Command::new(binary());
+    command.args(["serve", "--tcp", "localhost:0"]);
+    let server = Server::spawn(&mut command, tempfile::tempdir().unwrap(), true, false);
+    let first = server.tcp.unwrap();
+    assert!(first.ip().is_loopback(), "{first}");
+    server.tcp_client().script(&[(b"PING\n", "PONG\n")]);
+    let log = server.log_text();
+    let listening: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("listening on tcp"))
+        .collect();
+    assert!(!listening.is_empty(), "{log}");
+    for line in listening {
+        let addr: std::net::SocketAddr = line
+            .split("addr=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(addr.ip().is_loopback(), "{line}");
+        assert_eq!(
+            addr.port(),
+            first.port(),
+            "one port for every address: {log}"
+        );
+    }
+    assert!(!log.contains("SECURITY WARNING"), "loopback only: {log}");
+}
+
+#[test]
+fn a_tcp_address_that_is_not_host_and_port_says_what_to_write() {
+    let table = [
+        (":8765", "has no host: write 127.0.0.1:8765 for this machine only, or 0.0.0.0:8765 for every interface"),
+        ("localhost", "has no port; expected HOST:PORT, such as 127.0.0.1:8765, localhost:8765"),
+        ("::1:8765", "write it in brackets, as [::1]:8765"),
+    ];
+    for (bad, message) in table {
+        let (status, _, stderr) = run_to_end(&["serve", "--tcp", bad], &[]);
+        assert_eq!(status.code(), Some(2), "--tcp {bad}: {stderr}");
+        assert!(stderr.contains(message), "--tcp {bad}: {stderr}");
+        assert!(
+            !stderr.contains("invalid socket address syntax"),
+            "{stderr}"
+        );
+        let (status, _, stderr) = run_to_end(&["serve"], &[("BLINK_TCP", bad)]);
+        assert_eq!(status.code(), Some(2), "BLINK_TCP={bad}: {stderr}");
+        assert!(stderr.contains(message), "BLINK_TCP={bad}: {stderr}");
+    }
+}
+
+#[test]
 fn version_and_help_with_examples() {
     let (status, stdout, _) = run_to_end(&["--version"], &[]);
     assert!(status.success());
@@ -179,6 +309,12 @@ fn version_and_help_with_examples() {
         assert!(stdout.contains("Examples:"), "{stdout}");
         assert!(stdout.contains("--memory-limit"), "{stdout}");
         assert!(stdout.contains("BLINK_MEMORY_LIMIT"), "{stdout}");
+        for example in stdout.lines().filter(|line| line.contains("0.0.0.0")) {
+            assert!(
+                example.contains("--requirepass"),
+                "an example beyond loopback without a password: {example}"
+            );
+        }
     }
 }
 

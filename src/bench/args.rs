@@ -106,11 +106,18 @@ pub struct BenchArgs {
     /// Print one JSON object instead of the table
     #[arg(long)]
     pub json: bool,
+
+    /// The password each connection gives first, when the server requires one.
+    #[command(flatten)]
+    pub password: crate::cli::PasswordArgs,
 }
 
 impl BenchArgs {
     /// The run these flags describe.
-    pub fn config(&self) -> BenchConfig {
+    ///
+    /// # Errors
+    /// If the password file cannot be read, or the password is empty.
+    pub fn config(&self) -> Result<BenchConfig, String> {
         let target = match (&self.unix, self.tcp) {
             (Some(path), _) => Target::Unix(path.clone()),
             (None, Some(addr)) => Target::Tcp(addr),
@@ -126,7 +133,7 @@ impl BenchArgs {
                 exponent: self.zipf_exponent,
             },
         };
-        BenchConfig::new(target)
+        let config = BenchConfig::new(target)
             .protocol(self.protocol)
             .conns(self.conns)
             .pipeline(self.pipeline)
@@ -138,7 +145,8 @@ impl BenchArgs {
             .preload(self.preload)
             .threads(self.threads)
             .seed(self.seed)
-            .reply_timeout(self.timeout)
+            .reply_timeout(self.timeout);
+        Ok(config.password(self.password.read()?))
     }
 }
 
@@ -237,7 +245,7 @@ mod tests {
     fn bench(args: &[&str]) -> Result<BenchConfig, clap::Error> {
         let argv = ["blink-store", "bench"].iter().chain(args);
         match Cli::try_parse_from(argv)?.command {
-            Some(Command::Bench(args)) => Ok(args.config()),
+            Some(Command::Bench(args)) => Ok(args.config().unwrap()),
             other => panic!("expected bench, got {other:?}"),
         }
     }

@@ -202,6 +202,8 @@ pub struct BenchConfig {
     pub seed: u64,
     /// How long to wait for a reply before giving up on the connection.
     pub reply_timeout: Duration,
+    /// The password each connection gives first (AUTH), for a server that requires one.
+    pub password: Option<Vec<u8>>,
 }
 
 impl BenchConfig {
@@ -222,6 +224,7 @@ impl BenchConfig {
             threads: 1,
             seed: 0,
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
+            password: None,
         }
     }
 
@@ -294,6 +297,12 @@ impl BenchConfig {
     /// Sets how long to wait for a reply before giving up on a connection.
     pub fn reply_timeout(mut self, timeout: Duration) -> Self {
         self.reply_timeout = timeout;
+        self
+    }
+
+    /// Sets the password each connection gives first; `None` for a server without one.
+    pub fn password(mut self, password: Option<Vec<u8>>) -> Self {
+        self.password = password;
         self
     }
 }

@@ -12,7 +12,7 @@ use tokio::net::UnixStream;
 
 use super::config::Target;
 use super::report::Stats;
-use super::wire::{Outcome, Parse, Wire, MAX_CLAIMED_BYTES};
+use super::wire::{first_line, Outcome, Parse, Wire, MAX_CLAIMED_BYTES};
 use super::workload::Op;
 
 /// Bytes asked of the socket per read: a pipelined batch of small replies in one read.
@@ -48,6 +48,12 @@ pub enum ConnError {
     /// No reply came in time.
     #[error("no reply within {0:?}")]
     Timeout(Duration),
+    /// The password cannot be given over the protocol spoken.
+    #[error("cannot give a password: {0}")]
+    Password(&'static str),
+    /// The server did not take the password.
+    #[error("authentication failed: the server answered \"{0}\"")]
+    Auth(String),
 }
 
 /// The reading half of a connection, TCP or Unix.
@@ -75,14 +81,17 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Connects to `target`, giving up after `reply_timeout`.
+    /// Connects to `target`, giving up after `reply_timeout`, and gives `password` first
+    /// if there is one.
     ///
     /// # Errors
-    /// [`ConnError::Connect`] if the connection cannot be made.
+    /// [`ConnError::Connect`] if the connection cannot be made; [`ConnError::Password`] or
+    /// [`ConnError::Auth`] if the password cannot be given or is refused.
     pub async fn connect(
         target: &Target,
         wire: Wire,
         reply_timeout: Duration,
+        password: Option<&[u8]>,
     ) -> Result<Self, ConnError> {
         let connect_err = |source| ConnError::Connect {
             target: target.to_string(),
@@ -112,7 +121,7 @@ impl Conn {
             #[cfg(not(unix))]
             Target::Unix(_) => return Err(connect_err(crate::client::unix_unsupported())),
         };
-        Ok(Self {
+        let mut conn = Self {
             reader,
             writer,
             wire,
@@ -120,7 +129,42 @@ impl Conn {
             read_buf: BytesMut::with_capacity(READ_CHUNK),
             batch: Vec::new(),
             reply_timeout,
-        })
+        };
+        if let Some(password) = password {
+            conn.authenticate(password).await?;
+        }
+        Ok(conn)
+    }
+
+    /// Gives `password` and waits for the server to take it, before any request.
+    async fn authenticate(&mut self, password: &[u8]) -> Result<(), ConnError> {
+        self.write_buf.clear();
+        self.wire
+            .encode_auth(password, &mut self.write_buf)
+            .map_err(ConnError::Password)?;
+        self.writer.write_all(&self.write_buf).await?;
+        loop {
+            if let Some((line, len)) = first_line(&self.read_buf) {
+                if !self.wire.auth_accepted(line) {
+                    return Err(ConnError::Auth(line.escape_ascii().to_string()));
+                }
+                self.read_buf.advance(len);
+                return Ok(());
+            }
+            if self.read_buf.len() > MAX_REPLY_BYTES {
+                return Err(ConnError::ReplyTooLong {
+                    limit: MAX_REPLY_BYTES,
+                });
+            }
+            self.read_buf.reserve(READ_CHUNK);
+            let read = self.reader.read_buf(&mut self.read_buf);
+            let n = tokio::time::timeout(self.reply_timeout, read)
+                .await
+                .map_err(|_| ConnError::Timeout(self.reply_timeout))??;
+            if n == 0 {
+                return Err(ConnError::Closed);
+            }
+        }
     }
 
     /// Sends `ops` as one batch and checks every reply, counting into `stats`.

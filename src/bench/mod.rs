@@ -101,7 +101,9 @@ async fn run_async(config: &BenchConfig) -> Result<Report, BenchError> {
     let wire = Wire::new(config.protocol, Values::new(config.value_size));
     let mut conns = Vec::with_capacity(config.conns);
     for stream in 0..config.conns {
-        let conn = Conn::connect(&config.target, wire.clone(), config.reply_timeout).await?;
+        let password = config.password.as_deref();
+        let conn =
+            Conn::connect(&config.target, wire.clone(), config.reply_timeout, password).await?;
         conns.push((
             conn,
             Source::Workload(Workload::new(config, stream as u64)?),
@@ -334,10 +336,16 @@ pub fn server_summary(config: &BenchConfig) -> Option<String> {
         Target::Tcp(addr) => crate::client::Endpoint::Tcp(addr.to_string()),
         Target::Unix(path) => crate::client::Endpoint::Unix(path.clone()),
     };
-    let info = crate::client::blocking::Client::connect(endpoint)
-        .ok()?
-        .info()
-        .ok()?;
+    let mut client = crate::client::blocking::Client::connect(endpoint).ok()?;
+    if let Some(password) = &config.password {
+        let reply = client
+            .request(&[b"AUTH ", password.as_slice()].concat())
+            .ok()?;
+        if reply != "OK" {
+            return None;
+        }
+    }
+    let info = client.info().ok()?;
     let field = |name: &str| {
         info.iter()
             .find(|(field, _)| field == name)

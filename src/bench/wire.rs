@@ -191,6 +191,46 @@ impl Wire {
         reply(end_at + 5, expect_hit(hit))
     }
 
+    /// Appends the request that gives `password` (AUTH), sent first on a connection to a
+    /// server that requires one.
+    ///
+    /// # Errors
+    /// Why the protocol cannot give this password: memcached's text protocol and the echo
+    /// server have no AUTH, and the line protocol cannot carry a line end.
+    pub fn encode_auth(&self, password: &[u8], out: &mut Vec<u8>) -> Result<(), &'static str> {
+        match self.protocol {
+            Protocol::Line if password.contains(&b'\n') || password.ends_with(b"\r") => Err(
+                "the line protocol cannot carry a password with a line end; use --protocol resp",
+            ),
+            Protocol::Line => {
+                out.extend_from_slice(b"AUTH ");
+                out.extend_from_slice(password);
+                out.push(b'\n');
+                Ok(())
+            }
+            Protocol::Resp => {
+                out.extend_from_slice(b"*2\r\n$4\r\nAUTH\r\n$");
+                push_decimal(password.len(), out);
+                out.extend_from_slice(b"\r\n");
+                out.extend_from_slice(password);
+                out.extend_from_slice(b"\r\n");
+                Ok(())
+            }
+            Protocol::Memcache => Err("memcached's text protocol has no AUTH"),
+            Protocol::Echo => Err("the echo server takes no password"),
+        }
+    }
+
+    /// Whether `line` (without its line end) accepts the password [`Wire::encode_auth`]
+    /// gave.
+    pub fn auth_accepted(&self, line: &[u8]) -> bool {
+        match self.protocol {
+            Protocol::Line => line == b"OK",
+            Protocol::Resp => line == b"+OK",
+            Protocol::Memcache | Protocol::Echo => false,
+        }
+    }
+
     /// A one-line description of a wrong reply to `op`, for the error report.
     pub fn describe(&self, op: Op, bytes: &[u8]) -> String {
         let mut key = [0u8; KEY_LEN];
@@ -240,7 +280,7 @@ fn push_decimal(mut n: usize, out: &mut Vec<u8>) {
 }
 
 /// The first line of `buf` without its CR LF (or LF), and the bytes it takes with them.
-fn first_line(buf: &[u8]) -> Option<(&[u8], usize)> {
+pub fn first_line(buf: &[u8]) -> Option<(&[u8], usize)> {
     let lf = memchr(b'\n', buf)?;
     let line = &buf[..lf];
     Some((line.strip_suffix(b"\r").unwrap_or(line), lf + 1))
@@ -308,6 +348,29 @@ mod tests {
 
     fn judge(protocol: Protocol, op: Op, reply: &[u8]) -> Parse {
         wire(protocol).parse(reply, op)
+    }
+
+    #[test]
+    fn a_password_is_given_where_the_protocol_has_auth() {
+        let auth = |protocol, password: &[u8]| {
+            let mut out = Vec::new();
+            wire(protocol)
+                .encode_auth(password, &mut out)
+                .map(|()| String::from_utf8(out).unwrap())
+        };
+        assert_eq!(auth(Protocol::Line, b"pa ss"), Ok("AUTH pa ss\n".into()));
+        assert_eq!(
+            auth(Protocol::Resp, b"pa\nss"),
+            Ok("*2\r\n$4\r\nAUTH\r\n$5\r\npa\nss\r\n".into())
+        );
+        assert!(auth(Protocol::Line, b"pa\nss").is_err());
+        assert!(auth(Protocol::Line, b"pass\r").is_err());
+        assert!(auth(Protocol::Memcache, b"pass").is_err());
+        assert!(auth(Protocol::Echo, b"pass").is_err());
+        assert!(wire(Protocol::Line).auth_accepted(b"OK"));
+        assert!(wire(Protocol::Resp).auth_accepted(b"+OK"));
+        assert!(!wire(Protocol::Resp).auth_accepted(b"-WRONGPASS nope"));
+        assert!(!wire(Protocol::Line).auth_accepted(b"ERROR NOAUTH"));
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! The synchronous client: the async [`super::Client`] driven by a runtime of its own on
-//! the calling thread, for programs that do not run tokio.
+//! The synchronous clients: the async [`super::Client`] and [`super::resp::Client`], each
+//! driven by a runtime of its own on the calling thread, for programs that do not run
+//! tokio.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::resp::Reply;
 use super::{Command, Endpoint, Error, Response, Ttl};
 
 /// A synchronous connection to a Blink Store server. Do not use it inside an async
@@ -37,10 +39,7 @@ impl Client {
     /// # Errors
     /// As [`Client::connect_tcp`].
     pub fn connect(endpoint: Endpoint) -> Result<Self, Error> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()?;
+        let runtime = runtime()?;
         let inner = runtime.block_on(super::Client::connect(endpoint))?;
         Ok(Self { runtime, inner })
     }
@@ -137,4 +136,46 @@ impl Client {
     pub fn pipeline(&mut self, commands: &[Command<'_>]) -> Result<Vec<Response>, Error> {
         self.runtime.block_on(self.inner.pipeline(commands))
     }
+}
+
+/// A synchronous connection that sends every command over RESP: see
+/// [`super::resp::Client`]. Do not use it inside an async runtime.
+pub struct RespClient {
+    /// A single-threaded runtime that drives the async client.
+    runtime: tokio::runtime::Runtime,
+    /// The async client.
+    inner: super::resp::Client,
+}
+
+impl RespClient {
+    /// Connects to `endpoint`.
+    ///
+    /// # Errors
+    /// [`Error::Connect`] if nothing answers, or [`Error::Io`] if no runtime can start.
+    pub fn connect(endpoint: Endpoint) -> Result<Self, Error> {
+        let runtime = runtime()?;
+        let inner = runtime.block_on(super::resp::Client::connect(endpoint))?;
+        Ok(Self { runtime, inner })
+    }
+
+    /// Where this client connects.
+    pub fn endpoint(&self) -> &Endpoint {
+        self.inner.endpoint()
+    }
+
+    /// See [`super::resp::Client::command`].
+    ///
+    /// # Errors
+    /// As there.
+    pub fn command<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Result<Reply, Error> {
+        self.runtime.block_on(self.inner.command(args))
+    }
+}
+
+/// The runtime a synchronous client drives its async one with: one thread, the caller's.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
 }

@@ -2,9 +2,11 @@
 //! wrapper ([`blocking::Client`]). It checks keys and values before sending (a line
 //! protocol value cannot hold an LF), decodes base64, turns `NOT_FOUND` into `None` and
 //! `ERROR ...` into [`Error::Server`], pipelines on request, and reconnects once when the
-//! connection broke since the last request.
+//! connection broke since the last request. For any command with any bytes in its
+//! arguments, [`resp::Client`] (and [`blocking::RespClient`]) speak RESP instead.
 
 pub mod blocking;
+pub mod resp;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -79,6 +81,9 @@ pub enum Error {
     /// A reply this client does not understand.
     #[error("unexpected reply from Blink Store: {0}")]
     UnexpectedReply(String),
+    /// A command with no words: not even its name.
+    #[error("empty command: a command needs at least its name")]
+    EmptyCommand,
 }
 
 /// A key's remaining time to live.
@@ -169,32 +174,7 @@ impl Client {
     }
 
     async fn reconnect(&mut self) -> Result<(), Error> {
-        let connect_error = |source| Error::Connect {
-            endpoint: self.endpoint.clone(),
-            source,
-        };
-        let timed_out = || std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out");
-        let stream: Box<dyn Stream> = match &self.endpoint {
-            Endpoint::Tcp(addr) => {
-                let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
-                    .await
-                    .map_err(|_| connect_error(timed_out()))?
-                    .map_err(connect_error)?;
-                stream.set_nodelay(true).map_err(connect_error)?;
-                Box::new(stream)
-            }
-            #[cfg(unix)]
-            Endpoint::Unix(path) => {
-                let stream = tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(path))
-                    .await
-                    .map_err(|_| connect_error(timed_out()))?
-                    .map_err(connect_error)?;
-                Box::new(stream)
-            }
-            #[cfg(not(unix))]
-            Endpoint::Unix(_) => return Err(connect_error(unix_unsupported())),
-        };
-        self.stream = Some(BufReader::new(stream));
+        self.stream = Some(open(&self.endpoint).await?);
         Ok(())
     }
 
@@ -384,6 +364,36 @@ impl Client {
             })
             .collect()
     }
+}
+
+/// Opens a connection to `endpoint`, within [`CONNECT_TIMEOUT`].
+async fn open(endpoint: &Endpoint) -> Result<BufReader<Box<dyn Stream>>, Error> {
+    let connect_error = |source| Error::Connect {
+        endpoint: endpoint.clone(),
+        source,
+    };
+    let timed_out = || std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out");
+    let stream: Box<dyn Stream> = match endpoint {
+        Endpoint::Tcp(addr) => {
+            let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+                .await
+                .map_err(|_| connect_error(timed_out()))?
+                .map_err(connect_error)?;
+            stream.set_nodelay(true).map_err(connect_error)?;
+            Box::new(stream)
+        }
+        #[cfg(unix)]
+        Endpoint::Unix(path) => {
+            let stream = tokio::time::timeout(CONNECT_TIMEOUT, UnixStream::connect(path))
+                .await
+                .map_err(|_| connect_error(timed_out()))?
+                .map_err(connect_error)?;
+            Box::new(stream)
+        }
+        #[cfg(not(unix))]
+        Endpoint::Unix(_) => return Err(connect_error(unix_unsupported())),
+    };
+    Ok(BufReader::new(stream))
 }
 
 /// Writes `requests` and reads `count` reply lines.
