@@ -11,32 +11,28 @@
 //!    Reply ──encode──▶ write buffer ──flush once per batch of pipelined requests──▶ socket
 //! ```
 //!
-//! * [`server`] binds nothing itself: it takes ready listeners, accepts, enforces the
-//!   connection limit and runs the graceful shutdown.
-//! * [`connection`] knows bytes and lines, never command names.
-//! * [`protocol::text`] knows the line protocol's syntax, never the store.
+//! * [`listener`] runs the accept loop over ready TCP and Unix listeners; [`server`]
+//!   gives each client a [`connection`] task, enforces the connection limit and runs the
+//!   graceful shutdown.
+//! * [`connection`] knows bytes and buffers, never command names: one execute loop drives
+//!   whichever [`protocol::Protocol`] the client speaks.
+//! * [`protocol::text`] and [`protocol::resp`] know their syntax, never the store.
 //! * [`command`] is the only module that knows both [`protocol::Request`] and [`store::Store`].
 //! * [`store`] knows nothing about sockets; [`evictor`] keeps it under its memory limit.
 //!
-//! [`client`] is the Rust client of the line protocol ([`Client`], and a blocking one),
-//! with one for any command over RESP ([`client::resp::Client`]), which `blink-store cli`
-//! ([`client_cli`]) is built on.
+//! [`client`] is the Rust client (the line protocol and RESP, async and blocking).
 //!
-//! Beside the server: [`bench`] is the load generator of `blink-store bench`, and [`echo`]
-//! the line-echoing server of `blink-store echo` that benchmarks use as their floor.
+//! This library is the server path and the client, nothing else. The `blink-store` binary
+//! (`src/bin/blink-store/`, the `tools` feature, on by default) adds the command line,
+//! logging, `blink-store cli`, the `bench` load generator and the `echo` server; a crate
+//! that only needs the client builds with `default-features = false`.
 
-pub mod bench;
-pub mod cli;
 pub mod client;
-pub mod client_cli;
 pub mod command;
 pub mod connection;
 pub mod decimal;
-pub mod echo;
 pub mod evictor;
-pub mod healthcheck;
 pub mod listener;
-pub mod logging;
 pub mod protocol;
 pub mod rss;
 pub mod server;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::flags::parse_duration;
+
 use super::config::{
     BenchConfig, KeyDist, Limit, Protocol, Ratio, Target, ValueSize, DEFAULT_KEYS,
     DEFAULT_REQUESTS, DEFAULT_ZIPF_EXPONENT, MAX_KEYS,
@@ -109,7 +111,7 @@ pub struct BenchArgs {
 
     /// The password each connection gives first, when the server requires one.
     #[command(flatten)]
-    pub password: crate::cli::PasswordArgs,
+    pub password: crate::flags::PasswordArgs,
 }
 
 impl BenchArgs {
@@ -179,7 +181,7 @@ fn parse_keys(text: &str) -> Result<u64, String> {
 /// Parses one size (`32`, `1KiB`) or a range of them (`16..16KiB`), smallest first.
 fn parse_value_size(text: &str) -> Result<ValueSize, String> {
     let bytes = |text: &str| {
-        let bytes = crate::cli::parse_size(text)?;
+        let bytes = crate::flags::parse_size(text)?;
         usize::try_from(bytes).map_err(|err| err.to_string())
     };
     let Some((min, max)) = text.split_once("..") else {
@@ -210,29 +212,6 @@ fn parse_ratio(text: &str) -> Result<Ratio, String> {
             Err("weights too large".into())
         }
         (gets, sets) => Ok(Ratio { gets, sets }),
-    }
-}
-
-/// Parses a positive duration: a number with `ms`, `s`, `m` or `h`, or plain seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a duration like 10s or 500ms"))?;
-    let seconds = match unit.trim() {
-        "ms" => number / 1000.0,
-        "" | "s" => number,
-        "m" => number * 60.0,
-        "h" => number * 3600.0,
-        other => return Err(format!("unknown unit '{other}'; use ms, s, m or h")),
-    };
-    match Duration::try_from_secs_f64(seconds) {
-        Ok(duration) if !duration.is_zero() => Ok(duration),
-        _ => Err("must be greater than zero".into()),
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::ValueEnum;
 
 /// The TCP address driven when no target is given: where `blink-store serve` listens.
-pub const DEFAULT_TARGET: &str = crate::cli::DEFAULT_TCP;
+pub const DEFAULT_TARGET: &str = crate::flags::DEFAULT_TCP;
 
 /// Requests sent when neither a request count nor a duration is given: enough for stable
 /// percentiles, few enough to finish in about a second on loopback.

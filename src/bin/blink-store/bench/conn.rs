@@ -119,7 +119,7 @@ impl Conn {
                 (Box::new(reader), Box::new(writer))
             }
             #[cfg(not(unix))]
-            Target::Unix(_) => return Err(connect_err(crate::client::unix_unsupported())),
+            Target::Unix(_) => return Err(connect_err(blink_store::client::unix_unsupported())),
         };
         let mut conn = Self {
             reader,

@@ -28,7 +28,8 @@ impl TcpAddr {
     }
 
     /// The host: an IP address or a name.
-    pub fn host(&self) -> &str {
+    #[cfg(test)]
+    fn host(&self) -> &str {
         &self.host
     }
 

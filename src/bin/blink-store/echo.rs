@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
-use crate::listener::{self, Accept, Listeners};
+use blink_store::listener::{self, Accept, Listeners};
 
 /// The TCP address served when neither `--tcp` nor `--unix` is given: next to the
 /// server's default port, so both can run side by side.

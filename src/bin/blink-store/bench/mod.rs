@@ -333,10 +333,10 @@ pub fn server_summary(config: &BenchConfig) -> Option<String> {
         return None;
     }
     let endpoint = match &config.target {
-        Target::Tcp(addr) => crate::client::Endpoint::Tcp(addr.to_string()),
-        Target::Unix(path) => crate::client::Endpoint::Unix(path.clone()),
+        Target::Tcp(addr) => blink_store::client::Endpoint::Tcp(addr.to_string()),
+        Target::Unix(path) => blink_store::client::Endpoint::Unix(path.clone()),
     };
-    let mut client = crate::client::blocking::Client::connect(endpoint).ok()?;
+    let mut client = blink_store::client::blocking::Client::connect(endpoint).ok()?;
     if let Some(password) = &config.password {
         let reply = client
             .request(&[b"AUTH ", password.as_slice()].concat())

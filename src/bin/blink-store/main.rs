@@ -9,12 +9,21 @@ use std::time::Duration;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
-use blink_store::bench::{self, args::BenchArgs};
-use blink_store::cli::{show_size, Cli, Command, EchoArgs, LogFormat, ServeArgs, TcpAddr};
+mod bench;
+mod cli;
+mod client_cli;
+mod echo;
+mod flags;
+mod healthcheck;
+mod logging;
+
 use blink_store::connection::ConnectionLimits;
-use blink_store::echo;
 use blink_store::evictor::Evictor;
-use blink_store::logging::{self, LogConfig};
+
+use crate::bench::args::BenchArgs;
+use crate::cli::{Cli, Command, EchoArgs, LogFormat, ServeArgs};
+use crate::flags::{show_size, TcpAddr};
+use crate::logging::LogConfig;
 use blink_store::protocol::Limits;
 use blink_store::server::{self, Listeners, ServerOptions};
 use blink_store::store::Store;
@@ -49,10 +58,8 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve(&args),
         Some(Command::Bench(args)) => run_bench(&args),
         Some(Command::Echo(args)) => run_echo(&args),
-        Some(Command::Healthcheck(args)) => {
-            blink_store::healthcheck::check(&args).map_err(Into::into)
-        }
-        Some(Command::Cli(args)) => match blink_store::client_cli::run(&args) {
+        Some(Command::Healthcheck(args)) => healthcheck::check(&args).map_err(Into::into),
+        Some(Command::Cli(args)) => match client_cli::run(&args) {
             Ok(true) => Ok(()),
             // The refusal was already shown.
             Ok(false) => return ExitCode::FAILURE,

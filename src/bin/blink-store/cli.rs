@@ -1,28 +1,15 @@
 //! The command line: subcommands, flags, their environment variables and defaults, and
 //! the parsing of sizes like `64MiB`. Every flag of `serve` can come from `BLINK_*`.
 
-mod addr;
-
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use addr::TcpAddr;
-
 use crate::bench::args::{BenchArgs, EXAMPLES as BENCH_EXAMPLES};
-use crate::protocol::text::DEFAULT_MAX_KEY_LEN;
-use crate::store::evict::{EvictionPolicy, DEFAULT_SAMPLES, MAX_SAMPLES};
-use crate::store::StoreConfig;
-
-/// The TCP address served when neither `--tcp` nor `--unix` is given.
-pub const DEFAULT_TCP: &str = "127.0.0.1:8765";
-
-/// The host of [`DEFAULT_TCP`]: loopback, so a server started without flags is reachable
-/// from this machine only.
-pub const DEFAULT_HOST: &str = "127.0.0.1";
-
-/// The port of [`DEFAULT_TCP`].
-pub const DEFAULT_PORT: u16 = 8765;
+use crate::flags::{parse_size, read_password, TcpAddr, DEFAULT_HOST, DEFAULT_PORT};
+use blink_store::protocol::text::DEFAULT_MAX_KEY_LEN;
+use blink_store::store::evict::{EvictionPolicy, DEFAULT_SAMPLES, MAX_SAMPLES};
+use blink_store::store::StoreConfig;
 
 /// Default memory limit: 10 MiB, small enough for a sidecar, as the seed had it.
 pub const DEFAULT_MEMORY_LIMIT: &str = "10MiB";
@@ -213,11 +200,11 @@ pub struct ServeArgs {
     pub max_output_buffer: u64,
 
     /// Most arguments in one RESP command
-    #[arg(long, env = "BLINK_MAX_ARGS", value_name = "N", default_value_t = crate::protocol::resp::DEFAULT_MAX_ARGS, value_parser = parse_positive)]
+    #[arg(long, env = "BLINK_MAX_ARGS", value_name = "N", default_value_t = blink_store::protocol::resp::DEFAULT_MAX_ARGS, value_parser = parse_positive)]
     pub max_args: usize,
 
     /// Longest RESP inline command or length line, in bytes
-    #[arg(long, env = "BLINK_MAX_INLINE", value_name = "BYTES", default_value_t = crate::protocol::resp::DEFAULT_MAX_INLINE_LEN, value_parser = parse_positive)]
+    #[arg(long, env = "BLINK_MAX_INLINE", value_name = "BYTES", default_value_t = blink_store::protocol::resp::DEFAULT_MAX_INLINE_LEN, value_parser = parse_positive)]
     pub max_inline: usize,
 
     /// Most clients connected at once; more are told so and closed
@@ -276,103 +263,6 @@ impl ServeArgs {
     }
 }
 
-/// The password a client gives first (`healthcheck`, `cli`, `bench`), read as `serve`
-/// reads its own: a flag or `BLINK_PASSWORD`, or a file's first line.
-#[derive(Debug, Clone, Args)]
-pub struct PasswordArgs {
-    /// Password to give first (AUTH), when the server requires one
-    #[arg(
-        short = 'a',
-        long,
-        env = "BLINK_PASSWORD",
-        value_name = "PASSWORD",
-        hide_env_values = true
-    )]
-    pub password: Option<String>,
-
-    /// Read the password from this file (its first line) instead
-    #[arg(long, env = "BLINK_PASSWORD_FILE", value_name = "PATH")]
-    pub password_file: Option<PathBuf>,
-}
-
-impl PasswordArgs {
-    /// The password, if one was given.
-    ///
-    /// # Errors
-    /// If the file cannot be read, or the password is empty.
-    pub fn read(&self) -> Result<Option<Vec<u8>>, String> {
-        read_password(self.password.as_deref(), self.password_file.as_deref())
-    }
-}
-
-/// A password given directly, or as the first line of a file; `None` if neither.
-///
-/// # Errors
-/// If the file cannot be read, or the password is empty.
-pub fn read_password(
-    given: Option<&str>,
-    file: Option<&std::path::Path>,
-) -> Result<Option<Vec<u8>>, String> {
-    let password = match (given, file) {
-        (Some(password), _) => password.to_owned(),
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .map_err(|err| format!("{}: {err}", path.display()))?
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_owned(),
-        (None, None) => return Ok(None),
-    };
-    if password.is_empty() {
-        return Err("the password is empty".into());
-    }
-    Ok(Some(password.into_bytes()))
-}
-
-/// Parses a byte size: a plain number, or one with an SI (`k`, `M`, `G`: powers of 1000)
-/// or IEC (`KiB`, `MiB`, `GiB`: powers of 1024) suffix. Zero is refused.
-///
-/// # Errors
-/// A message saying what is wrong, for clap to print before exiting with code 2.
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let bytes = parse_size::parse_size(text.trim())
-        .map_err(|err| format!("{err}; expected bytes or a size like 64MiB or 1G"))?;
-    if bytes == 0 {
-        return Err("must be greater than zero".into());
-    }
-    Ok(bytes)
-}
-
-/// A byte count as a size flag would take it, then exactly: `512MiB (536870912 bytes)`.
-/// The largest IEC unit that divides it, else the largest SI one, else the largest IEC
-/// unit below it to one decimal (`1.2KiB (1234 bytes)`).
-pub fn show_size(bytes: u64) -> String {
-    const IEC: [(u64, &str); 4] = [
-        (1 << 40, "TiB"),
-        (1 << 30, "GiB"),
-        (1 << 20, "MiB"),
-        (1 << 10, "KiB"),
-    ];
-    const SI: [(u64, &str); 4] = [
-        (1_000_000_000_000, "T"),
-        (1_000_000_000, "G"),
-        (1_000_000, "M"),
-        (1_000, "k"),
-    ];
-    let exact = IEC
-        .iter()
-        .chain(&SI)
-        .find(|&&(unit, _)| bytes >= unit && bytes % unit == 0)
-        .map(|&(unit, suffix)| format!("{}{suffix}", bytes / unit));
-    let near = || {
-        IEC.iter()
-            .find(|&&(unit, _)| bytes >= unit)
-            .map(|&(unit, suffix)| format!("{:.1}{suffix}", bytes as f64 / unit as f64))
-    };
-    let short = exact.or_else(near).unwrap_or_else(|| format!("{bytes}B"));
-    format!("{short} ({bytes} bytes)")
-}
-
 fn parse_mode(text: &str) -> Result<u32, String> {
     let mode = u32::from_str_radix(text.trim_start_matches("0o"), 8)
         .map_err(|_| format!("'{text}' is not an octal mode like 600"))?;
@@ -404,6 +294,7 @@ fn parse_positive_u64(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::flags::{show_size, DEFAULT_TCP};
 
     #[test]
     fn sizes_with_and_without_suffixes() {

@@ -14,10 +14,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use clap::Args;
 
-use crate::cli::{TcpAddr, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TCP as DEFAULT_ADDR};
-use crate::client::blocking::RespClient;
-use crate::client::resp::Reply;
-use crate::client::{Endpoint, Error};
+use crate::flags::{TcpAddr, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TCP as DEFAULT_ADDR};
+use blink_store::client::blocking::RespClient;
+use blink_store::client::resp::Reply;
+use blink_store::client::{Endpoint, Error};
 
 /// History entries kept between sessions.
 const HISTORY_LEN: usize = 1000;
@@ -44,7 +44,7 @@ pub struct CliArgs {
 
     /// The password to give first, when the server requires one.
     #[command(flatten)]
-    pub password: crate::cli::PasswordArgs,
+    pub password: crate::flags::PasswordArgs,
 
     /// Print values as the line protocol sends them: VALUE and base64, or NOT_FOUND
     #[arg(long)]
