@@ -37,10 +37,14 @@ impl Evictor {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = thread::Builder::new().name("blink-evictor".into()).spawn({
             let stop = stop.clone();
-            let store = store.clone();
-            move || run(&store, &stop)
+            move || {
+                // Registered before the first look at `used`: a write before this is seen
+                // by that look, and a write after it unparks the thread. The handle is
+                // `crate::sync`'s, the type the store takes.
+                store.set_evictor(crate::sync::thread::current());
+                run(&store, &stop)
+            }
         })?;
-        store.set_evictor(thread.thread().clone());
         Ok(Self {
             stop,
             thread: Some(thread),

@@ -1,6 +1,7 @@
-//! The one place the store takes its map, atomics, locks, epochs, clock and seeds from. Under
-//! `--cfg blink_loom` they come from loom and from `blink-model`'s loom-visible map, so
-//! the loom models in `loom-tests/` run the store's real accounting and eviction code.
+//! The one place the store takes its map, atomics, locks, threads, epochs, clock and seeds
+//! from. Under `--cfg blink_loom` they come from loom and from `blink-model`'s loom-visible
+//! map, so the loom models in `loom-tests/` run the store's real accounting and eviction
+//! code.
 //! (The cfg is `blink_loom`, not `loom`: under `cfg(loom)` tokio compiles out `tokio::net`.)
 
 /// Epoch-based reclamation for the sampler's intake; the real crate in loom builds too.
@@ -12,20 +13,35 @@
 pub use crossbeam_epoch as epoch;
 
 #[cfg(not(blink_loom))]
-pub use papaya::{Guard as Reclaim, HashMap as Map, LocalGuard as Guard};
+pub use papaya::{
+    Compute, Equivalent, Guard as Reclaim, HashMap as Map, LocalGuard as Guard, Operation,
+};
 #[cfg(not(blink_loom))]
 pub use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 #[cfg(not(blink_loom))]
 pub use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 #[cfg(blink_loom)]
-pub use blink_model::loom_map::{Guard, Map, Reclaim};
+pub use blink_model::loom_map::{Compute, Equivalent, Guard, Map, Operation, Reclaim};
 #[cfg(blink_loom)]
 pub use loom::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 #[cfg(blink_loom)]
 pub use loom::sync::{Arc, Mutex, MutexGuard};
 #[cfg(blink_loom)]
 pub use std::sync::TryLockError;
+
+/// The threads a writer deals with: a writer over the hard cap yields while another
+/// thread evicts, and a writer over the limit unparks the evictor, which registered
+/// itself with `current`. Loom's under `--cfg blink_loom` (where the evictor thread
+/// itself never runs): loom takes a loop that yields through std for one that may spin
+/// forever, and a std `unpark` does not wake a model's thread.
+pub mod thread {
+    #[cfg(not(blink_loom))]
+    pub use std::thread::{current, yield_now, Thread};
+
+    #[cfg(blink_loom)]
+    pub use loom::thread::{current, yield_now, Thread};
+}
 
 /// Objects papaya retires per thread before it reclaims them. papaya's default, 32, makes
 /// every 32nd overwrite or delete issue a `membarrier` system call that interrupts every

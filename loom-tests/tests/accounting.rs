@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use blink_store::store::evict::EvictionPolicy;
 use blink_store::store::{Store, StoreConfig};
-use common::{assert_exact, charge, limit_for, race};
+use common::{assert_exact, charge, limit_for, model_bounded, race};
 use loom::thread;
 
 /// A store with `max_bytes`, sampled LRU, and no hard cap (so writers never help evict
@@ -119,11 +119,7 @@ fn eviction_racing_a_newer_set_keeps_the_newer_value_or_evicts_it_whole() {
 
 #[test]
 fn set_set_delete_three_threads() {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(3);
-    }
-    builder.check(|| {
+    model_bounded(3, || {
         let store = store(1 << 20);
         let a = {
             let store = store.clone();
@@ -188,11 +184,7 @@ fn loom_finds_the_read_then_write_accounting_bug() {
 /// proves nothing: the entry seen may be replaced and discharged between the reads.)
 #[test]
 fn usage_never_counts_less_than_what_is_published() {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(3);
-    }
-    builder.check(|| {
+    model_bounded(3, || {
         let store = store(1 << 20);
         let writers: Vec<_> = [(&b"k1"[..], &b"one"[..]), (b"k2", b"a much longer value")]
             .into_iter()

@@ -13,7 +13,10 @@
 use std::marker::PhantomData;
 
 use loom::sync::Mutex;
-use papaya::{Compute, Equivalent, Operation};
+
+/// What `compute` is asked to do and what it did, and how a borrowed key is compared with
+/// a stored one: papaya's own types, so the store's code reads the same against either map.
+pub use papaya::{Compute, Equivalent, Operation};
 
 /// What papaya's guards offer beyond pinning.
 pub trait Reclaim {

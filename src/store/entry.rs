@@ -8,7 +8,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 
 use thin_slice::ThinBoxedSlice;
 
-use crate::sync::{AtomicU32, Ordering};
+use crate::sync::{AtomicU32, Equivalent, Ordering};
 
 /// Bytes before the key in an entry's allocation: the key's length, with [`EXPIRES`].
 pub(super) const HEADER_BYTES: usize = 4;
@@ -297,7 +297,7 @@ impl Hash for Lookup<'_> {
     }
 }
 
-impl papaya::Equivalent<Entry> for Lookup<'_> {
+impl Equivalent<Entry> for Lookup<'_> {
     fn equivalent(&self, entry: &Entry) -> bool {
         self.key == entry.key()
     }
@@ -314,7 +314,7 @@ impl Hash for ByHash {
     }
 }
 
-impl papaya::Equivalent<Entry> for ByHash {
+impl Equivalent<Entry> for ByHash {
     fn equivalent(&self, entry: &Entry) -> bool {
         key_hash(entry.key()) == self.0
     }
@@ -355,7 +355,6 @@ impl Hasher for PassThroughHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use papaya::Equivalent;
 
     #[test]
     fn an_entry_holds_key_and_value_in_one_allocation() {

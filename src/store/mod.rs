@@ -74,7 +74,6 @@ pub mod update;
 
 use std::cell::Cell;
 use std::sync::OnceLock;
-use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 pub use self::entry::{key_hash, Entry, Meta};
@@ -85,6 +84,7 @@ use self::footprint::Structures;
 use self::sampler::Sampler;
 use self::sketch::FrequencySketch;
 use self::stats::{Counter, Stats, StatsSnapshot};
+use crate::sync::thread::{self, Thread};
 use crate::sync::{AtomicU64, Guard, Map, Mutex, Ordering, Reclaim as _, TryLockError};
 
 /// Expected bytes per entry when sizing the frequency sketch from the memory limit.
@@ -706,7 +706,7 @@ impl Store {
     /// connection threads wait on the lower-priority evictor.)
     fn help_evict(&self) -> bool {
         let Some(mut pool) = self.sampler.try_lock() else {
-            std::thread::yield_now();
+            thread::yield_now();
             return true;
         };
         // The evictor runs at a low priority and may not have estimated the structures
@@ -716,7 +716,7 @@ impl Store {
         drop(pool);
         if evicted == 0 {
             // Everything evictable is gone or in flight; let the other writers finish.
-            std::thread::yield_now();
+            thread::yield_now();
         }
         evicted > 0
     }

@@ -15,12 +15,10 @@
 //! the map reports it replaced or removed is discharged. A write that loses its race
 //! gives its charge back before trying again.
 
-use papaya::{Compute, Operation};
-
 use super::entry::{Lookup, Value};
 use super::{key_hash, Entry, Meta, Store, StoreError};
 use crate::decimal::parse_integer;
-use crate::sync::{Guard, Ordering};
+use crate::sync::{Compute, Guard, Operation, Ordering};
 
 /// What [`Store::modify`] does with the key's live entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

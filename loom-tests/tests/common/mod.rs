@@ -44,6 +44,16 @@ pub fn race(
     store
 }
 
+/// Checks `model` in every interleaving with at most `preemptions` preemptions, unless
+/// `LOOM_MAX_PREEMPTIONS` sets another bound: for models too large to explore whole.
+pub fn model_bounded(preemptions: usize, model: impl Fn() + Send + Sync + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(preemptions);
+    }
+    builder.check(model);
+}
+
 /// The charge of an entry of `data_bytes` key and value bytes, without an expiry.
 pub fn charge(data_bytes: u64) -> u64 {
     entry_charge(data_bytes, false)
