@@ -674,7 +674,7 @@ impl Store {
             // Read each round: a helping writer refreshes the structures' estimate.
             let cap = self.hard_cap_bytes().saturating_sub(self.structure_bytes());
             if used.saturating_add(size) > cap && rounds < MAX_HELP_ROUNDS {
-                if !self.help_evict() {
+                if !self.help_evict(size) {
                     rounds += 1;
                 }
                 used = self.used.load(Ordering::Relaxed);
@@ -704,7 +704,7 @@ impl Store {
     /// A writer never blocks on the sampler: if another thread is evicting, bytes are
     /// already being freed, so it yields and checks again. (Blocking here would make
     /// connection threads wait on the lower-priority evictor.)
-    fn help_evict(&self) -> bool {
+    fn help_evict(&self, size: u64) -> bool {
         let Some(mut pool) = self.sampler.try_lock() else {
             thread::yield_now();
             return true;
@@ -712,7 +712,14 @@ impl Store {
         // The evictor runs at a low priority and may not have estimated the structures
         // lately: while the store fills fast, papaya's table doubles between estimates.
         self.refresh_structures();
-        let evicted = evict::evict_once(self, &mut pool, self.entry_budget(), HELP_BATCH).evicted;
+        // Down to the limit, and further if the writer's own entry is larger than the
+        // overshoot: else it would find nothing to evict and charge past the hard cap.
+        let room = self
+            .hard_cap_bytes()
+            .saturating_sub(self.structure_bytes())
+            .saturating_sub(size);
+        let target = self.entry_budget().min(room);
+        let evicted = evict::evict_once(self, &mut pool, target, HELP_BATCH).evicted;
         drop(pool);
         if evicted == 0 {
             // Everything evictable is gone or in flight; let the other writers finish.
@@ -819,6 +826,29 @@ struct HeapGauge {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_writer_larger_than_the_overshoot_evicts_room_for_itself() {
+        // No evictor thread: every eviction is a writer's own help.
+        let store = Store::with_config(StoreConfig::new(64 << 10).overshoot_bytes(1024));
+        let mut i = 0;
+        while store.used_bytes() + 1200 < store.entry_budget() {
+            store.set(format!("k{i}").as_bytes(), &[b'v'; 100]).unwrap();
+            store.refresh_structures();
+            i += 1;
+        }
+        // Its charge is above the 1 KiB overshoot: evicting down to the limit alone
+        // would leave no room for it under the hard cap.
+        store.set(b"large", &[b'v'; 4000]).unwrap();
+        assert!(store.get(b"large", &store.guard()).is_some());
+        let cap = store.hard_cap_bytes() - store.structure_bytes();
+        assert!(
+            store.used_bytes() <= cap,
+            "{} charged to entries, over the hard cap's {cap}",
+            store.used_bytes(),
+        );
+        assert_eq!(store.used_bytes(), store.recount_charged());
+    }
 
     #[test]
     fn set_get_delete_account_exactly() {
