@@ -8,12 +8,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use common::{resp_command, status_kib, Client, Server, Stream, STEP_TIMEOUT};
+use common::{
+    base64_of, exchange, expect, expect_close, resp_command, status_kib, wait_connections, Client,
+    Server,
+};
 
 /// `--max-key-size`: small, so every limit is cheap to reach.
 const MAX_KEY: usize = 16;
@@ -186,7 +187,7 @@ fn line_protocol_cases(suite: &mut Suite<'_>) {
     suite.case(
         "an overlong SET value with a complete key, streamed",
         |server| {
-            for (_, mut client) in clients(server) {
+            for (_, mut client) in server.clients() {
                 client.send(b"SET big:v ");
                 for _ in 0..10 {
                     client.send(&[b'v'; 1_000]);
@@ -356,7 +357,7 @@ fn line_protocol_cases(suite: &mut Suite<'_>) {
             "ERROR unknown command '{}{dots}'\n",
             word[..word.len().min(32)].escape_ascii()
         );
-        for (_, mut client) in clients(server) {
+        for (_, mut client) in server.clients() {
             for piece in junk.chunks(97) {
                 client.send(piece);
             }
@@ -369,7 +370,7 @@ fn line_protocol_cases(suite: &mut Suite<'_>) {
     suite.case("binary junk longer than a line, then LF", |server| {
         let mut rng = XorShift(0x0ddb_a110_0ddb_a110);
         let junk = rng.junk(8 * 1024);
-        for (_, mut client) in clients(server) {
+        for (_, mut client) in server.clients() {
             for piece in junk.chunks(1_000) {
                 client.send(piece);
             }
@@ -386,7 +387,7 @@ fn line_protocol_cases(suite: &mut Suite<'_>) {
         let pid = server.pid();
         let rss_before = status_kib(pid, "VmRSS");
         let peak_before = status_kib(pid, "VmHWM");
-        let mut client = tcp(server);
+        let mut client = server.tcp_client();
         let chunk = vec![b'x'; 64 * 1024];
         let chunks = 1_600; // 100 MiB
         client.send(b"GET ");
@@ -421,7 +422,7 @@ fn line_protocol_cases(suite: &mut Suite<'_>) {
     });
 
     suite.case("a line request sent one byte per write", |server| {
-        for (_, mut client) in clients(server) {
+        for (_, mut client) in server.clients() {
             for &byte in b"SET slow:k slow value\r\nGET slow:k\nDEL slow:k\n" {
                 client.send(&[byte]);
             }
@@ -551,9 +552,9 @@ fn resp_cases(suite: &mut Suite<'_>) {
             );
         }
         // The largest count is accepted and waits for its arguments; EOF ends it quietly.
-        for (_, mut client) in clients(server) {
+        for (_, mut client) in server.clients() {
             client.send(format!("*{MAX_ARGS}\r\n$4\r\nPING\r\n").as_bytes());
-            client.writer.shutdown_write();
+            client.shutdown_write();
             expect_close(&mut client, b"");
         }
     });
@@ -877,7 +878,7 @@ fn resp_cases(suite: &mut Suite<'_>) {
     suite.case(
         "RESP: an inline PING split across writes chooses RESP",
         |server| {
-            for (_, mut client) in clients(server) {
+            for (_, mut client) in server.clients() {
                 client.send(b"pI");
                 client.send(b"nG\r");
                 client.send(b"\n");
@@ -894,7 +895,7 @@ fn resp_cases(suite: &mut Suite<'_>) {
             resp_command(&[b"DEL", b"slow:r"]),
         ]
         .concat();
-        for (_, mut client) in clients(server) {
+        for (_, mut client) in server.clients() {
             for &byte in &input {
                 client.send(&[byte]);
             }
@@ -906,10 +907,10 @@ fn resp_cases(suite: &mut Suite<'_>) {
 
 fn connection_cases(suite: &mut Suite<'_>) {
     suite.case("QUIT mid-pipeline (line protocol)", |server| {
-        let mut client = tcp(server);
+        let mut client = server.tcp_client();
         client.send(b"SET quit:a 1\nPING\nQUIT\nDEL quit:a\nSET quit:b 2\nPING\n");
         expect_close(&mut client, b"OK\nPONG\n");
-        let mut fresh = unix(server);
+        let mut fresh = server.unix_client();
         fresh.script(&[
             (b"GET quit:a\n", "VALUE MQ==\n"),
             (b"GET quit:b\n", "NOT_FOUND\n"),
@@ -918,7 +919,7 @@ fn connection_cases(suite: &mut Suite<'_>) {
     });
 
     suite.case("QUIT mid-pipeline (RESP)", |server| {
-        let mut client = unix(server);
+        let mut client = server.unix_client();
         client.send(
             &[
                 resp_command(&[b"SET", b"quit:c", b"1"]),
@@ -930,7 +931,7 @@ fn connection_cases(suite: &mut Suite<'_>) {
             .concat(),
         );
         expect_close(&mut client, b"+OK\r\n+PONG\r\n+OK\r\n");
-        let mut fresh = tcp(server);
+        let mut fresh = server.tcp_client();
         fresh.script(&[
             (b"GET quit:c\n", "VALUE MQ==\n"),
             (b"GET quit:d\n", "NOT_FOUND\n"),
@@ -939,27 +940,27 @@ fn connection_cases(suite: &mut Suite<'_>) {
     });
 
     suite.case("half a line request, then disconnect", |server| {
-        for (_, mut client) in clients(server) {
+        for (_, mut client) in server.clients() {
             client.send(b"PING\nSET half:l partial-val");
             expect(&mut client, b"PONG\n");
             // Another client is served while the half request waits.
-            let mut other = tcp(server);
+            let mut other = server.tcp_client();
             other.script(&[(b"GET half:l\n", "NOT_FOUND\n")]);
             drop(client);
-            let mut after = unix(server);
+            let mut after = server.unix_client();
             after.script(&[(b"GET half:l\n", "NOT_FOUND\n")]);
         }
     });
 
     suite.case("half a RESP request, then disconnect", |server| {
-        for (_, mut client) in clients(server) {
+        for (_, mut client) in server.clients() {
             client.send(RESP_PING);
             client.send(b"*3\r\n$3\r\nSET\r\n$6\r\nhalf:r\r\n$5\r\nva");
             expect(&mut client, b"+PONG\r\n");
-            let mut other = unix(server);
+            let mut other = server.unix_client();
             other.script(&[(b"GET half:r\n", "NOT_FOUND\n")]);
             drop(client);
-            let mut after = tcp(server);
+            let mut after = server.tcp_client();
             after.script(&[(b"GET half:r\n", "NOT_FOUND\n")]);
         }
     });
@@ -978,14 +979,14 @@ fn connection_cases(suite: &mut Suite<'_>) {
             }
             input.extend_from_slice(b"PING\nGET hc:0");
             expected.extend_from_slice(b"PONG\n");
-            for (_, mut client) in clients(server) {
+            for (_, mut client) in server.clients() {
                 client.send(&input);
-                client.writer.shutdown_write();
+                client.shutdown_write();
                 expect_close(&mut client, &expected);
             }
             // Shut before sending anything: EOF and nothing else.
-            for (_, mut client) in clients(server) {
-                client.writer.shutdown_write();
+            for (_, mut client) in server.clients() {
+                client.shutdown_write();
                 expect_close(&mut client, b"");
             }
         },
@@ -1008,9 +1009,9 @@ fn connection_cases(suite: &mut Suite<'_>) {
             input.extend_from_slice(RESP_PING);
             input.extend_from_slice(b"*2\r\n$3\r\nGET\r\n$4\r\nhc");
             expected.extend_from_slice(b"+PONG\r\n");
-            for (_, mut client) in clients(server) {
+            for (_, mut client) in server.clients() {
                 client.send(&input);
-                client.writer.shutdown_write();
+                client.shutdown_write();
                 expect_close(&mut client, &expected);
             }
         },
@@ -1018,8 +1019,8 @@ fn connection_cases(suite: &mut Suite<'_>) {
 
     suite.case_at_baseline("3,000 connections opened and dropped", |server, idle| {
         // `idle` counts one client: this poller.
-        let mut poller = tcp(server);
-        wait_for_connections(&mut poller, idle, STEP_TIMEOUT);
+        let mut poller = server.tcp_client();
+        wait_connections(&mut poller, idle);
         let started = Instant::now();
         for batch in 0..100 {
             let mut open = Vec::new();
@@ -1039,20 +1040,18 @@ fn connection_cases(suite: &mut Suite<'_>) {
                 // A write may fail if the client was reset; that is fine here.
                 let _ = match n % 5 {
                     0 => Ok(()),
-                    1 => client.writer.write_all(b"SET storm half a reque"),
-                    2 => client
-                        .writer
-                        .write_all(b"*3\r\n$3\r\nSET\r\n$5\r\nstorm\r\n$9\r\nva"),
+                    1 => client.try_send(b"SET storm half a reque"),
+                    2 => client.try_send(b"*3\r\n$3\r\nSET\r\n$5\r\nstorm\r\n$9\r\nva"),
                     // A whole request whose reply is never read.
-                    3 => client.writer.write_all(b"PING\n"),
-                    _ => client.writer.write_all(b"PING\r\n*1\r\n$4\r\nPI"),
+                    3 => client.try_send(b"PING\n"),
+                    _ => client.try_send(b"PING\r\n*1\r\n$4\r\nPI"),
                 };
                 open.push(client);
             }
             drop(open);
         }
         let opened = started.elapsed();
-        wait_for_connections(&mut poller, idle, STEP_TIMEOUT);
+        wait_connections(&mut poller, idle);
         println!(
             "  3,000 connections in {} ms, all closed {} ms later",
             opened.as_millis(),
@@ -1064,32 +1063,32 @@ fn connection_cases(suite: &mut Suite<'_>) {
     suite.case_at_baseline(
         "a client over --max-connections is refused and closed",
         |server, idle| {
-            let mut poller = tcp(server);
-            wait_for_connections(&mut poller, idle, STEP_TIMEOUT);
+            let mut poller = server.tcp_client();
+            wait_connections(&mut poller, idle);
             let mut open = Vec::new();
             for i in 0..MAX_CONNECTIONS - 1 {
                 let mut client = if i % 2 == 0 {
-                    tcp(server)
+                    server.tcp_client()
                 } else {
-                    unix(server)
+                    server.unix_client()
                 };
                 client.script(&[(b"PING\n", "PONG\n")]);
                 open.push(client);
             }
             let refusal = format!("ERROR too many connections (max {MAX_CONNECTIONS})\n");
-            for mut extra in [tcp(server), unix(server)] {
+            for mut extra in [server.tcp_client(), server.unix_client()] {
                 expect_close(&mut extra, refusal.as_bytes());
             }
             let full = idle + (MAX_CONNECTIONS as u64 - 1);
             assert_eq!(
-                connections(&mut poller),
+                poller.connections(),
                 full,
                 "refused clients are not counted"
             );
             drop(open);
-            wait_for_connections(&mut poller, idle, STEP_TIMEOUT);
+            wait_connections(&mut poller, idle);
             // A slot is free again.
-            let mut next = unix(server);
+            let mut next = server.unix_client();
             next.script(&[(b"PING\n", "PONG\n")]);
         },
     );
@@ -1168,12 +1167,12 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 /// a SET/GET round trip over TCP; then, on that TCP client, `INFO` must come back to
 /// `idle` connections. `Err` with the count if it does not within a few seconds.
 fn still_serving(server: &Server, n: usize, idle: u64) -> Result<(), u64> {
-    let mut client = unix(server);
+    let mut client = server.unix_client();
     exchange(&mut client, RESP_PING, b"+PONG\r\n");
     drop(client);
     let key = format!("ok:{n}");
     let value = format!("after case {n}");
-    let mut client = tcp(server);
+    let mut client = server.tcp_client();
     client.script(&[
         (format!("SET {key} {value}\n").as_bytes(), "OK\n"),
         (
@@ -1184,7 +1183,7 @@ fn still_serving(server: &Server, n: usize, idle: u64) -> Result<(), u64> {
     ]);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let open = connections(&mut client);
+        let open = client.connections();
         if open <= idle {
             return Ok(());
         }
@@ -1198,7 +1197,7 @@ fn still_serving(server: &Server, n: usize, idle: u64) -> Result<(), u64> {
 /// For each transport: sends `input` on a fresh line-protocol connection, expects exactly
 /// `expected`, then checks that the connection is still usable.
 fn line_case(server: &Server, input: &[u8], expected: &[u8]) {
-    for (transport, mut client) in clients(server) {
+    for (transport, mut client) in server.clients() {
         println!("  over {transport}");
         exchange(&mut client, input, expected);
         still_usable_line(&mut client);
@@ -1207,7 +1206,7 @@ fn line_case(server: &Server, input: &[u8], expected: &[u8]) {
 
 /// As [`line_case`], for RESP.
 fn resp_case(server: &Server, input: &[u8], expected: &[u8]) {
-    for (transport, mut client) in clients(server) {
+    for (transport, mut client) in server.clients() {
         println!("  over {transport}");
         exchange(&mut client, input, expected);
         still_usable_resp(&mut client);
@@ -1217,7 +1216,7 @@ fn resp_case(server: &Server, input: &[u8], expected: &[u8]) {
 /// For each transport: sends `input` on a fresh connection and expects exactly
 /// `expected`, then a clean close.
 fn resp_closing_case(server: &Server, input: &[u8], expected: &[u8]) {
-    for (transport, mut client) in clients(server) {
+    for (transport, mut client) in server.clients() {
         println!("  over {transport}");
         client.send(input);
         expect_close(&mut client, expected);
@@ -1228,125 +1227,15 @@ fn resp_closing_case(server: &Server, input: &[u8], expected: &[u8]) {
 /// else, and it closes cleanly once the client shuts its side.
 fn still_usable_line(client: &mut Client) {
     exchange(client, b"PING\n", b"PONG\n");
-    client.writer.shutdown_write();
+    client.shutdown_write();
     expect_close(client, b"");
 }
 
 /// As [`still_usable_line`], for RESP.
 fn still_usable_resp(client: &mut Client) {
     exchange(client, RESP_PING, b"+PONG\r\n");
-    client.writer.shutdown_write();
+    client.shutdown_write();
     expect_close(client, b"");
-}
-
-/// Writes `input` from a second thread, so a long pipeline cannot stall on full socket
-/// buffers, while reading exactly `expected.len()` bytes and comparing them.
-fn exchange(client: &mut Client, input: &[u8], expected: &[u8]) {
-    let Client { writer, reader } = client;
-    std::thread::scope(|scope| {
-        let sender = scope.spawn(|| writer.write_all(input));
-        read_expected(reader, expected);
-        sender.join().unwrap().expect("writing the request");
-    });
-}
-
-/// Reads exactly `expected`, failing as soon as a byte differs (rather than waiting for
-/// bytes that will never come) and showing what did arrive.
-fn expect(client: &mut Client, expected: &[u8]) {
-    read_expected(&mut client.reader, expected);
-}
-
-fn read_expected(reader: &mut impl Read, expected: &[u8]) {
-    let mut got = Vec::with_capacity(expected.len());
-    let mut buf = vec![0; expected.len().clamp(1, 64 * 1024)];
-    while got.len() < expected.len() {
-        let want = (expected.len() - got.len()).min(buf.len());
-        let read = reader.read(&mut buf[..want]).unwrap_or_else(|err| {
-            panic!(
-                "got {} of {} bytes, then {err}; the last: {:?}",
-                got.len(),
-                expected.len(),
-                show(&got[got.len().saturating_sub(200)..])
-            )
-        });
-        assert!(
-            read > 0,
-            "got {} of {} bytes, then EOF; the last: {:?}",
-            got.len(),
-            expected.len(),
-            show(&got[got.len().saturating_sub(200)..])
-        );
-        got.extend_from_slice(&buf[..read]);
-        if !expected.starts_with(&got) {
-            let at = got.iter().zip(expected).take_while(|(a, b)| a == b).count();
-            let from = at.saturating_sub(100);
-            panic!(
-                "replies differ at byte {at}: got {:?}, expected {:?}",
-                show(&got[from..got.len().min(at + 200)]),
-                show(&expected[from..expected.len().min(at + 200)])
-            );
-        }
-    }
-}
-
-/// Reads until the server closes: exactly `expected`, then EOF. A reset fails the case.
-fn expect_close(client: &mut Client, expected: &[u8]) {
-    let mut rest = Vec::new();
-    client
-        .reader
-        .read_to_end(&mut rest)
-        .unwrap_or_else(|err| panic!("no clean close after {:?}: {err}", show(&rest)));
-    assert_eq!(show(&rest), show(expected), "before EOF");
-}
-
-/// A client over TCP whose writes, like its reads, give up after the step timeout.
-fn tcp(server: &Server) -> Client {
-    with_write_timeout(server.tcp_client())
-}
-
-/// A client over the Unix socket, with a write timeout.
-fn unix(server: &Server) -> Client {
-    with_write_timeout(server.unix_client())
-}
-
-/// One fresh client per transport, with write timeouts.
-fn clients(server: &Server) -> [(&'static str, Client); 2] {
-    [("tcp", tcp(server)), ("unix", unix(server))]
-}
-
-fn with_write_timeout(client: Client) -> Client {
-    match &client.writer {
-        Stream::Tcp(s) => s.set_write_timeout(Some(STEP_TIMEOUT)).unwrap(),
-        Stream::Unix(s) => s.set_write_timeout(Some(STEP_TIMEOUT)).unwrap(),
-    }
-    client
-}
-
-/// The server's open connections, from the line protocol's `INFO`.
-fn connections(client: &mut Client) -> u64 {
-    let reply = client.request(b"INFO\n");
-    reply
-        .split_whitespace()
-        .find_map(|field| field.strip_prefix("connections="))
-        .unwrap_or_else(|| panic!("no connections= in {reply:?}"))
-        .parse()
-        .unwrap()
-}
-
-/// Polls `INFO` until the server counts `want` open connections, for at most `limit`.
-fn wait_for_connections(client: &mut Client, want: u64, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    loop {
-        let open = connections(client);
-        if open == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{open} connections still open after {limit:?}, expected {want}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// The command word of a line-protocol line: after leading spaces, up to the next space.
@@ -1394,12 +1283,4 @@ impl XorShift {
         }
         bytes
     }
-}
-
-fn base64_of(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn show(bytes: &[u8]) -> String {
-    bytes.escape_ascii().to_string()
 }
