@@ -153,11 +153,10 @@ impl HttpResponse {
 /// One HTTP/1.1 GET of `path` from `addr`, with `Connection: close`, read to the end.
 pub fn http_get(addr: SocketAddr, path: &str) -> HttpResponse {
     let mut stream = tcp_stream(addr);
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    // One write: a server that reads only the request line must still find the whole
+    // request read when it closes, or its kernel resets the connection.
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).unwrap();
     let text = String::from_utf8(raw).unwrap();
