@@ -1,9 +1,8 @@
 //! `blink-store healthcheck` against a real server over TCP and a Unix socket, configured
 //! by flags or by `serve`'s environment, and against nothing, a wrong server and a
 //! silent one: exit 0 only on PONG, exit 1 otherwise, within its timeout.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

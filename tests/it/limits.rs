@@ -2,9 +2,8 @@
 //! (line protocol, RESP, HELLO ... AUTH, and a password file), the warning for a
 //! non-loopback listener without one, the idle timeout, the cap on replies a client does
 //! not read, and RESP's configurable argument and inline limits.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::Command;

@@ -1,8 +1,7 @@
 //! `.ci/readme-quickstart` runs the README's quick start against a server on a port of
 //! its own, so it passes while something else listens on the README's port 8765.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::ErrorKind;
 use std::net::TcpListener;

@@ -1,7 +1,6 @@
 //! The line protocol over real sockets, byte for byte, on TCP and on a Unix socket.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{decode_get, value_reply, Client, Server};
 

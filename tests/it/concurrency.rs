@@ -1,7 +1,6 @@
 //! Many clients at once, each on its own keys, over both transports.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{value_reply, Server};
 

@@ -6,9 +6,8 @@
 //!
 //! .ci/test installs every tool these tests drive. A missing one fails its test with a
 //! message that says so: nothing is skipped.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;

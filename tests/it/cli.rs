@@ -1,9 +1,8 @@
 //! `blink-store cli` against a real server: one-shot commands, `--raw`, refusals and their
 //! exit status, piped commands, the Unix socket and the environment, an unreachable
 //! server, and an interactive session on a pseudo-terminal with its history.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

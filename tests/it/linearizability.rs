@@ -5,9 +5,8 @@
 //!
 //! Set `BLINK_LONG_LINEARIZABILITY=1` for the long run (32 clients, 1,000,000 operations);
 //! `BLINK_LINEARIZABILITY_SEED=<n>` replays a given random seed.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 

@@ -1,9 +1,8 @@
 //! `blink_store::Client`, async and blocking, against the real server over TCP and a Unix
 //! socket: every method, pipelines, binary values, refusals, reconnecting after the
 //! server closed the connection, and a clear error when nothing listens.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -150,11 +149,11 @@ fn the_blocking_client_works_and_a_dead_server_is_a_clear_error() {
 }
 
 #[allow(dead_code)]
-#[path = "../examples/clients/rust/backend.rs"]
+#[path = "../../examples/clients/rust/backend.rs"]
 mod backend;
 
 #[allow(dead_code)]
-#[path = "../examples/clients/rust/example.rs"]
+#[path = "../../examples/clients/rust/example.rs"]
 mod example;
 
 /// One HTTP GET to `addr` that must succeed; the response body.

@@ -9,9 +9,8 @@
 //! Unix socket. Every case runs against ONE server process, started once and never
 //! restarted; after each, a fresh client must still be served, every connection the case
 //! opened must be gone, and the server's peak RSS may not have grown by 32 MiB.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::panic::AssertUnwindSafe;

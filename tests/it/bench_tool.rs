@@ -1,8 +1,7 @@
 //! `blink-store bench` and `blink-store echo`, run as the real binary against the real
 //! server, the echo server, Redis and memcached, over TCP and a Unix socket.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;

@@ -1,7 +1,6 @@
 //! Start-up, configuration, limits, logging and shutdown of the real binary.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};

@@ -7,10 +7,9 @@
 //!
 //! Bounded by default (each test takes seconds); `BLINK_SOAK=1` scales every count up and
 //! floods for a minute. Each test prints what it tried and what it measured
-//! (`cargo test --test faults -- --nocapture`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! (`cargo test --test it faults:: -- --nocapture`).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -839,7 +838,7 @@ fn a_write_flood_of_ten_times_the_limit_keeps_rss_and_usage_bounded() {
     let baseline = monitor.connections();
     let empty_rss_kib = status_kib(pid, "VmRSS");
     // A debug build under a flood of 1 KiB values; the release build's bound under churn
-    // is checked in tests/memory.rs.
+    // is checked in tests/it/memory.rs.
     let rss_bound_kib = FLOOD_LIMIT * 3 / 2 / 1024 + empty_rss_kib;
     let done = AtomicBool::new(false);
     let ((sets, bytes, elapsed), (max_rss_kib, samples)) = std::thread::scope(|scope| {

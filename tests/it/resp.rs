@@ -1,9 +1,8 @@
 //! RESP2 on the same listeners: a connection whose first byte is `*` speaks Redis's
 //! protocol. Raw frames over real sockets, binary values, Redis's error texts, and the
 //! real `redis-cli` and `redis-benchmark` against the real server.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

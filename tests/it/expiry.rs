@@ -1,9 +1,8 @@
 //! Time to live and INFO over real sockets: the line protocol's EXPIRE, TTL, PERSIST and
 //! INFO; keys that expire without being read (active expiry) free their memory; RESP's
 //! TTL commands; and the inline `PING` that opens a connection in RESP.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 

@@ -6,9 +6,8 @@
 //! .ci/test installs Go (Debian's golang-go) when missing; without it these tests fail
 //! with a message that says so. Go builds offline (standard library only, no module
 //! proxy), and keeps its caches under the cargo target directory.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

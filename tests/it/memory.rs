@@ -1,7 +1,6 @@
 //! The memory cap: eviction keeps `USAGE` under the limit and exact.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{live_bytes, status_kib, wait_usage_within, Server};
 
