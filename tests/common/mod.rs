@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use blink_model::linearizability::{OpKind, Operation};
 
 pub use client::{
     decode_get, exchange, expect, expect_close, live_bytes, resp_command, tcp_stream, unix_stream,
@@ -104,6 +105,22 @@ pub fn try_wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> O
 pub fn wait_for(what: &str, condition: impl FnMut() -> bool) -> Duration {
     try_wait_for(STEP_TIMEOUT, condition)
         .unwrap_or_else(|| panic!("timed out after {STEP_TIMEOUT:?} waiting for {what}"))
+}
+
+/// How many of `ops` are GETs that found a value: a recorded history says little about
+/// reads unless enough of them hit.
+pub fn gets_that_found<'a>(ops: impl IntoIterator<Item = &'a Operation>) -> usize {
+    ops.into_iter()
+        .filter(|op| {
+            matches!(
+                op.kind,
+                OpKind::Get {
+                    result: Some(_),
+                    ..
+                }
+            )
+        })
+        .count()
 }
 
 /// Standard base64, as the line protocol's `VALUE` replies carry values.

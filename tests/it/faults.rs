@@ -25,8 +25,9 @@ use blink_store::protocol::text::TextProtocol;
 use blink_store::server::{self, Listeners, ServerOptions};
 use blink_store::store::{Store, StoreConfig};
 use common::{
-    blink, decode_get, live_bytes, resp_command, status_kib, tcp_stream, unix_stream, value_reply,
-    wait_connections, wait_for, wait_usage_within, Client, Process, Server, STEP_TIMEOUT,
+    blink, decode_get, gets_that_found, live_bytes, resp_command, status_kib, tcp_stream,
+    unix_stream, value_reply, wait_connections, wait_for, wait_usage_within, Client, Process,
+    Server, STEP_TIMEOUT,
 };
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
@@ -1230,19 +1231,7 @@ fn under_eviction_every_value_read_is_one_written() {
             .push(op.clone());
     }
     let hot_ops: usize = by_key.values().map(Vec::len).sum();
-    let found = by_key
-        .values()
-        .flatten()
-        .filter(|op| {
-            matches!(
-                op.kind,
-                OpKind::Get {
-                    result: Some(_),
-                    ..
-                }
-            )
-        })
-        .count();
+    let found = gets_that_found(by_key.values().flatten());
     for history in by_key.values() {
         if let Err(violation) = check_lossy(history) {
             panic!("{violation}");

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use blink_model::linearizability::{OpKind, Operation};
 use blink_model::lossy::check_lossy;
-use common::{decode_get, live_bytes, wait_usage_within, Client, Server};
+use common::{decode_get, gets_that_found, live_bytes, wait_usage_within, Client, Server};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
@@ -107,18 +107,7 @@ fn record() -> (Server, Vec<Run>) {
 fn under_eviction_pressure_reads_are_lossy_but_never_wrong() {
     let (server, runs) = record();
     let history: Vec<Operation> = runs.iter().flat_map(|run| run.history.clone()).collect();
-    let found = history
-        .iter()
-        .filter(|op| {
-            matches!(
-                op.kind,
-                OpKind::Get {
-                    result: Some(_),
-                    ..
-                }
-            )
-        })
-        .count();
+    let found = gets_that_found(&history);
     assert!(
         found > 100,
         "too few reads found a value ({found}) for the check to mean much"
