@@ -231,7 +231,10 @@ impl Client {
 
 /// The line protocol's `INFO` reply: each field's name and value, in the order the
 /// server sent them; `info["keys"]` is one field's value.
-pub struct Info(pub Vec<(String, u64)>);
+pub struct Info(
+    /// Each field's name and value.
+    pub Vec<(String, u64)>,
+);
 
 impl Info {
     /// The fields' names, in order.

@@ -22,7 +22,10 @@ pub enum Reply {
 }
 
 /// A blocking RESP2 client.
-pub struct Resp(pub Client);
+pub struct Resp(
+    /// The connection, for raw writes.
+    pub Client,
+);
 
 impl Resp {
     /// Connects over TCP.
