@@ -4,11 +4,15 @@
 //!
 //! Run with `cargo bench --bench codec` (about a minute on 2 cores).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::hint::black_box;
 use std::time::Duration;
 
 use blink_store::protocol::text::TextProtocol;
 use blink_store::protocol::{ClientError, Reply};
+use common::size_label;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 /// A 16-byte key, as in the store benchmarks.
@@ -83,14 +87,6 @@ fn encode_into(protocol: &TextProtocol, reply: &Reply<'_>, out: &mut Vec<u8>) {
     out.clear();
     protocol.encode(black_box(reply), out);
     black_box(out.as_slice());
-}
-
-fn size_label(bytes: usize) -> String {
-    if bytes >= 1024 {
-        format!("{}KiB", bytes / 1024)
-    } else {
-        format!("{bytes}B")
-    }
 }
 
 /// Short runs: the whole file takes about a minute on 2 cores.

@@ -14,16 +14,18 @@
 //! to stderr, tables to stdout. It takes minutes and most of the machine: never in CI.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{mpsc, Barrier, OnceLock};
+use std::sync::{Barrier, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use blink_store::evictor::Evictor;
 use blink_store::store::{Store, StoreConfig};
+use common::{status_kib, Client, Server};
 use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
@@ -40,10 +42,6 @@ const MIB: u64 = 1 << 20;
 const MAX_VALUE_SIZE: u64 = MIB;
 /// Requests per flush when a connection pipelines.
 const PIPELINE: usize = 64;
-/// Longest a socket read or write may block before the bench gives up.
-const IO_TIMEOUT: Duration = Duration::from_secs(60);
-/// Longest the server may take to announce its address.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// Unmeasured load before a measurement starts.
 const WARM_UP: Duration = Duration::from_millis(300);
 /// Concurrent writers of the tail section.
@@ -250,10 +248,10 @@ impl CostRig {
         };
         let limit = resident * ENTRY_BYTES * factor;
         let target = if path == CostPath::Server {
-            let server = Server::start(limit);
-            let mut client = server.client();
+            let server = start_server(limit);
+            let mut client = server.tcp_client();
             let keys = (0..resident).map(|i| key(b'p', i));
-            assert_eq!(client.set_pipelined(keys, &SMALL_VALUE, PIPELINE), 0);
+            assert_eq!(set_pipelined(&mut client, keys, &SMALL_VALUE, PIPELINE), 0);
             Target::Server {
                 client,
                 _server: server,
@@ -300,7 +298,7 @@ impl CostRig {
                 }
                 Target::Server { client, .. } => {
                     let keys = (self.next..self.next + batch).map(|i| key(b'n', i));
-                    assert_eq!(client.set_pipelined(keys, &SMALL_VALUE, PIPELINE), 0);
+                    assert_eq!(set_pipelined(client, keys, &SMALL_VALUE, PIPELINE), 0);
                 }
             }
             self.next += batch;
@@ -558,9 +556,10 @@ fn tail_section(plan: &Plan) {
 /// preloaded keys.
 fn tail_scenario(plan: &Plan, name: &str, limit: u64, writers: u8, rate: Option<u64>) -> Tail {
     progress(&format!("tail: {name}"));
-    let server = Server::start(limit);
-    let mut reader = server.client();
-    let failed = reader.set_pipelined(
+    let server = start_server(limit);
+    let mut reader = server.tcp_client();
+    let failed = set_pipelined(
+        &mut reader,
         (0..plan.tail_preload).map(|i| key(b'p', i)),
         &SMALL_VALUE,
         PIPELINE,
@@ -573,13 +572,13 @@ fn tail_scenario(plan: &Plan, name: &str, limit: u64, writers: u8, rate: Option<
     // rather than as preloaded keys written once.
     for _ in 0..HOT_WARM_READS {
         for i in 0..plan.tail_hot {
-            assert!(reader.get(&key(b'p', i)), "preloaded key missing");
+            assert!(get(&mut reader, &key(b'p', i)), "preloaded key missing");
         }
     }
     let (latency, hits, writes_per_sec) = thread::scope(|scope| {
         for tag in 0..writers {
             let (stop, written, budget_ran_out) = (&stop, &written, &budget_ran_out);
-            let addr = server.addr;
+            let addr = server.tcp.unwrap();
             scope.spawn(move || {
                 let exhausted = storm_writer(
                     addr,
@@ -598,7 +597,7 @@ fn tail_scenario(plan: &Plan, name: &str, limit: u64, writers: u8, rate: Option<
         let mut hot_key = || key(b'p', rng.random_range(0..plan.tail_hot));
         let warm_up = Instant::now();
         while warm_up.elapsed() < WARM_UP {
-            reader.get(&hot_key());
+            get(&mut reader, &hot_key());
         }
         let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).unwrap();
         let mut hits = 0;
@@ -607,7 +606,7 @@ fn tail_scenario(plan: &Plan, name: &str, limit: u64, writers: u8, rate: Option<
         while start.elapsed() < plan.tail_duration {
             let key = hot_key();
             let sent = Instant::now();
-            let found = reader.get(&key);
+            let found = get(&mut reader, &key);
             latency.saturating_record(sent.elapsed().as_nanos() as u64);
             hits += u64::from(found);
         }
@@ -638,7 +637,7 @@ fn storm_writer(
     stop: &AtomicBool,
     written: &AtomicU64,
 ) -> bool {
-    let mut client = Client::connect(addr);
+    let mut client = Client::tcp(addr);
     let mut next = 0;
     let start = Instant::now();
     while !stop.load(Ordering::Relaxed) {
@@ -650,7 +649,8 @@ fn storm_writer(
             let due = start + Duration::from_secs_f64(next as f64 / rate as f64);
             thread::sleep(due.saturating_duration_since(Instant::now()));
         }
-        let failed = client.set_pipelined(
+        let failed = set_pipelined(
+            &mut client,
             (next..next + PIPELINE as u64).map(|i| key(tag, i)),
             &SMALL_VALUE,
             PIPELINE,
@@ -689,20 +689,21 @@ fn flood_section(plan: &Plan) {
     let limit = plan.flood_limit;
     let bound = limit + (limit / 100).max(MAX_VALUE_SIZE);
     progress(&format!("flood: limit {}", mib(limit)));
-    let server = Server::start(limit);
+    let server = start_server(limit);
     let per_writer = limit * 10 / u64::from(FLOOD_WRITERS);
     let start = Barrier::new(usize::from(FLOOD_WRITERS) + 1);
     let finished = AtomicUsize::new(0);
     let done_at = OnceLock::new();
     let began = Instant::now();
     let (polls, results) = thread::scope(|scope| {
-        let poller = scope.spawn(|| poll_usage(server.addr, limit, bound, &start, &done_at));
+        let poller =
+            scope.spawn(|| poll_usage(server.tcp.unwrap(), limit, bound, &start, &done_at));
         let writers: Vec<_> = (0..FLOOD_WRITERS)
             .map(|w| {
                 let (start, finished, done_at) = (&start, &finished, &done_at);
-                let addr = server.addr;
+                let addr = server.tcp.unwrap();
                 scope.spawn(move || {
-                    let client = Client::connect(addr);
+                    let client = Client::tcp(addr);
                     start.wait();
                     let result = flood_writer(client, b'a' + w, per_writer);
                     if finished.fetch_add(1, Ordering::SeqCst) + 1 == usize::from(FLOOD_WRITERS) {
@@ -790,11 +791,11 @@ fn flood_writer(mut client: Client, tag: u8, budget: u64) -> (u64, u64) {
     while written < budget {
         for _ in 0..FLOOD_PIPELINE {
             let len = rng.random_range(1..=FLOOD_MAX_VALUE);
-            client.send(&[b"SET ", &key(tag, next), b" ", &value[..len]]);
+            client.queue(&[b"SET ", &key(tag, next), b" ", &value[..len], b"\n"]);
             written += (KEY_LEN + len) as u64;
             next += 1;
         }
-        failed += client.replies(FLOOD_PIPELINE, "OK");
+        failed += replies(&mut client, FLOOD_PIPELINE, b"OK");
     }
     (written, failed)
 }
@@ -808,7 +809,7 @@ fn poll_usage(
     start: &Barrier,
     done_at: &OnceLock<Instant>,
 ) -> Polls {
-    let mut client = Client::connect(addr);
+    let mut client = Client::tcp(addr);
     client.usage();
     start.wait();
     let mut polls = Polls::default();
@@ -859,30 +860,42 @@ fn rss_section(plan: &Plan) {
     let big_value = vec![b'B'; MAX_VALUE_SIZE as usize];
     let big_keys = limit / (MAX_VALUE_SIZE + KEY_LEN as u64);
     {
-        let server = Server::start(limit);
+        let server = start_server(limit);
         let mut rss = RssRows::new(&server, limit);
         rss.row("1 MiB values: empty server", false, &mut rows);
-        set_parallel(server.addr, b'B', big_keys, &big_value, 4);
+        set_parallel(server.tcp.unwrap(), b'B', big_keys, &big_value, 4);
         rss.row("1 MiB values: filled to the limit", true, &mut rows);
         set_parallel(
-            server.addr,
+            server.tcp.unwrap(),
             b'B',
             big_keys,
             &[b'b'; MAX_VALUE_SIZE as usize],
             4,
         );
         rss.row("1 MiB values: every key overwritten once", true, &mut rows);
-        let (deleted, missing) = delete_parallel(server.addr, b'B', big_keys);
+        let (deleted, missing) = delete_parallel(server.tcp.unwrap(), b'B', big_keys);
         let stage = format!("1 MiB values: all DELETEd ({deleted} OK, {missing} NOT_FOUND)");
         rss.row(&stage, true, &mut rows);
     }
     {
-        let server = Server::start(limit);
+        let server = start_server(limit);
         let mut rss = RssRows::new(&server, limit);
         let small_keys = limit / ENTRY_BYTES;
-        set_parallel(server.addr, b'p', small_keys, &SMALL_VALUE, PIPELINE);
+        set_parallel(
+            server.tcp.unwrap(),
+            b'p',
+            small_keys,
+            &SMALL_VALUE,
+            PIPELINE,
+        );
         rss.row("100 B values: filled to the limit", false, &mut rows);
-        set_parallel(server.addr, b'p', small_keys, &[b'w'; 100], PIPELINE);
+        set_parallel(
+            server.tcp.unwrap(),
+            b'p',
+            small_keys,
+            &[b'w'; 100],
+            PIPELINE,
+        );
         rss.row("100 B values: every key overwritten once", false, &mut rows);
         let overhead = rss.last.saturating_sub(rss.empty) as f64 / small_keys as f64;
         let per_entry = overhead - ENTRY_BYTES as f64;
@@ -931,9 +944,9 @@ struct RssRows<'s> {
 impl<'s> RssRows<'s> {
     /// Starts measuring `server`, recording its empty RSS.
     fn new(server: &'s Server, limit: u64) -> Self {
-        let mut client = server.client();
-        assert_eq!(client.request(&[b"PING"]), "PONG");
-        let empty = server.rss();
+        let mut client = server.tcp_client();
+        assert_eq!(client.request(b"PING\n"), "PONG\n");
+        let empty = rss(server);
         Self {
             server,
             client,
@@ -946,7 +959,7 @@ impl<'s> RssRows<'s> {
     /// Appends one table row for the current stage.
     fn row(&mut self, stage: &str, target: bool, rows: &mut Vec<Vec<String>>) {
         let usage = self.client.usage();
-        let (rss, waited) = self.server.settled_rss();
+        let (rss, waited) = settled_rss(self.server);
         self.last = rss;
         let bound = self.limit + self.limit * 15 / 100 + self.empty;
         progress(&format!("rss: {stage}: RSS {}", mib(rss)));
@@ -980,9 +993,9 @@ fn delete_parallel(addr: SocketAddr, tag: u8, keys: u64) -> (u64, u64) {
         let workers: Vec<_> = (0..RSS_WRITERS)
             .map(|w| {
                 scope.spawn(move || {
-                    let mut client = Client::connect(addr);
+                    let mut client = Client::tcp(addr);
                     let range = keys * w / RSS_WRITERS..keys * (w + 1) / RSS_WRITERS;
-                    client.delete_pipelined(range.map(|i| key(tag, i)))
+                    delete_pipelined(&mut client, range.map(|i| key(tag, i)))
                 })
             })
             .collect();
@@ -999,9 +1012,9 @@ fn set_parallel(addr: SocketAddr, tag: u8, keys: u64, value: &[u8], depth: usize
     thread::scope(|scope| {
         for w in 0..RSS_WRITERS {
             scope.spawn(move || {
-                let mut client = Client::connect(addr);
+                let mut client = Client::tcp(addr);
                 let range = keys * w / RSS_WRITERS..keys * (w + 1) / RSS_WRITERS;
-                let failed = client.set_pipelined(range.map(|i| key(tag, i)), value, depth);
+                let failed = set_pipelined(&mut client, range.map(|i| key(tag, i)), value, depth);
                 assert_eq!(failed, 0, "SETs failed");
             });
         }
@@ -1012,226 +1025,110 @@ fn set_parallel(addr: SocketAddr, tag: u8, keys: u64, value: &[u8], depth: usize
 // The server and its clients
 // ---------------------------------------------------------------------------------------
 
-/// A running `blink-store serve` on a loopback port; stopped with SIGTERM on drop.
-struct Server {
-    /// The server process.
-    child: Child,
-    /// Where it listens (always loopback).
-    addr: SocketAddr,
+/// A server with `memory_limit` (other settings default), once it listens.
+fn start_server(memory_limit: u64) -> Server {
+    Server::start(&["--memory-limit", &memory_limit.to_string()])
 }
 
-impl Server {
-    /// Starts the server with `memory_limit` (other settings default), and waits until it
-    /// logs the address it listens on.
-    fn start(memory_limit: u64) -> Self {
-        let limit = memory_limit.to_string();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_blink-store"));
-        command
-            .args(["serve", "--tcp", "127.0.0.1:0", "--memory-limit", &limit])
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("BLINK_") {
-                command.env_remove(name);
-            }
-        }
-        let mut child = command.spawn().expect("start blink-store");
-        let stderr = child.stderr.take().unwrap();
-        let (addr_tx, addr_rx) = mpsc::channel();
-        thread::spawn(move || drain_log(stderr, &addr_tx));
-        let addr: SocketAddr = addr_rx
-            .recv_timeout(START_TIMEOUT)
-            .expect("server did not announce its TCP address");
-        assert!(addr.ip().is_loopback(), "server must listen on loopback");
-        Self { child, addr }
-    }
-
-    /// A new connection to the server.
-    fn client(&self) -> Client {
-        Client::connect(self.addr)
-    }
-
-    /// The server's resident set size in bytes, from `/proc/<pid>/status`.
-    fn rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("read /proc/<pid>/status");
-        let kib: u64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS in /proc/<pid>/status");
-        kib * 1024
-    }
-
-    /// RSS once it stops falling (no new low for 500 ms, at most [`RSS_WAIT`]), and how
-    /// long that took.
-    fn settled_rss(&self) -> (u64, Duration) {
-        let start = Instant::now();
-        let mut low = self.rss();
-        let mut low_at = Instant::now();
-        while low_at.elapsed() < Duration::from_millis(500) && start.elapsed() < RSS_WAIT {
-            thread::sleep(Duration::from_millis(50));
-            let rss = self.rss();
-            if rss < low {
-                low = rss;
-                low_at = Instant::now();
-            }
-        }
-        (low, start.elapsed())
-    }
+/// The server's resident set size in bytes.
+fn rss(server: &Server) -> u64 {
+    status_kib(server.pid(), "VmRSS") * 1024
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .stderr(Stdio::null())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(10));
+/// RSS once it stops falling (no new low for 500 ms, at most [`RSS_WAIT`]), and how
+/// long that took.
+fn settled_rss(server: &Server) -> (u64, Duration) {
+    let start = Instant::now();
+    let mut low = rss(server);
+    let mut low_at = Instant::now();
+    while low_at.elapsed() < Duration::from_millis(500) && start.elapsed() < RSS_WAIT {
+        // Sampling a falling curve, not waiting for an event.
+        thread::sleep(Duration::from_millis(50));
+        let now = rss(server);
+        if now < low {
+            low = now;
+            low_at = Instant::now();
         }
-        eprintln!("[eviction_load] server ignored SIGTERM for 5 s; killing it");
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
+    (low, start.elapsed())
 }
 
-/// Reads the server's log: sends the address of its `listening on tcp` line to `addr_tx`,
-/// echoes warnings and errors to stderr, and drains the rest so the server never blocks.
-fn drain_log(stderr: impl Read, addr_tx: &mpsc::Sender<SocketAddr>) {
-    for line in BufReader::new(stderr).lines() {
-        let Ok(line) = line else { break };
-        if line.contains("listening on tcp") {
-            let addr = line
-                .split_whitespace()
-                .find_map(|word| word.strip_prefix("addr="))
-                .and_then(|addr| addr.parse().ok());
-            if let Some(addr) = addr {
-                let _ = addr_tx.send(addr);
-            }
-        } else if line.contains("WARN") || line.contains("ERROR") {
-            eprintln!("[eviction_load] server: {line}");
-        }
-    }
+/// Reads one reply line into `line`; the server must not have closed the connection.
+fn read_reply(client: &mut Client, line: &mut Vec<u8>) {
+    let whole = client.try_read_line(line).expect("read reply");
+    assert!(whole, "server closed the connection");
+    line.pop();
 }
 
-/// One connection speaking the line protocol, buffered both ways.
-struct Client {
-    /// Replies.
-    reader: BufReader<TcpStream>,
-    /// Requests, flushed once per batch.
-    writer: BufWriter<TcpStream>,
-    /// The last reply line.
-    line: String,
+/// Sends what is queued, reads `n` replies, and returns how many were not `expected`.
+fn replies(client: &mut Client, n: usize, expected: &[u8]) -> u64 {
+    let mut line = Vec::new();
+    (0..n)
+        .map(|_| {
+            read_reply(client, &mut line);
+            u64::from(line != expected)
+        })
+        .sum()
 }
 
-impl Client {
-    /// Connects to `addr`, with Nagle off and bounded blocking.
-    fn connect(addr: SocketAddr) -> Self {
-        let stream = TcpStream::connect(addr).expect("connect to server");
-        stream.set_nodelay(true).unwrap();
-        stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-        Self {
-            reader: BufReader::with_capacity(64 * 1024, stream.try_clone().unwrap()),
-            writer: BufWriter::with_capacity(256 * 1024, stream),
-            line: String::new(),
+/// `GET key`: whether it was found.
+fn get(client: &mut Client, key: &[u8]) -> bool {
+    client.queue(&[b"GET ", key, b"\n"]);
+    let mut reply = Vec::new();
+    read_reply(client, &mut reply);
+    let found = reply.starts_with(b"VALUE ");
+    assert!(
+        found || reply == b"NOT_FOUND",
+        "unexpected GET reply {:?}",
+        reply.escape_ascii().to_string()
+    );
+    found
+}
+
+/// Sends `SET key value` for every key, `depth` requests per write, reads every reply,
+/// and returns how many were not `OK`.
+fn set_pipelined(
+    client: &mut Client,
+    keys: impl IntoIterator<Item = [u8; KEY_LEN]>,
+    value: &[u8],
+    depth: usize,
+) -> u64 {
+    let (mut sent, mut failed) = (0, 0);
+    for key in keys {
+        client.queue(&[b"SET ", &key, b" ", value, b"\n"]);
+        sent += 1;
+        if sent == depth {
+            failed += replies(client, sent, b"OK");
+            sent = 0;
         }
     }
+    failed + replies(client, sent, b"OK")
+}
 
-    /// Buffers one request: `parts` concatenated, then LF.
-    fn send(&mut self, parts: &[&[u8]]) {
-        for part in parts {
-            self.writer.write_all(part).expect("write request");
-        }
-        self.writer.write_all(b"\n").expect("write request");
-    }
-
-    /// Flushes, then reads one reply line (without its LF).
-    fn reply(&mut self) -> &str {
-        self.writer.flush().expect("flush requests");
-        self.line.clear();
-        let read = self.reader.read_line(&mut self.line).expect("read reply");
-        assert!(read > 0, "server closed the connection");
-        self.line.trim_end()
-    }
-
-    /// Sends one request and returns its reply.
-    fn request(&mut self, parts: &[&[u8]]) -> &str {
-        self.send(parts);
-        self.reply()
-    }
-
-    /// Flushes, reads `n` replies, and returns how many were not `expected`.
-    fn replies(&mut self, n: usize, expected: &str) -> u64 {
-        (0..n).map(|_| u64::from(self.reply() != expected)).sum()
-    }
-
-    /// `GET key`: whether it was found.
-    fn get(&mut self, key: &[u8]) -> bool {
-        let reply = self.request(&[b"GET ", key]);
-        assert!(
-            reply.starts_with("VALUE ") || reply == "NOT_FOUND",
-            "unexpected GET reply {reply:?}"
-        );
-        reply.starts_with("VALUE ")
-    }
-
-    /// `USAGE`: the bytes the store accounts.
-    fn usage(&mut self) -> u64 {
-        let reply = self.request(&[b"USAGE"]);
-        reply
-            .strip_prefix("USAGE ")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected USAGE reply {reply:?}"))
-    }
-
-    /// Sends `SET key value` for every key, `depth` requests per flush, reads every
-    /// reply, and returns how many were not `OK`.
-    fn set_pipelined(
-        &mut self,
-        keys: impl IntoIterator<Item = [u8; KEY_LEN]>,
-        value: &[u8],
-        depth: usize,
-    ) -> u64 {
-        let (mut sent, mut failed) = (0, 0);
-        for key in keys {
-            self.send(&[b"SET ", &key, b" ", value]);
+/// DELETEs every key, [`PIPELINE`] per write; returns the `OK` and `NOT_FOUND` counts.
+fn delete_pipelined(client: &mut Client, keys: impl Iterator<Item = [u8; KEY_LEN]>) -> (u64, u64) {
+    let (mut deleted, mut missing) = (0, 0);
+    let mut keys = keys.peekable();
+    let mut reply = Vec::new();
+    while keys.peek().is_some() {
+        let mut sent = 0;
+        for key in keys.by_ref().take(PIPELINE) {
+            client.queue(&[b"DELETE ", &key, b"\n"]);
             sent += 1;
-            if sent == depth {
-                failed += self.replies(sent, "OK");
-                sent = 0;
+        }
+        for _ in 0..sent {
+            read_reply(client, &mut reply);
+            match reply.as_slice() {
+                b"OK" => deleted += 1,
+                b"NOT_FOUND" => missing += 1,
+                other => panic!(
+                    "unexpected DELETE reply {:?}",
+                    other.escape_ascii().to_string()
+                ),
             }
         }
-        failed + self.replies(sent, "OK")
     }
-
-    /// DELETEs every key, [`PIPELINE`] per flush; returns the `OK` and `NOT_FOUND` counts.
-    fn delete_pipelined(&mut self, keys: impl Iterator<Item = [u8; KEY_LEN]>) -> (u64, u64) {
-        let (mut deleted, mut missing) = (0, 0);
-        let mut keys = keys.peekable();
-        while keys.peek().is_some() {
-            let mut sent = 0;
-            for key in keys.by_ref().take(PIPELINE) {
-                self.send(&[b"DELETE ", &key]);
-                sent += 1;
-            }
-            for _ in 0..sent {
-                match self.reply() {
-                    "OK" => deleted += 1,
-                    "NOT_FOUND" => missing += 1,
-                    other => panic!("unexpected DELETE reply {other:?}"),
-                }
-            }
-        }
-        (deleted, missing)
-    }
+    (deleted, missing)
 }
 
 // ---------------------------------------------------------------------------------------

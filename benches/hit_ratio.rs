@@ -18,14 +18,17 @@
 //! Progress goes to stderr, tables to stdout.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::exit;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use blink_store::store::evict::EvictionPolicy;
 use blink_store::store::{Store, StoreConfig};
+use common::{Reply, Resp};
 use lru::LruCache;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
@@ -58,8 +61,6 @@ const SCAN_SHARE: f64 = 0.30;
 const SAMPLES: usize = 5;
 /// Requests per pipelined batch sent to Redis (and per call to every cache).
 const BATCH: usize = 256;
-/// Longest a Redis socket operation may block before the bench gives up.
-const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// How far Redis's key count may stray from Blink's before the check says so.
 const DBSIZE_TOLERANCE: f64 = 0.10;
 
@@ -394,107 +395,54 @@ impl Cache for ExactLru {
     }
 }
 
-/// A reply from Redis, as far as this bench needs to tell them apart.
-#[derive(Debug, PartialEq, Eq)]
-enum Reply {
-    /// `+...`
-    Simple(String),
-    /// `-...`
-    Error(String),
-    /// `:n`
-    Integer(i64),
-    /// `$n` and its bytes, or `$-1`.
-    Bulk(Option<Vec<u8>>),
-}
-
-/// A minimal RESP2 client: commands are buffered until [`Resp::flush`], so callers can
-/// pipeline.
-struct Resp {
-    /// Replies come in here.
-    reader: BufReader<TcpStream>,
-    /// Commands go out here.
-    writer: BufWriter<TcpStream>,
-}
-
-impl Resp {
-    /// Connects to `addr`.
-    fn connect(addr: SocketAddr) -> Self {
-        let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT)
-            .unwrap_or_else(|error| panic!("cannot connect to Redis at {addr}: {error}"));
-        stream.set_nodelay(true).unwrap();
-        stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-        stream.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
-        Self {
-            reader: BufReader::with_capacity(64 * 1024, stream.try_clone().unwrap()),
-            writer: BufWriter::with_capacity(64 * 1024, stream),
-        }
-    }
-
-    /// Buffers one command.
-    fn send(&mut self, args: &[&[u8]]) {
-        write!(self.writer, "*{}\r\n", args.len()).unwrap();
-        for arg in args {
-            write!(self.writer, "${}\r\n", arg.len()).unwrap();
-            self.writer.write_all(arg).unwrap();
-            self.writer.write_all(b"\r\n").unwrap();
-        }
-    }
-
-    /// Sends everything buffered.
-    fn flush(&mut self) {
-        self.writer.flush().unwrap();
-    }
-
-    /// Reads the next reply.
-    fn read_reply(&mut self) -> Reply {
-        let mut line = String::new();
-        self.reader.read_line(&mut line).unwrap();
-        let line = line.trim_end_matches("\r\n");
-        let (kind, rest) = line.split_at(line.len().min(1));
-        match kind {
-            "+" => Reply::Simple(rest.to_owned()),
-            "-" => Reply::Error(rest.to_owned()),
-            ":" => Reply::Integer(rest.parse().unwrap()),
-            "$" if rest == "-1" => Reply::Bulk(None),
-            "$" => {
-                let mut bytes = vec![0; rest.parse::<usize>().unwrap() + 2];
-                self.reader.read_exact(&mut bytes).unwrap();
-                bytes.truncate(bytes.len() - 2);
-                Reply::Bulk(Some(bytes))
-            }
-            _ => panic!("unexpected reply from Redis: {line:?}"),
-        }
-    }
+/// The requests this bench makes of Redis, over the harness's RESP client.
+trait RedisCommands {
+    /// Reads the next reply; Redis must not have closed the connection.
+    fn read_reply(&mut self) -> Reply;
 
     /// Sends one command and waits for its reply; panics on an error reply.
+    fn command(&mut self, args: &[&str]) -> Reply;
+
+    /// Reads one `+OK`, panicking on anything else.
+    fn expect_ok(&mut self);
+
+    /// Sets the value of every id in `ids`, pipelined.
+    fn set_all(&mut self, ids: &[u64]);
+
+    /// `used_memory` from `INFO memory`.
+    fn used_memory(&mut self) -> u64;
+
+    /// The number of keys, from `DBSIZE`.
+    fn dbsize(&mut self) -> u64;
+}
+
+impl RedisCommands for Resp {
+    fn read_reply(&mut self) -> Reply {
+        self.read().expect("Redis closed the connection")
+    }
+
     fn command(&mut self, args: &[&str]) -> Reply {
         let args: Vec<&[u8]> = args.iter().map(|arg| arg.as_bytes()).collect();
-        self.send(&args);
-        self.flush();
-        match self.read_reply() {
+        match self.call(&args) {
             Reply::Error(message) => panic!("Redis refused {:?}: {message}", args_text(&args)),
             reply => reply,
         }
     }
 
-    /// Reads one `+OK`, panicking on anything else.
     fn expect_ok(&mut self) {
         let reply = self.read_reply();
         assert_eq!(reply, Reply::Simple("OK".into()), "expected +OK from Redis");
     }
 
-    /// Sets the value of every id in `ids`, pipelined.
     fn set_all(&mut self, ids: &[u64]) {
         for &id in ids {
-            self.send(&[b"SET", &key_of(id), &VALUE]);
+            self.queue(&[b"SET", &key_of(id), &VALUE]);
         }
-        self.flush();
         for _ in ids {
             self.expect_ok();
         }
     }
 
-    /// `used_memory` from `INFO memory`.
     fn used_memory(&mut self) -> u64 {
         let Reply::Bulk(Some(info)) = self.command(&["INFO", "memory"]) else {
             panic!("INFO memory did not return a bulk string");
@@ -506,7 +454,6 @@ impl Resp {
             .expect("INFO memory reports used_memory")
     }
 
-    /// The number of keys, from `DBSIZE`.
     fn dbsize(&mut self) -> u64 {
         match self.command(&["DBSIZE"]) {
             Reply::Integer(count) => count as u64,
@@ -590,9 +537,8 @@ struct Redis<'c> {
 impl Cache for Redis<'_> {
     fn serve(&mut self, ids: &[u64]) -> u64 {
         for &id in ids {
-            self.client.send(&[b"GET", &key_of(id)]);
+            self.client.queue(&[b"GET", &key_of(id)]);
         }
-        self.client.flush();
         let mut misses = Vec::new();
         for &id in ids {
             match self.client.read_reply() {

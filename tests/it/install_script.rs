@@ -7,16 +7,18 @@
     any(target_os = "linux", target_os = "macos"),
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::common;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use common::{binary, free_port, root, run_with_deadline, tool, try_wait_for, Finished, Process};
 
 /// How long one run of the install script, or any helper command, may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -25,10 +27,6 @@ const SERVER_START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The version the binary under test reports.
 const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn script() -> PathBuf {
     root().join("scripts/install.sh")
@@ -44,98 +42,12 @@ fn this_machine_asset() -> String {
     format!("blink-store-{}-{os}.tar.gz", std::env::consts::ARCH)
 }
 
-/// A child process in a process group of its own; the whole group is killed if it is
-/// still running when dropped.
-struct Running {
-    child: Child,
-    reaped: bool,
-}
-
-impl Running {
-    fn spawn(command: &mut Command) -> Running {
-        let child = command
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
-        Running {
-            child,
-            reaped: false,
-        }
-    }
-
-    fn try_wait(&mut self) -> Option<ExitStatus> {
-        let status = self.child.try_wait().unwrap();
-        self.reaped |= status.is_some();
-        status
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if !self.reaped {
-            let pid = i32::try_from(self.child.id()).unwrap();
-            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
-                let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-            }
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// What a finished command did.
-struct Outcome {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Outcome {
-    fn describe(&self) -> String {
-        format!(
-            "status {}\n--- stdout\n{}--- stderr\n{}",
-            self.status, self.stdout, self.stderr
-        )
-    }
-}
-
 /// Runs `command` to the end, killing it (and its children) after `RUN_TIMEOUT`.
-fn run(command: &mut Command) -> Outcome {
-    let description = format!("{command:?}");
-    let mut running = Running::spawn(
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped()),
-    );
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        })
-    };
-    let stdout = drain(Box::new(running.child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(running.child.stderr.take().unwrap()));
-    let deadline = Instant::now() + RUN_TIMEOUT;
-    let status = loop {
-        if let Some(status) = running.try_wait() {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            drop(running);
-            panic!("{description} still running after {RUN_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Outcome {
-        status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
+fn run(command: &mut Command) -> Finished {
+    run_with_deadline(command, RUN_TIMEOUT)
 }
 
-fn run_ok(command: &mut Command) -> Outcome {
+fn run_ok(command: &mut Command) -> Finished {
     let outcome = run(command);
     assert!(
         outcome.status.success(),
@@ -176,11 +88,7 @@ fn archive() -> &'static Archive {
         let dir = tempfile::tempdir().unwrap();
         let staging = dir.path().join("staging");
         std::fs::create_dir(&staging).unwrap();
-        std::fs::copy(
-            env!("CARGO_BIN_EXE_blink-store"),
-            staging.join("blink-store"),
-        )
-        .unwrap();
+        std::fs::copy(binary(), staging.join("blink-store")).unwrap();
         std::fs::copy(root().join("README.md"), staging.join("README.md")).unwrap();
         let path = dir.path().join("archive.tar.gz");
         run_ok(
@@ -219,7 +127,7 @@ fn answers_with(addr: SocketAddr, token: &str) -> bool {
 /// A fake release site in a temporary directory, served over HTTP on 127.0.0.1.
 struct ReleaseSite {
     dir: tempfile::TempDir,
-    server: Option<Running>,
+    server: Option<Process>,
     addr: Option<SocketAddr>,
 }
 
@@ -267,37 +175,29 @@ impl ReleaseSite {
             // A port the kernel just handed out; should another process take it first,
             // the server exits (or the token is missing) and the next attempt takes
             // another.
-            let port = TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
+            let port = free_port();
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            let mut server = Running::spawn(
-                Command::new("python3")
+            let server = Process::spawn(
+                Command::new(tool("python3", "python3"))
                     .args(["-m", "http.server", "--bind", "127.0.0.1"])
                     .arg(port.to_string())
                     .arg("--directory")
-                    .arg(self.dir.path())
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null()),
+                    .arg(self.dir.path()),
             );
-            let deadline = Instant::now() + SERVER_START_TIMEOUT;
-            loop {
-                if server.try_wait().is_some() {
-                    break;
-                }
-                if answers_with(addr, &token) {
-                    self.server = Some(server);
-                    self.addr = Some(addr);
-                    return self.url();
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "the HTTP server did not answer on {addr} within {SERVER_START_TIMEOUT:?}"
-                );
-                std::thread::sleep(Duration::from_millis(20));
+            let mut answered = false;
+            let settled = try_wait_for(SERVER_START_TIMEOUT, || {
+                answered = answers_with(addr, &token);
+                answered || server.has_exited()
+            });
+            assert!(
+                settled.is_some(),
+                "the HTTP server did not answer on {addr} within {SERVER_START_TIMEOUT:?}:\n{}",
+                server.log_text()
+            );
+            if answered {
+                self.server = Some(server);
+                self.addr = Some(addr);
+                return self.url();
             }
         }
         panic!("the HTTP server could not start");
@@ -358,14 +258,14 @@ impl Sandbox {
         command
     }
 
-    fn install(&self, url: &str, args: &[&Path]) -> Outcome {
+    fn install(&self, url: &str, args: &[&Path]) -> Finished {
         let outcome = run(&mut self.command(url, args));
         self.assert_tmp_cleaned(&outcome);
         outcome
     }
 
     /// The script removed its temporary directory, whatever happened.
-    fn assert_tmp_cleaned(&self, outcome: &Outcome) {
+    fn assert_tmp_cleaned(&self, outcome: &Finished) {
         let left: Vec<_> = std::fs::read_dir(self.path("tmp"))
             .unwrap()
             .map(|e| e.unwrap().file_name())
@@ -379,7 +279,7 @@ impl Sandbox {
 }
 
 /// The install succeeded and `dir/blink-store` is the binary under test.
-fn assert_installed(outcome: &Outcome, dir: &Path) {
+fn assert_installed(outcome: &Finished, dir: &Path) {
     assert!(outcome.status.success(), "{}", outcome.describe());
     let installed = dir.join("blink-store");
     let mode = std::fs::metadata(&installed)
@@ -389,7 +289,7 @@ fn assert_installed(outcome: &Outcome, dir: &Path) {
     assert_ne!(mode & 0o111, 0, "not executable: {mode:o}");
     assert_eq!(
         std::fs::read(&installed).unwrap(),
-        std::fs::read(env!("CARGO_BIN_EXE_blink-store")).unwrap(),
+        std::fs::read(binary()).unwrap(),
         "the installed binary is not the one released"
     );
     let expected = format!("blink-store {VERSION}");
@@ -410,7 +310,7 @@ fn assert_installed(outcome: &Outcome, dir: &Path) {
 }
 
 /// The script failed, said `needle` on stderr, and installed nothing in `dir`.
-fn assert_refused(outcome: &Outcome, needle: &str, dir: &Path) {
+fn assert_refused(outcome: &Finished, needle: &str, dir: &Path) {
     assert!(!outcome.status.success(), "{}", outcome.describe());
     assert!(
         outcome

@@ -8,41 +8,24 @@
 //! .ci/test installs every tool these tests drive (python3, node, bash, and nc from
 //! netcat-openbsd). A missing one fails its test with a message that says so: nothing
 //! is skipped.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use common::{drain, kill_group, run_with_deadline, Finished, Server, STEP_TIMEOUT};
+use common::{
+    clean_command, free_port, http_get, root, run_with_deadline, tool, HttpResponse, Process,
+    Server,
+};
 
 /// How long one script may run; each takes a few seconds.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn example_dir(language: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/clients")
-        .join(language)
-}
-
-/// An executable on PATH or in the system directories, or a failure that says how to
-/// get it.
-fn tool(name: &str, package: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let system = ["/usr/local/bin", "/usr/bin", "/bin"].map(PathBuf::from);
-    std::env::split_paths(&path)
-        .chain(system)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!("{name} is missing: .ci/test installs it (apt-get install {package})")
-        })
+    root().join("examples/clients").join(language)
 }
 
 fn python() -> PathBuf {
@@ -59,25 +42,13 @@ fn bash() -> PathBuf {
     tool("bash", "bash")
 }
 
-/// A loopback port nothing listens on right now.
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `program` with `args`, run in the server's directory (so nothing is written into
 /// the repository), with no address variables inherited.
 fn command(program: &Path, args: &[&str], server: &Server) -> Command {
-    let mut command = Command::new(program);
+    let mut command = clean_command(program);
     command
         .args(args)
         .current_dir(server.dir.path())
-        .env_remove("BLINK_ADDR")
-        .env_remove("BLINK_SOCKET")
-        .env_remove("BLINK_REPLY_TIMEOUT")
         .env_remove("PORT")
         .env("PYTHONDONTWRITEBYTECODE", "1");
     command
@@ -91,20 +62,6 @@ fn script(language: &str, name: &str) -> String {
         .to_owned()
 }
 
-fn tcp_addr(server: &Server) -> String {
-    server.tcp.unwrap().to_string()
-}
-
-fn unix_path(server: &Server) -> String {
-    server.unix.as_ref().unwrap().to_str().unwrap().to_owned()
-}
-
-/// Runs `command` to its end, or kills it (and what it started) after
-/// SCRIPT_TIMEOUT and fails the test.
-fn run(command: &mut Command) -> Finished {
-    run_with_deadline(command, SCRIPT_TIMEOUT)
-}
-
 /// Runs a language's test script with HOST PORT SOCKET [extra...] and checks that
 /// every check passed.
 fn run_test_script(program: &Path, language: &str, name: &str, extra: &[&str]) {
@@ -112,10 +69,10 @@ fn run_test_script(program: &Path, language: &str, name: &str, extra: &[&str]) {
     let addr = server.tcp.unwrap();
     let (host, port) = (addr.ip().to_string(), addr.port().to_string());
     let test_script = script(language, name);
-    let socket = unix_path(&server);
+    let socket = server.unix_arg();
     let mut args = vec![test_script.as_str(), &host, &port, &socket];
     args.extend_from_slice(extra);
-    let finished = run(&mut command(program, &args, &server));
+    let finished = run_with_deadline(&mut command(program, &args, &server), SCRIPT_TIMEOUT);
     finished
         .assert_success(&format!("{language} {name}"))
         .assert_stdout_has(name, "all checks passed");
@@ -127,11 +84,14 @@ fn run_example(program: &Path, language: &str, name: &str, expected: &[&str]) {
     let server = Server::start(&[]);
     let example = script(language, name);
     for (variable, value) in [
-        ("BLINK_ADDR", tcp_addr(&server)),
-        ("BLINK_SOCKET", unix_path(&server)),
+        ("BLINK_ADDR", server.tcp_arg()),
+        ("BLINK_SOCKET", server.unix_arg()),
     ] {
         let what = format!("{language} {name} with {variable}={value}");
-        let finished = run(command(program, &[&example], &server).env(variable, &value));
+        let finished = run_with_deadline(
+            command(program, &[&example], &server).env(variable, &value),
+            SCRIPT_TIMEOUT,
+        );
         finished
             .assert_success(&what)
             .assert_stdout_has(&what, &format!("connected to Blink Store at {value}"));
@@ -139,9 +99,11 @@ fn run_example(program: &Path, language: &str, name: &str, expected: &[&str]) {
             finished.assert_stdout_has(&what, part);
         }
     }
-    let port = closed_port();
-    let finished =
-        run(command(program, &[&example], &server).env("BLINK_ADDR", format!("127.0.0.1:{port}")));
+    let port = free_port();
+    let finished = run_with_deadline(
+        command(program, &[&example], &server).env("BLINK_ADDR", format!("127.0.0.1:{port}")),
+        SCRIPT_TIMEOUT,
+    );
     assert!(
         !finished.status.success()
             && finished.stderr.contains(&format!(
@@ -152,157 +114,23 @@ fn run_example(program: &Path, language: &str, name: &str, expected: &[&str]) {
     );
 }
 
-/// A long-running child (an HTTP service), killed with everything it started when
-/// dropped.
-struct Service {
-    child: Child,
-    stopped: bool,
-    description: String,
-    lines: Receiver<String>,
-    stdout: Vec<String>,
-    stderr: Option<JoinHandle<Vec<u8>>>,
+/// The body without spaces, so `"cached": true` and `"cached":true` compare equal.
+fn compact_body(response: &HttpResponse) -> String {
+    response
+        .body
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
 }
 
-impl Service {
-    fn start(command: &mut Command) -> Service {
-        use std::os::unix::process::CommandExt;
-        let description = format!("{command:?}");
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot start {description}: {error}"));
-        let stdout = child.stdout.take().unwrap();
-        let stderr = drain(child.stderr.take().unwrap());
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Service {
-            child,
-            stopped: false,
-            description,
-            lines,
-            stdout: Vec::new(),
-            stderr: Some(stderr),
-        }
-    }
-
-    /// Kills it (once) and returns what it wrote to stderr.
-    fn stop(&mut self) -> String {
-        if !self.stopped {
-            self.stopped = true;
-            kill_group(&self.child);
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        self.stderr
-            .take()
-            .map(|handle| String::from_utf8_lossy(&handle.join().unwrap()).into_owned())
-            .unwrap_or_default()
-    }
-
-    /// Waits until it prints "listening on http://127.0.0.1:PORT"; returns PORT.
-    fn wait_listening(&mut self) -> u16 {
-        const ANNOUNCEMENT: &str = "listening on http://127.0.0.1:";
-        let deadline = Instant::now() + STEP_TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    let port = line.strip_prefix(ANNOUNCEMENT).map(|p| p.trim().parse());
-                    self.stdout.push(line);
-                    if let Some(port) = port {
-                        return port.unwrap();
-                    }
-                }
-                Err(error) => {
-                    let stderr = self.stop();
-                    panic!(
-                        "{} did not announce its port ({error:?})\n--- stdout\n{}\n--- stderr\n{stderr}",
-                        self.description,
-                        self.stdout.join("\n")
-                    );
-                }
-            }
-        }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// An HTTP response: status, headers (names lower-cased) and body.
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The body without spaces, so `"cached": true` and `"cached":true` compare equal.
-    fn compact_body(&self) -> String {
-        self.body.chars().filter(|c| !c.is_whitespace()).collect()
-    }
-
-    /// The JSON of the looked-up user in the compact body.
-    fn user(&self) -> String {
-        let body = self.compact_body();
-        let start = body
-            .find("\"user\":{")
-            .unwrap_or_else(|| panic!("no user in {body}"));
-        let end = start + body[start..].find('}').unwrap();
-        body[start..=end].to_owned()
-    }
-}
-
-fn http_get(port: u16, path: &str) -> Response {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let text = String::from_utf8(raw).unwrap();
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("no end of headers in {text:?}"));
-    let mut head_lines = head.split("\r\n");
-    let status_line = head_lines.next().unwrap();
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-    let headers = head_lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-        .collect();
-    Response {
-        status,
-        headers,
-        body: body.to_owned(),
-    }
+/// The JSON of the looked-up user in the compact body.
+fn looked_up_user(response: &HttpResponse) -> String {
+    let body = compact_body(response);
+    let start = body
+        .find("\"user\":{")
+        .unwrap_or_else(|| panic!("no user in {body}"));
+    let end = start + body[start..].find('}').unwrap();
+    body[start..=end].to_owned()
 }
 
 /// The TTL the server reports for `key`: it must have been stored with an expiry.
@@ -328,43 +156,43 @@ fn run_backend_app(program: &Path, language: &str, name: &str) {
     let server = Server::start(&[]);
     let app = script(language, name);
     for (variable, value, user) in [
-        ("BLINK_ADDR", tcp_addr(&server), "tcp-42"),
-        ("BLINK_SOCKET", unix_path(&server), "unix-42"),
+        ("BLINK_ADDR", server.tcp_arg(), "tcp-42"),
+        ("BLINK_SOCKET", server.unix_arg(), "unix-42"),
     ] {
-        let mut service = Service::start(
+        let mut service = Process::spawn_group(
             command(program, &[&app], &server)
                 .env(variable, &value)
                 .env("PORT", "0"),
         );
-        let port = service.wait_listening();
+        let service_addr = SocketAddr::from(([127, 0, 0, 1], service.wait_port()));
         let path = format!("/users/{user}");
-        let first = http_get(port, &path);
-        let second = http_get(port, &path);
-        let missing = http_get(port, "/nothing-here");
-        let stderr = service.stop();
+        let first = http_get(service_addr, &path);
+        let second = http_get(service_addr, &path);
+        let missing = http_get(service_addr, "/nothing-here");
+        let output = service.stop();
         let context = format!(
-            "{language} {name} with {variable}={value}\n--- first\n{}\n--- second\n{}\n--- stderr\n{stderr}",
+            "{language} {name} with {variable}={value}\n--- first\n{}\n--- second\n{}\n--- output\n{output}",
             first.body, second.body
         );
         assert_eq!(first.status, 200, "{context}");
         assert!(
-            first.compact_body().contains("\"cached\":false"),
+            compact_body(&first).contains("\"cached\":false"),
             "the first request should be computed: {context}"
         );
         assert_eq!(first.header("x-cache"), Some("MISS"), "{context}");
         assert_eq!(second.status, 200, "{context}");
         assert!(
-            second.compact_body().contains("\"cached\":true"),
+            compact_body(&second).contains("\"cached\":true"),
             "the second request should come from the cache: {context}"
         );
         assert_eq!(second.header("x-cache"), Some("HIT"), "{context}");
         assert_eq!(
-            first.user(),
-            second.user(),
+            looked_up_user(&first),
+            looked_up_user(&second),
             "the cached user is the computed one: {context}"
         );
         assert!(
-            first.user().contains(&format!("\"id\":\"{user}\"")),
+            looked_up_user(&first).contains(&format!("\"id\":\"{user}\"")),
             "{context}"
         );
         assert_eq!(missing.status, 404, "{context}");
@@ -426,7 +254,7 @@ fn node_backend_app_answers_a_repeated_request_from_the_cache() {
 
 #[test]
 fn bash_client_passes_its_checks_over_tcp_and_the_unix_socket() {
-    let closed = closed_port().to_string();
+    let closed = free_port().to_string();
     run_test_script(&bash(), "bash", "test_client.sh", &[&closed]);
 }
 
@@ -452,7 +280,10 @@ fn bash_cache_demo_answers_a_repeated_lookup_from_the_cache() {
     let server = Server::start(&[]);
     let demo = script("bash", "cache_demo.sh");
     let lookup = |variable: &str, value: &str| {
-        let finished = run(command(&bash, &[&demo, "42"], &server).env(variable, value));
+        let finished = run_with_deadline(
+            command(&bash, &[&demo, "42"], &server).env(variable, value),
+            SCRIPT_TIMEOUT,
+        );
         finished.assert_success("cache_demo.sh");
         let compact: String = finished
             .stdout
@@ -461,16 +292,16 @@ fn bash_cache_demo_answers_a_repeated_lookup_from_the_cache() {
             .collect();
         (compact, finished)
     };
-    let (first, _) = lookup("BLINK_ADDR", &tcp_addr(&server));
+    let (first, _) = lookup("BLINK_ADDR", &server.tcp_arg());
     assert!(first.contains("\"cached\":false"), "first lookup: {first}");
     assert!(first.contains("\"id\":\"42\""), "first lookup: {first}");
     assert_cached_with_ttl(&server, "user:42");
-    let (second, _) = lookup("BLINK_ADDR", &tcp_addr(&server));
+    let (second, _) = lookup("BLINK_ADDR", &server.tcp_arg());
     assert!(
         second.contains("\"cached\":true"),
         "second lookup: {second}"
     );
-    let (third, _) = lookup("BLINK_SOCKET", &unix_path(&server));
+    let (third, _) = lookup("BLINK_SOCKET", &server.unix_arg());
     assert!(
         third.contains("\"cached\":true"),
         "over the socket: {third}"
@@ -488,7 +319,7 @@ fn bash_cache_demo_answers_a_repeated_lookup_from_the_cache() {
     );
 
     // With the server down the lookup still works, uncached, and says why.
-    let port = closed_port();
+    let port = free_port();
     let (down, finished) = lookup("BLINK_ADDR", &format!("127.0.0.1:{port}"));
     assert!(down.contains("\"cached\":false"), "server down: {down}");
     assert!(

@@ -2,15 +2,14 @@
 //! (line protocol, RESP, HELLO ... AUTH, and a password file), the warning for a
 //! non-loopback listener without one, the idle timeout, the cap on replies a client does
 //! not read, and RESP's configurable argument and inline limits.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{binary, expect, Server, STEP_TIMEOUT};
+use common::{binary, clean_command, expect, tcp_stream, tool, Server, STEP_TIMEOUT};
 
 #[test]
 fn with_a_password_every_command_waits_for_auth_in_both_protocols() {
@@ -72,7 +71,7 @@ fn the_password_may_come_from_a_file_and_redis_cli_can_give_it() {
     std::fs::write(&file, "from-a-file\n").unwrap();
     let server = Server::start(&["--requirepass-file", file.to_str().unwrap()]);
     let port = server.tcp.unwrap().port().to_string();
-    let out = Command::new("redis-cli")
+    let out = Command::new(tool("redis-cli", "redis-tools"))
         .args([
             "-p",
             &port,
@@ -84,9 +83,9 @@ fn the_password_may_come_from_a_file_and_redis_cli_can_give_it() {
             "1",
         ])
         .output()
-        .expect("redis-cli is installed by the test command");
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "OK\n");
-    let refused = Command::new("redis-cli")
+    let refused = Command::new(tool("redis-cli", "redis-tools"))
         .args(["-p", &port, "GET", "a"])
         .output()
         .unwrap();
@@ -98,7 +97,7 @@ fn a_non_loopback_listener_without_a_password_logs_a_loud_warning() {
     for (password, warned) in [(None, true), (Some("pw"), false)] {
         let dir = tempfile::tempdir().unwrap();
         let sock = dir.path().join("blink.sock");
-        let mut command = Command::new(binary());
+        let mut command = clean_command(binary());
         command.args([
             "serve",
             "--tcp",
@@ -154,8 +153,7 @@ fn a_client_that_never_reads_its_replies_is_disconnected_at_the_cap() {
     setup.script(&[(format!("SET big {value}\n").as_bytes(), "OK\n")]);
     // GET after GET, never reading: 80 KB of replies each. The server must give up on
     // this client after holding about 1 MiB, not buffer everything it was asked for.
-    let mut greedy = std::net::TcpStream::connect(server.tcp.unwrap()).unwrap();
-    greedy.set_write_timeout(Some(STEP_TIMEOUT)).unwrap();
+    let mut greedy = tcp_stream(server.tcp.unwrap());
     let request = b"GET big\n".repeat(1000);
     let mut sent = 0usize;
     let deadline = Instant::now() + STEP_TIMEOUT;

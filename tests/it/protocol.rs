@@ -1,9 +1,8 @@
 //! The line protocol over real sockets, byte for byte, on TCP and on a Unix socket.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
-use common::{Client, Server};
+use common::{decode_get, value_reply, Client, Server};
 
 #[test]
 fn quick_start_session() {
@@ -169,12 +168,7 @@ fn binary_values_round_trip_through_base64() {
         line.push(b'\n');
         assert_eq!(client.request(&line), "OK\n");
         let reply = client.request(b"GET bin\n");
-        let encoded = reply.strip_prefix("VALUE ").unwrap().trim_end();
-        use base64::Engine as _;
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .unwrap();
-        assert_eq!(decoded, value);
+        assert_eq!(decode_get(&reply), Some(value.clone()));
         assert_eq!(client.usage(), 3 + value.len() as u64);
     }
 }
@@ -206,8 +200,7 @@ fn ten_thousand_pipelined_requests_in_one_write() {
         for i in 0..5_000 {
             batch.extend_from_slice(format!("SET key{i} value{i}\nGET key{i}\n").as_bytes());
             expected.extend_from_slice(b"OK\n");
-            let encoded = base64_of(format!("value{i}").as_bytes());
-            expected.extend_from_slice(format!("VALUE {encoded}\n").as_bytes());
+            expected.extend_from_slice(&value_reply(format!("value{i}").as_bytes()));
         }
         batch.extend_from_slice(b"QUIT\n");
         client.send(&batch);
@@ -227,9 +220,9 @@ fn pipelined_large_replies_arrive_complete_and_in_order() {
     // 200 GETs of 512 KiB ask for ~140 MB of replies; the server must stream them.
     client.send(&b"GET big\n".repeat(200));
     client.send(b"QUIT\n");
-    let expected = format!("VALUE {}\n", base64_of(&value));
+    let expected = value_reply(&value);
     for _ in 0..200 {
-        assert!(client.read_line() == expected.as_bytes());
+        assert!(client.read_line() == expected);
     }
     assert_eq!(client.read_to_end(), b"");
 }
@@ -239,7 +232,7 @@ fn eof_in_the_middle_of_a_line_closes_quietly() {
     let server = Server::start(&[]);
     let mut client = server.tcp_client();
     client.send(b"PING\nSET half");
-    client.writer.shutdown_write();
+    client.shutdown_write();
     assert_eq!(client.read_to_end(), b"PONG\n");
     let mut fresh = server.tcp_client();
     fresh.script(&[(b"GET half\n", "NOT_FOUND\n")]);
@@ -256,9 +249,4 @@ fn clients_see_each_others_writes_across_transports() {
         (b"DEL shared\n", "OK\n"),
     ]);
     tcp.script(&[(b"GET shared\n", "NOT_FOUND\n")]);
-}
-
-fn base64_of(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

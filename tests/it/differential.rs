@@ -2,9 +2,8 @@
 //! real server over a socket, must get exactly the replies the sequential reference model
 //! (`blink_model::RefStore`) gives. Keys come from a small set so they collide; values
 //! include spaces, empty values and non-UTF-8 bytes. Failures shrink to a minimal sequence.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use blink_model::{Op, RefStore};
 use common::Server;

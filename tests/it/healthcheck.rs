@@ -1,24 +1,18 @@
 //! `blink-store healthcheck` against a real server over TCP and a Unix socket, configured
 //! by flags or by `serve`'s environment, and against nothing, a wrong server and a
 //! silent one: exit 0 only on PONG, exit 1 otherwise, within its timeout.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::{binary, Server};
+use common::{blink, free_port, Server};
 
 fn healthcheck(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(binary())
-        .arg("healthcheck")
+    blink("healthcheck")
         .args(args)
-        .env_remove("BLINK_TCP")
-        .env_remove("BLINK_UNIX")
-        .env_remove("BLINK_PASSWORD")
-        .env_remove("BLINK_PASSWORD_FILE")
         .envs(env.iter().copied())
         .output()
         .unwrap()
@@ -27,7 +21,7 @@ fn healthcheck(args: &[&str], env: &[(&str, &str)]) -> Output {
 #[test]
 fn a_running_server_is_healthy_by_flag_and_by_environment() {
     let server = Server::start(&[]);
-    let addr = server.tcp.unwrap().to_string();
+    let addr = server.tcp_arg();
     let sock = server.unix.clone().unwrap();
     let sock = sock.to_str().unwrap();
     for out in [
@@ -49,9 +43,7 @@ fn a_running_server_is_healthy_by_flag_and_by_environment() {
 
 #[test]
 fn nothing_listening_is_unhealthy() {
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = closed.local_addr().unwrap().to_string();
-    drop(closed);
+    let addr = format!("127.0.0.1:{}", free_port());
     let out = healthcheck(&["--tcp", &addr], &[]);
     assert_eq!(out.status.code(), Some(1));
     let message = String::from_utf8(out.stderr).unwrap();
@@ -89,7 +81,7 @@ fn a_wrong_answer_or_none_is_unhealthy() {
 #[test]
 fn a_server_with_a_password_is_healthy_only_with_the_password() {
     let server = Server::start(&["--requirepass", "pw"]);
-    let addr = server.tcp.unwrap().to_string();
+    let addr = server.tcp_arg();
     let without = healthcheck(&["--tcp", &addr], &[]);
     assert_eq!(without.status.code(), Some(1), "NOAUTH is not healthy");
     let with = healthcheck(&["--tcp", &addr], &[("BLINK_PASSWORD", "pw")]);

@@ -6,47 +6,24 @@
 //!
 //! .ci/test installs every tool these tests drive. A missing one fails its test with a
 //! message that says so: nothing is skipped.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
 
-use common::{run_with_deadline, Finished, Server, STEP_TIMEOUT};
+use common::{
+    free_port, resp_command, root, run_with_deadline, tool, wait_for, Process, Reply, Resp, Server,
+    STEP_TIMEOUT,
+};
 
 /// How long one client script may run; each takes a few seconds.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
 
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn client_script(name: &str) -> PathBuf {
-    manifest_dir().join("tests/clients").join(name)
-}
-
-/// An executable on PATH or in the system directories (Debian puts nutcracker in
-/// /usr/sbin), or a failure that says how to get it.
-fn tool(name: &str, package: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let system = ["/usr/local/bin", "/usr/bin", "/usr/sbin", "/bin", "/sbin"].map(PathBuf::from);
-    std::env::split_paths(&path)
-        .chain(system)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!("{name} is missing: .ci/test installs it (apt-get install {package})")
-        })
-}
-
-/// Runs `command` to its end, or kills it (and what it started) after `timeout` and
-/// fails the test.
-fn run(command: &mut Command, timeout: Duration) -> Finished {
-    run_with_deadline(command, timeout)
+    root().join("tests/clients").join(name)
 }
 
 fn start_server() -> Server {
@@ -60,7 +37,7 @@ fn host_and_port(server: &Server) -> (String, String) {
 
 #[test]
 fn redis_py_passes_its_checks_in_resp2_and_resp3_over_tcp_and_the_unix_socket() {
-    let python = manifest_dir().join("target/pyenv/bin/python3");
+    let python = root().join("target/pyenv/bin/python3");
     assert!(
         python.is_file(),
         "{} is missing: .ci/test makes it (python3 -m venv target/pyenv && \
@@ -69,7 +46,7 @@ fn redis_py_passes_its_checks_in_resp2_and_resp3_over_tcp_and_the_unix_socket() 
     );
     let server = start_server();
     let (host, port) = host_and_port(&server);
-    let finished = run(
+    let finished = run_with_deadline(
         Command::new(&python)
             .arg(client_script("redis_py_check.py"))
             .args([&host, &port])
@@ -87,14 +64,14 @@ fn redis_py_passes_its_checks_in_resp2_and_resp3_over_tcp_and_the_unix_socket() 
 #[test]
 fn ioredis_passes_its_checks_with_and_without_its_ready_check() {
     let node = tool("node", "nodejs");
-    let module = manifest_dir().join("tests/clients/node_modules/ioredis");
+    let module = root().join("tests/clients/node_modules/ioredis");
     assert!(
         module.is_dir(),
         "ioredis is missing: .ci/test installs it (npm install --prefix tests/clients ioredis)"
     );
     let server = start_server();
     let (host, port) = host_and_port(&server);
-    let finished = run(
+    let finished = run_with_deadline(
         Command::new(node)
             .arg(client_script("ioredis_check.js"))
             .args([&host, &port]),
@@ -113,7 +90,7 @@ fn redis_cli_sessions_print_exactly_what_redis_documents() {
     tool("redis-cli", "redis-tools");
     let server = start_server();
     let (host, port) = host_and_port(&server);
-    let finished = run(
+    let finished = run_with_deadline(
         Command::new(tool("bash", "bash"))
             .arg(client_script("redis_cli_session.sh"))
             .args([&host, &port]),
@@ -132,7 +109,7 @@ fn redis_benchmark_runs_every_pipelined_test_without_an_error() {
     let benchmark = tool("redis-benchmark", "redis-tools");
     let server = start_server();
     let (host, port) = host_and_port(&server);
-    let finished = run(
+    let finished = run_with_deadline(
         Command::new(benchmark)
             .args(["-h", &host, "-p", &port])
             .args(["-t", "ping,set,get,incr,mset"])
@@ -157,112 +134,12 @@ fn redis_benchmark_runs_every_pipelined_test_without_an_error() {
     );
 }
 
-/// A RESP2 reply.
-#[derive(Debug, PartialEq)]
-enum Reply {
-    Simple(String),
-    Error(String),
-    Integer(i64),
-    Bulk(Option<Vec<u8>>),
-    Array(Option<Vec<Reply>>),
-}
-
 fn bulk(bytes: &[u8]) -> Reply {
     Reply::Bulk(Some(bytes.to_vec()))
 }
 
 fn ok() -> Reply {
     Reply::Simple("OK".to_owned())
-}
-
-/// A minimal blocking RESP2 client.
-struct Resp {
-    writer: TcpStream,
-    reader: BufReader<TcpStream>,
-}
-
-impl Resp {
-    fn connect(addr: SocketAddr) -> Resp {
-        let stream = TcpStream::connect_timeout(&addr, STEP_TIMEOUT).unwrap();
-        stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
-        Resp {
-            writer: stream.try_clone().unwrap(),
-            reader: BufReader::new(stream),
-        }
-    }
-
-    fn encode(args: &[&[u8]], out: &mut Vec<u8>) {
-        out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
-        for arg in args {
-            out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-            out.extend_from_slice(arg);
-            out.extend_from_slice(b"\r\n");
-        }
-    }
-
-    /// Writes many commands in one write: a pipeline.
-    fn send_all(&mut self, commands: &[Vec<Vec<u8>>]) {
-        let mut out = Vec::new();
-        for command in commands {
-            let args: Vec<&[u8]> = command.iter().map(Vec::as_slice).collect();
-            Self::encode(&args, &mut out);
-        }
-        self.writer.write_all(&out).unwrap();
-    }
-
-    fn call(&mut self, args: &[&[u8]]) -> Reply {
-        let mut out = Vec::new();
-        Self::encode(args, &mut out);
-        self.writer.write_all(&out).unwrap();
-        self.read()
-            .unwrap_or_else(|| panic!("connection closed instead of a reply"))
-    }
-
-    /// The next reply, or `None` if the peer closed the connection.
-    fn read(&mut self) -> Option<Reply> {
-        let mut line = Vec::new();
-        match self.reader.read_until(b'\n', &mut line) {
-            Ok(0) => return None,
-            Ok(_) => {}
-            Err(error) if error.kind() == ErrorKind::ConnectionReset => return None,
-            Err(error) => panic!("reading a reply: {error}"),
-        }
-        assert!(
-            line.ends_with(b"\r\n"),
-            "bad reply line {:?}",
-            line.escape_ascii().to_string()
-        );
-        let body = String::from_utf8_lossy(&line[1..line.len() - 2]).into_owned();
-        let length = || body.parse::<i64>().unwrap();
-        Some(match line[0] {
-            b'+' => Reply::Simple(body),
-            b'-' => Reply::Error(body),
-            b':' => Reply::Integer(length()),
-            b'$' if length() < 0 => Reply::Bulk(None),
-            b'$' => {
-                let mut data = vec![0; usize::try_from(length()).unwrap() + 2];
-                self.reader.read_exact(&mut data).unwrap();
-                data.truncate(data.len() - 2);
-                Reply::Bulk(Some(data))
-            }
-            b'*' if length() < 0 => Reply::Array(None),
-            b'*' => Reply::Array(Some(
-                (0..length())
-                    .map(|_| self.read().expect("connection closed inside an array"))
-                    .collect(),
-            )),
-            other => panic!("bad reply type byte {other:#x} in {body:?}"),
-        })
-    }
-}
-
-/// A loopback port nothing listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The shipped example configuration with its listen address and server ports replaced.
@@ -310,52 +187,6 @@ fn configure(template: &str, listen: u16, ports: &[u16]) -> String {
     out
 }
 
-/// A running nutcracker, killed (by its PID) when dropped.
-struct Nutcracker {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Nutcracker {
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits until the proxy accepts connections on `addr`, failing the test if it
-    /// exits or the deadline passes first.
-    fn wait_listening(&mut self, addr: SocketAddr) {
-        let deadline = Instant::now() + STEP_TIMEOUT;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "nutcracker exited ({status}) before listening:\n{}",
-                    self.log_text()
-                );
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "nutcracker not listening on {addr} after {STEP_TIMEOUT:?}:\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Nutcracker {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 fn key(i: usize) -> Vec<u8> {
     format!("tw:key:{i}").into_bytes()
 }
@@ -372,11 +203,11 @@ fn twemproxy_shards_keys_over_three_servers_with_the_documented_config() {
     let dir = tempfile::tempdir().unwrap();
     let listen = free_port();
     let stats = free_port();
-    let template = std::fs::read_to_string(manifest_dir().join("docs/nutcracker.yml")).unwrap();
+    let template = std::fs::read_to_string(root().join("docs/nutcracker.yml")).unwrap();
     let conf = dir.path().join("nutcracker.yml");
     std::fs::write(&conf, configure(&template, listen, &ports)).unwrap();
 
-    let checked = run(
+    let checked = run_with_deadline(
         Command::new(&nutcracker).arg("-t").arg("-c").arg(&conf),
         STEP_TIMEOUT,
     );
@@ -388,31 +219,31 @@ fn twemproxy_shards_keys_over_three_servers_with_the_documented_config() {
         checked.stderr
     );
 
-    let log = dir.path().join("nutcracker.log");
-    let child = Command::new(&nutcracker)
-        .arg("-c")
-        .arg(&conf)
-        .arg("-o")
-        .arg(&log)
-        .args(["-a", "127.0.0.1", "-s", &stats.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut proxy = Nutcracker { child, log };
-    let proxy_addr: SocketAddr = format!("127.0.0.1:{listen}").parse().unwrap();
-    proxy.wait_listening(proxy_addr);
+    // nutcracker logs to stderr.
+    let mut proxy = Process::spawn(Command::new(&nutcracker).arg("-c").arg(&conf).args([
+        "-a",
+        "127.0.0.1",
+        "-s",
+        &stats.to_string(),
+    ]));
+    let proxy_addr = SocketAddr::from(([127, 0, 0, 1], listen));
+    wait_for(&format!("nutcracker to listen on {proxy_addr}"), || {
+        assert!(
+            !proxy.has_exited(),
+            "nutcracker exited before listening:\n{}",
+            proxy.log_text()
+        );
+        TcpStream::connect_timeout(&proxy_addr, Duration::from_millis(200)).is_ok()
+    });
 
     let mut client = Resp::connect(proxy_addr);
     assert_eq!(client.call(&[b"PING"]), Reply::Simple("PONG".to_owned()));
 
     // 300 SETs in one pipeline, then each key read back.
     let total = 300;
-    let sets: Vec<Vec<Vec<u8>>> = (0..total)
-        .map(|i| vec![b"SET".to_vec(), key(i), value(i)])
-        .collect();
-    client.send_all(&sets);
+    for i in 0..total {
+        client.queue(&[b"SET", &key(i), &value(i)]);
+    }
     for i in 0..total {
         assert_eq!(client.read(), Some(ok()), "SET {i} through the proxy");
     }
@@ -470,9 +301,7 @@ fn twemproxy_shards_keys_over_three_servers_with_the_documented_config() {
     // versions, gets an error), and nothing reaches a server.
     for command in [&[&b"INFO"[..]][..], &[b"HELLO", b"3"]] {
         let mut refused = Resp::connect(proxy_addr);
-        let mut out = Vec::new();
-        Resp::encode(command, &mut out);
-        refused.writer.write_all(&out).unwrap();
+        refused.0.send(&resp_command(command));
         let reply = refused.read();
         assert!(
             matches!(reply, None | Some(Reply::Error(_))),

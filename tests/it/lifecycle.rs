@@ -1,17 +1,18 @@
 //! Start-up, configuration, limits, logging and shutdown of the real binary.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{binary, run_to_end, Client, Server};
+use common::{
+    binary, blink, clean_command, run_to_end, wait_for, Client, Process, Server, STEP_TIMEOUT,
+};
+use rustix::process::Signal;
 
 #[test]
 fn sigterm_and_sigint_exit_zero_and_remove_the_socket_file() {
-    for signal in ["TERM", "INT"] {
+    for signal in [Signal::TERM, Signal::INT] {
         let mut server = Server::start(&[]);
         let mut client = server.tcp_client();
         client.script(&[(b"SET k v\n", "OK\n")]);
@@ -20,16 +21,13 @@ fn sigterm_and_sigint_exit_zero_and_remove_the_socket_file() {
         let sent = Instant::now();
         server.signal(signal);
         let status = server.wait_exit(Duration::from_secs(5));
-        assert!(status.success(), "SIG{signal}: {status:?}");
+        assert!(status.success(), "{signal:?}: {status:?}");
         assert!(
             sent.elapsed() < Duration::from_secs(2),
             "took {:?}",
             sent.elapsed()
         );
-        assert!(
-            !socket.exists(),
-            "socket file left behind after SIG{signal}"
-        );
+        assert!(!socket.exists(), "socket file left behind after {signal:?}");
         assert_eq!(client.read_to_end(), b"", "open connections are closed");
         let log = server.log_text();
         assert!(log.contains("shutdown done"), "{log}");
@@ -50,7 +48,7 @@ fn shutdown_answers_what_was_read_completely() {
         b"OK\n",
         "the server is working on the batch"
     );
-    server.signal("TERM");
+    server.signal(Signal::TERM);
     let rest = client.read_to_end();
     // Whatever was answered is a run of whole, correct replies; nothing is cut mid-line.
     assert!(rest.len() % 3 == 0 && rest.chunks(3).all(|r| r == b"OK\n"));
@@ -77,7 +75,7 @@ fn a_stale_socket_file_is_replaced() {
     let socket = dir.path().join("stale.sock");
     drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
     assert!(socket.exists(), "a closed listener leaves its file behind");
-    let mut command = Command::new(binary());
+    let mut command = clean_command(binary());
     command.args(["serve", "--unix", socket.to_str().unwrap()]);
     let server = Server::spawn(&mut command, dir, false, true);
     server.unix_client().script(&[(b"PING\n", "PONG\n")]);
@@ -144,7 +142,7 @@ fn the_socket_is_private_unless_asked_otherwise() {
 fn unix_only_serves_no_tcp_and_env_vars_configure_everything() {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("env.sock");
-    let mut command = Command::new(binary());
+    let mut command = clean_command(binary());
     command
         .env("BLINK_UNIX", &socket)
         .env("BLINK_MEMORY_LIMIT", "1KiB")
@@ -164,7 +162,7 @@ fn unix_only_serves_no_tcp_and_env_vars_configure_everything() {
         (b"SET k v\n", "OK\n"),
     ]);
 
-    let mut command = Command::new(binary());
+    let mut command = clean_command(binary());
     command.env("BLINK_TCP", "127.0.0.1:0");
     let server = Server::spawn(&mut command, tempfile::tempdir().unwrap(), true, false);
     server.tcp_client().script(&[(b"PING\n", "PONG\n")]);
@@ -244,8 +242,8 @@ fn bad_memory_limits_are_refused_with_exit_code_2() {
 
 #[test]
 fn a_host_name_is_resolved_and_each_of_its_addresses_served_on_one_port() {
-    let mut command = Command::new(binary());
-    command.args(["serve", "--tcp", "localhost:0"]);
+    let mut command = blink("serve");
+    command.args(["--tcp", "localhost:0"]);
     let server = Server::spawn(&mut command, tempfile::tempdir().unwrap(), true, false);
     let first = server.tcp.unwrap();
     assert!(first.ip().is_loopback(), "{first}");
@@ -332,19 +330,11 @@ fn connections_over_the_limit_get_an_error_and_the_rest_keep_working() {
     first.script(&[(b"SET still working\n", "OK\n")]);
     // A freed slot is usable again.
     drop(first);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    wait_for("the closed connection's slot to come back", || {
         let mut next = server.tcp_client();
         next.send(b"PING\n");
-        if next.read_line() == b"PONG\n" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the closed connection's slot never came back"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        next.read_line() == b"PONG\n"
+    });
 }
 
 #[test]
@@ -352,9 +342,8 @@ fn logs_go_to_rolling_files_as_json_when_asked() {
     let log_dir = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("log.sock");
-    let mut command = Command::new(binary());
-    command.args([
-        "serve",
+    // It logs to files, so it announces nothing on stderr: its socket says it is up.
+    let mut server = Process::spawn(blink("serve").args([
         "--unix",
         socket.to_str().unwrap(),
         "--log-dir",
@@ -363,21 +352,13 @@ fn logs_go_to_rolling_files_as_json_when_asked() {
         "json",
         "--log",
         "debug",
-    ]);
-    let mut child = command.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !socket.exists() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    ]));
+    wait_for("the server to create its socket", || socket.exists());
     let mut client = Client::unix(&socket);
     client.script(&[(b"SET secret-key top-secret-value\n", "OK\n")]);
     drop(client);
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    server.signal(Signal::TERM);
+    assert!(server.wait_exit(STEP_TIMEOUT).success());
 
     let files: Vec<_> = std::fs::read_dir(log_dir.path())
         .unwrap()
@@ -413,7 +394,7 @@ fn logs_go_to_rolling_files_as_json_when_asked() {
 fn info_level_logs_nothing_per_request() {
     let server = Server::start(&[]);
     let mut client = server.tcp_client();
-    let before = server.log.lock().unwrap().len();
+    let before = server.process.log_len();
     for i in 0..100 {
         client.script(&[
             (format!("SET k{i} v\n").as_bytes(), "OK\n"),
@@ -422,10 +403,5 @@ fn info_level_logs_nothing_per_request() {
     }
     drop(client);
     server.tcp_client().script(&[(b"PING\n", "PONG\n")]);
-    assert_eq!(
-        server.log.lock().unwrap().len(),
-        before,
-        "{}",
-        server.log_text()
-    );
+    assert_eq!(server.process.log_len(), before, "{}", server.log_text());
 }

@@ -5,16 +5,13 @@
 //!
 //! Set `BLINK_LONG_LINEARIZABILITY=1` for the long run (32 clients, 1,000,000 operations);
 //! `BLINK_LINEARIZABILITY_SEED=<n>` replays a given random seed.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use blink_model::linearizability::{check, OpKind, Operation};
-use common::{Client, Server};
+use common::{decode_get, Client, Server};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
@@ -67,17 +64,10 @@ fn run_client(
         let reply = client.request(request.as_bytes());
         let ret = nanos(Instant::now());
         let kind = match (dice, reply.as_str()) {
-            (0..50, "NOT_FOUND\n") => OpKind::Get { key, result: None },
-            (0..50, reply) => {
-                let encoded = reply
-                    .strip_prefix("VALUE ")
-                    .and_then(|r| r.strip_suffix('\n'))
-                    .unwrap_or_else(|| panic!("bad reply to {request:?}: {reply:?}"));
-                OpKind::Get {
-                    key,
-                    result: Some(BASE64.decode(encoded).unwrap()),
-                }
-            }
+            (0..50, reply) => OpKind::Get {
+                key,
+                result: decode_get(reply),
+            },
             (50..85, "OK\n") => OpKind::Set {
                 key,
                 value: value.unwrap(),

@@ -1,15 +1,15 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `blink-store bench` and `blink-store echo`, run as the real binary against the real
 //! server, the echo server, Redis and memcached, over TCP and a Unix socket.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{binary, run_to_end, Server, STEP_TIMEOUT};
+use common::{blink, free_port, run_to_end, tool, wait_for, Process, Server, STEP_TIMEOUT};
+use rustix::process::Signal;
 use serde_json::Value;
 
 /// Runs `bench` with `args` and `--json`, asserts it succeeded and returns its report.
@@ -46,12 +46,10 @@ fn assert_clean(report: &Value) {
 
 /// `--tcp ADDR` and `--unix PATH` for each transport `server` listens on.
 fn targets(server: &Server) -> Vec<[String; 2]> {
-    let tcp = ["--tcp".to_owned(), server.tcp.unwrap().to_string()];
-    let unix = [
-        "--unix".to_owned(),
-        server.unix.as_ref().unwrap().display().to_string(),
-    ];
-    vec![tcp, unix]
+    vec![
+        ["--tcp".to_owned(), server.tcp_arg()],
+        ["--unix".to_owned(), server.unix_arg()],
+    ]
 }
 
 #[test]
@@ -86,7 +84,7 @@ fn line_protocol_after_preload_hits_every_get_over_tcp_and_unix() {
 #[test]
 fn mixed_value_sizes_are_written_and_read_back_over_line_and_resp() {
     let server = Server::start(&[]);
-    let addr = server.tcp.unwrap().to_string();
+    let addr = server.tcp_arg();
     for protocol in ["line", "resp"] {
         let report = bench_json(&[
             "--tcp",
@@ -119,7 +117,7 @@ fn zipf_keys_for_a_fixed_duration() {
     let started = Instant::now();
     let report = bench_json(&[
         "--tcp",
-        &server.tcp.unwrap().to_string(),
+        &server.tcp_arg(),
         "--key-dist",
         "zipf",
         "--duration",
@@ -145,14 +143,8 @@ fn zipf_keys_for_a_fixed_duration() {
 fn the_echo_server_sends_every_line_back() {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("echo.sock");
-    let mut command = Command::new(binary());
-    command.args([
-        "echo",
-        "--tcp",
-        "127.0.0.1:0",
-        "--unix",
-        sock.to_str().unwrap(),
-    ]);
+    let mut command = blink("echo");
+    command.args(["--tcp", "127.0.0.1:0", "--unix", sock.to_str().unwrap()]);
     let mut echo = Server::spawn(&mut command, dir, true, true);
     for [flag, target] in targets(&echo) {
         let report = bench_json(&[
@@ -172,7 +164,7 @@ fn the_echo_server_sends_every_line_back() {
         assert_clean(&report);
         assert_eq!(count(&report, "requests"), 2000, "{report}");
     }
-    echo.signal("TERM");
+    echo.signal(Signal::TERM);
     assert!(
         echo.wait_exit(STEP_TIMEOUT).success(),
         "{}",
@@ -184,7 +176,7 @@ fn the_echo_server_sends_every_line_back() {
 #[test]
 fn a_wrong_protocol_or_no_server_fails_with_a_message() {
     let server = Server::start(&[]);
-    let addr = server.tcp.unwrap().to_string();
+    let addr = server.tcp_arg();
     let args = [
         "bench",
         "--tcp",
@@ -200,11 +192,8 @@ fn a_wrong_protocol_or_no_server_fails_with_a_message() {
     assert!(stderr.contains("--protocol"), "{stderr}");
     assert!(stdout.contains("errors       200"), "{stdout}");
 
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let (status, _, stderr) = run_to_end(&["bench", "--tcp", &closed.to_string()], &[]);
+    let closed = format!("127.0.0.1:{}", free_port());
+    let (status, _, stderr) = run_to_end(&["bench", "--tcp", &closed], &[]);
     assert!(!status.success());
     assert!(stderr.contains("cannot connect"), "{stderr}");
 
@@ -215,7 +204,7 @@ fn a_wrong_protocol_or_no_server_fails_with_a_message() {
 #[test]
 fn resp_against_redis() {
     let redis = External::start(
-        "redis-server",
+        ("redis-server", "redis-server"),
         |port| {
             vec![
                 "--port".into(),
@@ -252,7 +241,7 @@ fn resp_against_redis() {
 #[test]
 fn memcache_against_memcached() {
     let memcached = External::start(
-        "memcached",
+        ("memcached", "memcached"),
         |port| {
             let mut args = vec![
                 "-p".into(),
@@ -291,56 +280,35 @@ fn memcache_against_memcached() {
 
 /// A Redis or memcached process on a free loopback port; killed on drop.
 struct External {
-    child: Child,
+    process: Process,
     port: u16,
 }
 
 impl External {
-    /// Starts `program` with the arguments `args` gives for a free port, and waits until
-    /// it answers `probe` (a request and the start of its reply).
-    fn start(program: &str, args: impl Fn(u16) -> Vec<String>, probe: (&[u8], &str)) -> External {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(program)
-            .args(args(port))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|err| {
-                panic!(
-                    "cannot run {program} ({err}); these tests need Redis and memcached: \
-                     apt-get install -y redis-server memcached"
-                )
-            });
-        let mut external = External { child, port };
-        external.wait_ready(program, probe);
+    /// Starts `program` (from the Debian `package`) with the arguments `args` gives for a
+    /// free port, and waits until it answers `probe` (a request and the start of its
+    /// reply).
+    fn start(
+        (program, package): (&str, &str),
+        args: impl Fn(u16) -> Vec<String>,
+        (request, answer): (&[u8], &str),
+    ) -> External {
+        let port = free_port();
+        let process = Process::spawn(Command::new(tool(program, package)).args(args(port)));
+        let external = External { process, port };
+        wait_for(&format!("{program} to answer on port {port}"), || {
+            assert!(
+                !external.process.has_exited(),
+                "{program} exited at start-up:\n{}",
+                external.process.log_text()
+            );
+            external.answers(request, answer)
+        });
         external
     }
 
     fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
-    }
-
-    /// Polls until a connection gets the expected answer to `probe`.
-    fn wait_ready(&mut self, program: &str, (request, answer): (&[u8], &str)) {
-        let deadline = Instant::now() + STEP_TIMEOUT;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("{program} exited at start-up: {status}");
-            }
-            if self.answers(request, answer) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{program} did not start listening"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 
     fn answers(&self, request: &[u8], answer: &str) -> bool {
@@ -357,23 +325,22 @@ impl External {
     }
 }
 
-impl Drop for External {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn a_line_protocol_run_ends_with_what_the_server_says_of_itself() {
     let server = Server::start(&[]);
-    let out = std::process::Command::new(common::binary())
-        .args(["bench", "--tcp", &server.tcp.unwrap().to_string()])
-        .args(["--requests", "500", "--keys", "50", "--preload"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let tcp = server.tcp_arg();
+    let args = [
+        "bench",
+        "--tcp",
+        &tcp,
+        "--requests",
+        "500",
+        "--keys",
+        "50",
+        "--preload",
+    ];
+    let (status, stdout, stderr) = run_to_end(&args, &[]);
+    assert!(status.success(), "{stderr}");
     let summary = stdout.lines().last().unwrap();
     assert!(
         summary.starts_with("server       keys 50  used "),

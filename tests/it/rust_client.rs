@@ -1,16 +1,15 @@
 //! `blink_store::Client`, async and blocking, against the real server over TCP and a Unix
 //! socket: every method, pipelines, binary values, refusals, reconnecting after the
 //! server closed the connection, and a clear error when nothing listens.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
 use blink_store::client::blocking;
 use blink_store::client::{Command, Endpoint, Error, Response, Ttl};
 use blink_store::Client;
-use common::Server;
+use common::{free_port, http_get, Server};
 
 /// Every byte a line-protocol value may hold: all but LF (and a CR only mid-value).
 fn binary_value() -> Vec<u8> {
@@ -23,7 +22,7 @@ fn binary_value() -> Vec<u8> {
 async fn the_async_client_speaks_every_command_over_tcp_and_unix() {
     let server = Server::start(&[]);
     let endpoints = [
-        Endpoint::Tcp(server.tcp.unwrap().to_string()),
+        Endpoint::Tcp(server.tcp_arg()),
         Endpoint::Unix(server.unix.clone().unwrap()),
     ];
     for endpoint in endpoints {
@@ -64,9 +63,7 @@ async fn the_async_client_speaks_every_command_over_tcp_and_unix() {
 #[tokio::test]
 async fn pipelines_answer_in_order_and_refusals_stand_alone() {
     let server = Server::start(&["--max-value-size", "8"]);
-    let mut client = Client::connect_tcp(server.tcp.unwrap().to_string())
-        .await
-        .unwrap();
+    let mut client = Client::connect_tcp(server.tcp_arg()).await.unwrap();
     let replies = client
         .pipeline(&[
             Command::Set(b"a", b"1"),
@@ -96,9 +93,7 @@ async fn pipelines_answer_in_order_and_refusals_stand_alone() {
 #[tokio::test]
 async fn bad_input_is_refused_before_sending_and_errors_are_typed() {
     let server = Server::start(&["--max-key-size", "4"]);
-    let mut client = Client::connect_tcp(server.tcp.unwrap().to_string())
-        .await
-        .unwrap();
+    let mut client = Client::connect_tcp(server.tcp_arg()).await.unwrap();
     assert!(matches!(
         client.set("k", "a\nb").await,
         Err(Error::InvalidValue)
@@ -118,9 +113,7 @@ async fn bad_input_is_refused_before_sending_and_errors_are_typed() {
 #[tokio::test]
 async fn the_client_reconnects_after_the_server_closed_the_connection() {
     let server = Server::start(&[]);
-    let mut client = Client::connect_tcp(server.tcp.unwrap().to_string())
-        .await
-        .unwrap();
+    let mut client = Client::connect_tcp(server.tcp_arg()).await.unwrap();
     client.set("k", "v").await.unwrap();
     // QUIT has no reply: the server closes, and even a retry finds it closed.
     assert!(matches!(client.request(b"QUIT").await, Err(Error::Closed)));
@@ -144,9 +137,7 @@ fn the_blocking_client_works_and_a_dead_server_is_a_clear_error() {
             Response::Deleted(true)
         ]
     );
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = closed.local_addr().unwrap().to_string();
-    drop(closed);
+    let addr = format!("127.0.0.1:{}", free_port());
     let Err(err) = blocking::Client::connect_tcp(addr.clone()) else {
         panic!("connected to a closed port");
     };
@@ -158,23 +149,18 @@ fn the_blocking_client_works_and_a_dead_server_is_a_clear_error() {
 }
 
 #[allow(dead_code)]
-#[path = "../examples/clients/rust/backend.rs"]
+#[path = "../../examples/clients/rust/backend.rs"]
 mod backend;
 
 #[allow(dead_code)]
-#[path = "../examples/clients/rust/example.rs"]
+#[path = "../../examples/clients/rust/example.rs"]
 mod example;
 
-/// One HTTP GET to `addr`; the response body.
-fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(common::STEP_TIMEOUT)).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
-    response.split("\r\n\r\n").nth(1).unwrap().to_owned()
+/// One HTTP GET to `addr` that must succeed; the response body.
+fn get_body(addr: std::net::SocketAddr, path: &str) -> String {
+    let response = http_get(addr, path);
+    assert_eq!(response.status, 200, "{}", response.body);
+    response.body
 }
 
 #[test]
@@ -184,17 +170,17 @@ fn the_backend_example_serves_a_lookup_from_the_cache_the_second_time() {
     let addr = listener.local_addr().unwrap();
     let endpoint = Endpoint::Unix(server.unix.clone().unwrap());
     std::thread::spawn(move || backend::serve(listener, endpoint).map_err(|err| err.to_string()));
-    let first = http_get(addr, "/user/alice");
+    let first = get_body(addr, "/user/alice");
     assert_eq!(
         first,
         r#"{"user":"alice","profile":"profile of alice","cached":false}"#
     );
-    let second = http_get(addr, "/user/alice");
+    let second = get_body(addr, "/user/alice");
     assert_eq!(
         second,
         r#"{"user":"alice","profile":"profile of alice","cached":true}"#
     );
-    let mut client = blocking::Client::connect_tcp(server.tcp.unwrap().to_string()).unwrap();
+    let mut client = blocking::Client::connect_tcp(server.tcp_arg()).unwrap();
     assert!(matches!(
         client.ttl("profile:alice").unwrap(),
         Some(Ttl::Expires(ttl)) if ttl <= backend::CACHE_TTL
@@ -204,9 +190,9 @@ fn the_backend_example_serves_a_lookup_from_the_cache_the_second_time() {
 #[test]
 fn the_client_example_runs_against_the_server() {
     let server = Server::start(&[]);
-    std::env::set_var("BLINK_ADDR", server.tcp.unwrap().to_string());
+    std::env::set_var("BLINK_ADDR", server.tcp_arg());
     example::main().unwrap();
-    let mut client = blocking::Client::connect_tcp(server.tcp.unwrap().to_string()).unwrap();
+    let mut client = blocking::Client::connect_tcp(server.tcp_arg()).unwrap();
     assert_eq!(client.get("user").unwrap(), Some(b"alice".to_vec()));
     assert_eq!(client.get("a").unwrap(), None, "the pipeline deleted it");
 }

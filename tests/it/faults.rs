@@ -7,37 +7,35 @@
 //!
 //! Bounded by default (each test takes seconds); `BLINK_SOAK=1` scales every count up and
 //! floods for a minute. Each test prints what it tried and what it measured
-//! (`cargo test --test faults -- --nocapture`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! (`cargo test --test it faults:: -- --nocapture`).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::net::UnixStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use blink_model::linearizability::{OpKind, Operation};
 use blink_model::lossy::check_lossy;
 use blink_store::evictor::Evictor;
 use blink_store::protocol::Limits;
 use blink_store::server::{self, Listeners, ServerOptions};
 use blink_store::store::{Store, StoreConfig};
-use common::{resp_command, status_kib, Client, Server, Stream, STEP_TIMEOUT};
+use common::{
+    blink, decode_get, gets_that_found, live_bytes, resp_command, status_kib, tcp_stream,
+    unix_stream, value_reply, wait_connections, wait_for, wait_usage_within, Client, Process,
+    Server, STEP_TIMEOUT,
+};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
-use rustix::process::{Pid, Resource, Rlimit, Signal};
+use rustix::process::{Resource, Rlimit, Signal};
 use tokio_util::sync::CancellationToken;
 
 // ---------------------------------------------------------------------------------------
-// Modes, polling and the server's own counters
+// Modes and limits
 // ---------------------------------------------------------------------------------------
 
 /// Whether the long mode was asked for.
@@ -62,72 +60,6 @@ fn mode() -> &'static str {
     }
 }
 
-/// Polls `condition` until it holds, failing the test after `timeout`; returns how long
-/// it took.
-fn wait_for(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while !condition() {
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    start.elapsed()
-}
-
-/// The line protocol's `INFO`, field by field.
-fn info(client: &mut Client) -> HashMap<String, u64> {
-    let reply = client.request(b"INFO\n");
-    let fields = reply
-        .trim_end()
-        .strip_prefix("INFO ")
-        .unwrap_or_else(|| panic!("bad INFO reply {reply:?}"));
-    fields
-        .split(' ')
-        .map(|field| {
-            let (name, value) = field
-                .split_once('=')
-                .unwrap_or_else(|| panic!("bad INFO field {field:?}"));
-            let value = value
-                .parse()
-                .unwrap_or_else(|_| panic!("bad INFO value {field:?}"));
-            (name.to_owned(), value)
-        })
-        .collect()
-}
-
-/// The `connections=` field of `INFO` (counting the asking client itself).
-fn connections(client: &mut Client) -> u64 {
-    info(client)["connections"]
-}
-
-/// Polls `INFO` until `connections=` is `expected`; returns how long it took.
-fn wait_connections(monitor: &mut Client, expected: u64) -> Duration {
-    let start = Instant::now();
-    loop {
-        let now = connections(monitor);
-        if now == expected {
-            return start.elapsed();
-        }
-        assert!(
-            start.elapsed() < STEP_TIMEOUT,
-            "connections= stayed at {now}, expected {expected}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// Polls `USAGE` until it is at most `bound`; returns the last value.
-fn wait_usage_within(client: &mut Client, bound: u64) -> u64 {
-    let mut usage = client.usage();
-    wait_for(STEP_TIMEOUT, &format!("USAGE <= {bound}"), || {
-        usage = client.usage();
-        usage <= bound
-    });
-    usage
-}
-
 /// Fails if the server's log shows a panic.
 fn assert_no_panic(server: &Server) {
     let log = server.log_text();
@@ -143,14 +75,6 @@ fn proc_soft_limit(pid: u32, name: &str) -> String {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/limits"))
         .to_owned()
-}
-
-/// Sends `signal` to the process `pid` (always a single, positive pid).
-fn send_signal(pid: u32, signal: Signal) {
-    let raw = i32::try_from(pid).unwrap();
-    assert!(raw > 0, "refusing to signal pid {raw}");
-    let pid = Pid::from_raw(raw).unwrap();
-    rustix::process::kill_process(pid, signal).unwrap();
 }
 
 /// Raises this process's soft limit on open files to its hard limit (children spawned
@@ -171,105 +95,12 @@ fn raise_open_file_limit() -> (Option<u64>, Option<u64>) {
     (before.current, after.current)
 }
 
-// ---------------------------------------------------------------------------------------
-// Raw connections
-// ---------------------------------------------------------------------------------------
-
-fn tcp(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(STEP_TIMEOUT)).unwrap();
-    stream
-}
-
-fn unix(path: &Path) -> UnixStream {
-    let stream = UnixStream::connect(path).unwrap();
-    stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
-    stream.set_write_timeout(Some(STEP_TIMEOUT)).unwrap();
-    stream
-}
-
-/// A TCP stream when `unix` is false, else one over the server's Unix socket.
-fn stream(server: &Server, use_unix: bool) -> Stream {
-    if use_unix {
-        Stream::Unix(unix(server.unix.as_deref().unwrap()))
-    } else {
-        Stream::Tcp(tcp(server.tcp.unwrap()))
-    }
-}
-
-/// One file descriptor per connection (the harness's `Client` takes two): writes, and
-/// reads reply lines, keeping whatever follows the last complete line.
-struct Lines {
-    stream: Stream,
-    buf: Vec<u8>,
-    pos: usize,
-}
-
-impl Lines {
-    fn new(stream: Stream) -> Self {
-        Self {
-            stream,
-            buf: Vec::new(),
-            pos: 0,
-        }
-    }
-
-    fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.stream.write_all(bytes)
-    }
-
-    /// The next line with its LF, or `None` at EOF.
-    fn next_line(&mut self) -> std::io::Result<Option<Vec<u8>>> {
-        loop {
-            if let Some(at) = self.buf[self.pos..].iter().position(|&b| b == b'\n') {
-                let line = self.buf[self.pos..self.pos + at + 1].to_vec();
-                self.pos += at + 1;
-                return Ok(Some(line));
-            }
-            self.buf.drain(..self.pos);
-            self.pos = 0;
-            let mut chunk = [0u8; 16 * 1024];
-            let read = self.stream.read(&mut chunk)?;
-            if read == 0 {
-                return Ok(None);
-            }
-            self.buf.extend_from_slice(&chunk[..read]);
-        }
-    }
-
-    /// A line that must be there.
-    fn line(&mut self) -> Vec<u8> {
-        self.next_line().unwrap().expect("the server closed early")
-    }
-
-    /// Bytes received after the last complete line.
-    fn rest(&self) -> &[u8] {
-        &self.buf[self.pos..]
-    }
-}
-
-/// The reply to `GET` of a key holding `value`.
-fn value_reply(value: &[u8]) -> Vec<u8> {
-    format!("VALUE {}\n", BASE64.encode(value)).into_bytes()
-}
-
 /// `len` printable bytes (no spaces, so any line protocol reader can show them).
 fn alnum(rng: &mut SmallRng, len: usize) -> Vec<u8> {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     (0..len)
         .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())])
         .collect()
-}
-
-/// A child process killed (and reaped) on drop.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -294,31 +125,28 @@ fn a_thousand_connections_held_at_once_all_served_then_all_released() {
         "the server may open only {server_files} files"
     );
     let mut monitor = server.tcp_client();
-    let baseline = connections(&mut monitor);
+    let baseline = monitor.connections();
     for round in 0..rounds {
         let start = Instant::now();
-        let mut conns: Vec<Lines> = (0..CONNS)
-            .map(|i| Lines::new(stream(&server, i % 4 == 3)))
-            .collect();
+        let mut conns: Vec<Client> = (0..CONNS).map(|i| server.client(i % 4 == 3)).collect();
         let accepted = wait_connections(&mut monitor, baseline + CONNS as u64);
         // Every connection sends while all are open, then every one reads its replies.
         for (i, conn) in conns.iter_mut().enumerate() {
             conn.send(
                 format!("SET conn-{round}-{i} value-{round}-{i}\nGET conn-{round}-{i}\n")
                     .as_bytes(),
-            )
-            .unwrap();
+            );
         }
         for (i, conn) in conns.iter_mut().enumerate() {
-            assert_eq!(conn.line(), b"OK\n", "SET on connection {i}");
+            assert_eq!(conn.read_line(), b"OK\n", "SET on connection {i}");
             let value = format!("value-{round}-{i}");
             assert_eq!(
-                conn.line(),
+                conn.read_line(),
                 value_reply(value.as_bytes()),
                 "GET on connection {i}"
             );
         }
-        let open = connections(&mut monitor);
+        let open = monitor.connections();
         assert_eq!(
             open,
             baseline + CONNS as u64,
@@ -334,7 +162,7 @@ fn a_thousand_connections_held_at_once_all_served_then_all_released() {
             CONNS * 2
         );
     }
-    let keys = info(&mut monitor)["keys"];
+    let keys = monitor.info()["keys"];
     assert_eq!(keys, (rounds * CONNS) as u64, "a SET was lost");
     assert_no_panic(&server);
     let log = server.log_text();
@@ -426,35 +254,35 @@ fn inject(server: &Server, i: usize) -> usize {
     }
     match fault {
         Fault::HalfLineClose => {
-            let mut s = tcp(server.tcp.unwrap());
+            let mut s = tcp_stream(server.tcp.unwrap());
             s.write_all(half_line.as_bytes()).unwrap();
             drop(s);
         }
         Fault::HalfLineShutdown => {
-            let mut s = unix(server.unix.as_deref().unwrap());
+            let mut s = unix_stream(server.unix.as_deref().unwrap());
             s.write_all(half_line.as_bytes()).unwrap();
             s.shutdown(Shutdown::Both).unwrap();
         }
         Fault::HalfRespClose => {
             let mut frame = resp_command(&[b"SET", key.as_bytes(), &[b'r'; 100]]);
             frame.truncate(frame.len() - 60);
-            let mut s = tcp(server.tcp.unwrap());
+            let mut s = tcp_stream(server.tcp.unwrap());
             s.write_all(&frame).unwrap();
             drop(s);
         }
         Fault::HalfLineReset => {
-            let mut s = tcp(server.tcp.unwrap());
+            let mut s = tcp_stream(server.tcp.unwrap());
             s.write_all(half_line.as_bytes()).unwrap();
             reset(s);
         }
         Fault::PipelineClose => {
-            let mut s = tcp(server.tcp.unwrap());
+            let mut s = tcp_stream(server.tcp.unwrap());
             s.write_all(&pipeline).unwrap();
             s.write_all(half_line.as_bytes()).unwrap();
             drop(s);
         }
         Fault::PipelineShutdown => {
-            let mut s = unix(server.unix.as_deref().unwrap());
+            let mut s = unix_stream(server.unix.as_deref().unwrap());
             // The server may already have reset the connection by the time the half line
             // goes out (its replies were never read); that is the fault, not a failure.
             let _ = s
@@ -463,7 +291,7 @@ fn inject(server: &Server, i: usize) -> usize {
             let _ = s.shutdown(Shutdown::Both);
         }
         Fault::PipelineReset | Fault::RespPipelineReset => {
-            let mut s = tcp(server.tcp.unwrap());
+            let mut s = tcp_stream(server.tcp.unwrap());
             s.write_all(&pipeline).unwrap();
             let half = if fault == Fault::RespPipelineReset {
                 let mut frame = resp_command(&[b"SET", key.as_bytes(), b"never"]);
@@ -483,27 +311,22 @@ fn inject(server: &Server, i: usize) -> usize {
 /// and it has done `requests` requests, then kills it with SIGKILL.
 fn kill_a_load_generator(server: &Server, monitor: &mut Client, baseline: u64) -> u64 {
     const CONNS: u64 = 8;
-    let before = info(monitor);
+    let before = monitor.info();
     let done_before = before["hits"] + before["misses"];
-    let mut bench = KillOnDrop(
-        Command::new(common::binary())
-            .args(["bench", "--tcp", &server.tcp.unwrap().to_string()])
+    let mut bench = Process::spawn(
+        blink("bench")
+            .args(["--tcp", &server.tcp_arg()])
             .args(["--conns", "8", "--pipeline", "64", "--duration", "120s"])
-            .args(["--ratio", "1:1", "--keys", "5000", "--value-size", "200"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+            .args(["--ratio", "1:1", "--keys", "5000", "--value-size", "200"]),
     );
     let mut done = 0;
-    wait_for(STEP_TIMEOUT, "the load generator to get going", || {
-        let now = info(monitor);
+    wait_for("the load generator to get going", || {
+        let now = monitor.info();
         done = now["hits"] + now["misses"] - done_before;
         now["connections"] >= baseline + CONNS && done >= 5_000
     });
-    send_signal(bench.0.id(), Signal::KILL);
-    let status = bench.0.wait().unwrap();
+    bench.signal(Signal::KILL);
+    let status = bench.wait_exit(STEP_TIMEOUT);
     assert!(!status.success(), "the load generator was not killed");
     done
 }
@@ -516,7 +339,7 @@ fn clients_that_vanish_mid_request_leave_nothing_behind() {
     let total = per_fault * FAULTS.len();
     let server = Server::start(&[]);
     let mut monitor = server.tcp_client();
-    let baseline = connections(&mut monitor);
+    let baseline = monitor.connections();
     let start = Instant::now();
 
     // A well-behaved client keeps checking its own round trips while the others vanish.
@@ -542,7 +365,7 @@ fn clients_that_vanish_mid_request_leave_nothing_behind() {
             }
             slowest
         });
-        wait_for(STEP_TIMEOUT, "the bystander's first round trip", || {
+        wait_for("the bystander's first round trip", || {
             round_trips.load(Ordering::Relaxed) > 0
         });
         let injectors: Vec<_> = (0..THREADS)
@@ -701,7 +524,7 @@ fn start_proxy(
 /// Pipelined SET/GET pairs over the line protocol through the proxy; returns requests.
 fn text_through_proxy(proxy: SocketAddr, batches: usize) -> usize {
     let mut rng = SmallRng::seed_from_u64(7);
-    let mut conn = Lines::new(Stream::Tcp(tcp(proxy)));
+    let mut conn = Client::tcp(proxy);
     let mut requests = 0;
     for b in 0..batches {
         let mut batch = Vec::new();
@@ -718,9 +541,9 @@ fn text_through_proxy(proxy: SocketAddr, batches: usize) -> usize {
         }
         batch.extend_from_slice(b"PING\n");
         expected.push(b"PONG\n".to_vec());
-        conn.send(&batch).unwrap();
+        conn.send(&batch);
         for (n, want) in expected.iter().enumerate() {
-            assert_eq!(conn.line(), *want, "reply {n} of text batch {b}");
+            assert_eq!(conn.read_line(), *want, "reply {n} of text batch {b}");
         }
         requests += expected.len();
     }
@@ -730,7 +553,7 @@ fn text_through_proxy(proxy: SocketAddr, batches: usize) -> usize {
 /// Pipelined SET/GET pairs over RESP, with binary values, through the proxy.
 fn resp_through_proxy(proxy: SocketAddr, batches: usize) -> usize {
     let mut rng = SmallRng::seed_from_u64(8);
-    let mut stream = tcp(proxy);
+    let mut stream = tcp_stream(proxy);
     let mut requests = 0;
     for b in 0..batches {
         let mut batch = Vec::new();
@@ -761,7 +584,7 @@ fn delayed_and_fragmented_traffic_gets_every_reply_right() {
     let batches = scaled(24, 400);
     let server = Server::start(&[]);
     let mut monitor = server.tcp_client();
-    let baseline = connections(&mut monitor);
+    let baseline = monitor.connections();
     let stats = Arc::new(ProxyStats::default());
     let (proxy, proxy_thread) = start_proxy(server.tcp.unwrap(), 2, stats.clone());
     let start = Instant::now();
@@ -805,12 +628,13 @@ struct Survivor {
 
 /// SETs unique keys and GETs them back in pipelined batches until the server closes;
 /// every complete reply must be the right one, and a trailing partial one a prefix of it.
-fn load_until_closed(mut conn: Lines, t: usize, acked: &AtomicU64) -> Survivor {
+fn load_until_closed(mut conn: Client, t: usize, acked: &AtomicU64) -> Survivor {
     const BATCH: usize = 16;
     let mut seen = Survivor::default();
     let mut expected = std::collections::VecDeque::new();
     let mut i = 0usize;
     let mut writing = true;
+    let mut line = Vec::new();
     loop {
         if writing && expected.is_empty() {
             let mut batch = Vec::new();
@@ -823,10 +647,10 @@ fn load_until_closed(mut conn: Lines, t: usize, acked: &AtomicU64) -> Survivor {
                 i += 1;
             }
             // After shutdown the server takes no more; what it read is still answered.
-            writing = conn.send(&batch).is_ok();
+            writing = conn.try_send(&batch).is_ok();
         }
-        match conn.next_line() {
-            Ok(Some(line)) => {
+        match conn.try_read_line(&mut line) {
+            Ok(true) => {
                 let (is_set, want) = expected
                     .pop_front()
                     .unwrap_or_else(|| panic!("client {t}: reply to nothing: {line:?}"));
@@ -843,7 +667,7 @@ fn load_until_closed(mut conn: Lines, t: usize, acked: &AtomicU64) -> Survivor {
                     seen.gets_checked += 1;
                 }
             }
-            Ok(None) => break,
+            Ok(false) => break,
             Err(err) => {
                 assert!(
                     matches!(
@@ -857,13 +681,14 @@ fn load_until_closed(mut conn: Lines, t: usize, acked: &AtomicU64) -> Survivor {
             }
         }
     }
-    let rest = conn.rest();
+    // What arrived after the last complete reply.
+    let rest = line;
     if !rest.is_empty() {
         let (_, want) = expected
             .front()
             .unwrap_or_else(|| panic!("client {t}: bytes after every reply: {rest:?}"));
         assert!(
-            want.starts_with(rest),
+            want.starts_with(&rest),
             "client {t}: malformed partial reply {:?}",
             rest.escape_ascii().to_string()
         );
@@ -883,18 +708,18 @@ fn sigterm_under_load_exits_cleanly_and_every_reply_is_right() {
         let (status, exit_time, seen, at_signal) = std::thread::scope(|scope| {
             let clients: Vec<_> = (0..CLIENTS)
                 .map(|t| {
-                    let conn = Lines::new(stream(&server, t % 3 == 2));
+                    let conn = server.client(t % 3 == 2);
                     let acked = &acked;
                     scope.spawn(move || load_until_closed(conn, t, acked))
                 })
                 .collect();
             // Mid-load: once every client is well under way.
             let threshold = 2_000 + 1_000 * round as u64 % 4_000;
-            wait_for(STEP_TIMEOUT, "the load to get going", || {
+            wait_for("the load to get going", || {
                 acked.load(Ordering::Relaxed) >= threshold
             });
             let at_signal = acked.load(Ordering::Relaxed);
-            send_signal(server.pid(), Signal::TERM);
+            server.signal(Signal::TERM);
             let signalled = Instant::now();
             let status = server.wait_exit(Duration::from_secs(5));
             let exit_time = signalled.elapsed();
@@ -963,7 +788,7 @@ impl FloodPlan {
 }
 
 /// One writer: pipelined SETs of unique keys with 1 KiB values; returns (SETs, bytes).
-fn flood_writer(mut conn: Lines, w: usize, plan: &FloodPlan) -> (u64, u64) {
+fn flood_writer(mut conn: Client, w: usize, plan: &FloodPlan) -> (u64, u64) {
     let mut sets = 0u64;
     let mut written = 0u64;
     let value = vec![b'a' + (w % 26) as u8; FLOOD_VALUE];
@@ -977,16 +802,16 @@ fn flood_writer(mut conn: Lines, w: usize, plan: &FloodPlan) -> (u64, u64) {
             sets += 1;
             written += FLOOD_VALUE as u64;
         }
-        conn.send(&batch).unwrap();
+        conn.send(&batch);
         for _ in 0..FLOOD_BATCH {
-            assert_eq!(conn.line(), b"OK\n", "writer {w}");
+            assert_eq!(conn.read_line(), b"OK\n", "writer {w}");
         }
     }
     (sets, written)
 }
 
 /// Runs the flood over `conns`; returns (SETs, bytes written, time).
-fn flood(conns: Vec<Lines>) -> (u64, u64, Duration) {
+fn flood(conns: Vec<Client>) -> (u64, u64, Duration) {
     let plan = FloodPlan::new();
     let start = Instant::now();
     let (sets, bytes) = std::thread::scope(|scope| {
@@ -1011,10 +836,10 @@ fn a_write_flood_of_ten_times_the_limit_keeps_rss_and_usage_bounded() {
     let server = Server::start(&["--memory-limit", "32MiB"]);
     let pid = server.pid();
     let mut monitor = server.tcp_client();
-    let baseline = connections(&mut monitor);
+    let baseline = monitor.connections();
     let empty_rss_kib = status_kib(pid, "VmRSS");
     // A debug build under a flood of 1 KiB values; the release build's bound under churn
-    // is checked in tests/memory.rs.
+    // is checked in tests/it/memory.rs.
     let rss_bound_kib = FLOOD_LIMIT * 3 / 2 / 1024 + empty_rss_kib;
     let done = AtomicBool::new(false);
     let ((sets, bytes, elapsed), (max_rss_kib, samples)) = std::thread::scope(|scope| {
@@ -1031,7 +856,7 @@ fn a_write_flood_of_ten_times_the_limit_keeps_rss_and_usage_bounded() {
             }
         });
         let conns = (0..FLOOD_WRITERS)
-            .map(|w| Lines::new(stream(&server, w % 2 == 1)))
+            .map(|w| server.client(w % 2 == 1))
             .collect();
         let flooded = flood(conns);
         done.store(true, Ordering::Release);
@@ -1044,7 +869,7 @@ fn a_write_flood_of_ten_times_the_limit_keeps_rss_and_usage_bounded() {
     let settle_start = Instant::now();
     let usage = wait_usage_within(&mut monitor, bound);
     let settled = settle_start.elapsed();
-    let fields = info(&mut monitor);
+    let fields = monitor.info();
     let settled_rss_kib = status_kib(pid, "VmRSS");
     println!(
         "[flood] {} mode: {FLOOD_WRITERS} connections (4 TCP, 4 Unix) wrote {sets} unique \
@@ -1105,9 +930,7 @@ fn a_write_flood_in_process_leaves_the_accounting_exact() {
             }
             max
         });
-        let conns = (0..FLOOD_WRITERS)
-            .map(|_| Lines::new(Stream::Tcp(tcp(addr))))
-            .collect();
+        let conns = (0..FLOOD_WRITERS).map(|_| Client::tcp(addr)).collect();
         let flooded = flood(conns);
         done.store(true, Ordering::Release);
         (flooded, sampler.join().unwrap())
@@ -1116,7 +939,7 @@ fn a_write_flood_in_process_leaves_the_accounting_exact() {
     // The writers have their replies, but connection tasks and the evictor may still be
     // finishing: poll until the counter is within the limit and equals the map's sum.
     let (mut used, mut recounted) = (0, 0);
-    let settled = wait_for(STEP_TIMEOUT, "used == recount() within the limit", || {
+    let settled = wait_for("used == recount() within the limit", || {
         used = store.usage_bytes();
         recounted = store.recount();
         used == recounted && used <= store.max_bytes()
@@ -1161,7 +984,7 @@ type Expected = (String, Option<Vec<u8>>, &'static [u8]);
 
 /// SETs unique keys in pipelined batches, overwrites some, deletes some; returns every
 /// key's acknowledged state.
-fn write_and_delete(mut conn: Lines, c: usize, keys: usize) -> Acked {
+fn write_and_delete(mut conn: Client, c: usize, keys: usize) -> Acked {
     const BATCH: usize = 32;
     let mut rng = SmallRng::seed_from_u64(100 + c as u64);
     let mut acked = Acked::new();
@@ -1197,10 +1020,10 @@ fn write_and_delete(mut conn: Lines, c: usize, keys: usize) -> Acked {
             }
             i += 1;
         }
-        conn.send(&batch).unwrap();
+        conn.send(&batch);
         for (key, state, reply) in expected {
             assert_eq!(
-                conn.line().escape_ascii().to_string(),
+                conn.read_line().escape_ascii().to_string(),
                 reply.escape_ascii().to_string(),
                 "writer {c}, {key}"
             );
@@ -1219,7 +1042,7 @@ fn without_eviction_every_acknowledged_write_is_readable() {
     let acked: Vec<Acked> = std::thread::scope(|scope| {
         let writers: Vec<_> = (0..CLIENTS)
             .map(|c| {
-                let conn = Lines::new(stream(&server, c % 2 == 1));
+                let conn = server.client(c % 2 == 1);
                 scope.spawn(move || write_and_delete(conn, c, keys))
             })
             .collect();
@@ -1257,7 +1080,7 @@ fn without_eviction_every_acknowledged_write_is_readable() {
             }
         }
     }
-    let fields = info(&mut client);
+    let fields = client.info();
     println!(
         "[nothing lost] {} mode: {CLIENTS} clients (3 TCP, 3 Unix) set {} unique keys \
          (values 1-2000 bytes), overwrote and deleted some, in {written:?}; read back: \
@@ -1282,7 +1105,12 @@ fn without_eviction_every_acknowledged_write_is_readable() {
 /// Mixed traffic under eviction: hot keys shared by every client (recorded for the lossy
 /// check), the client's own keys (each GET must return the last value it acknowledged, or
 /// nothing), and 1 KiB fillers that keep the store over its limit.
-fn lossy_client(mut conn: Lines, c: usize, ops: usize, origin: Instant) -> (Vec<Operation>, Acked) {
+fn lossy_client(
+    mut conn: Client,
+    c: usize,
+    ops: usize,
+    origin: Instant,
+) -> (Vec<Operation>, Acked) {
     const BATCH: usize = 16;
     const HOT_KEYS: usize = 6;
     let nanos = |t: Instant| t.duration_since(origin).as_nanos() as u64;
@@ -1325,19 +1153,12 @@ fn lossy_client(mut conn: Lines, c: usize, ops: usize, origin: Instant) -> (Vec<
             sent.push((kind, key, value));
         }
         let call = nanos(Instant::now());
-        conn.send(&batch).unwrap();
+        conn.send(&batch);
         for (kind, key, value) in sent {
-            let reply = conn.line();
+            let reply = conn.read_line();
             let ret = Some(nanos(Instant::now()));
             let reply = String::from_utf8(reply).unwrap();
-            let get_result = || match reply.as_str() {
-                "NOT_FOUND\n" => None,
-                r => Some(
-                    BASE64
-                        .decode(r.strip_prefix("VALUE ").unwrap().trim_end())
-                        .unwrap(),
-                ),
-            };
+            let get_result = || decode_get(&reply);
             let op_kind = match kind {
                 b'g' => OpKind::Get {
                     key: key.into_bytes(),
@@ -1395,7 +1216,7 @@ fn under_eviction_every_value_read_is_one_written() {
     let runs: Vec<(Vec<Operation>, Acked)> = std::thread::scope(|scope| {
         let clients: Vec<_> = (0..CLIENTS)
             .map(|c| {
-                let conn = Lines::new(stream(&server, c % 2 == 1));
+                let conn = server.client(c % 2 == 1);
                 scope.spawn(move || lossy_client(conn, c, ops, origin))
             })
             .collect();
@@ -1410,19 +1231,7 @@ fn under_eviction_every_value_read_is_one_written() {
             .push(op.clone());
     }
     let hot_ops: usize = by_key.values().map(Vec::len).sum();
-    let found = by_key
-        .values()
-        .flatten()
-        .filter(|op| {
-            matches!(
-                op.kind,
-                OpKind::Get {
-                    result: Some(_),
-                    ..
-                }
-            )
-        })
-        .count();
+    let found = gets_that_found(by_key.values().flatten());
     for history in by_key.values() {
         if let Err(violation) = check_lossy(history) {
             panic!("{violation}");
@@ -1437,21 +1246,8 @@ fn under_eviction_every_value_read_is_one_written() {
         .map(|k| String::from_utf8(k.clone()).unwrap())
         .chain(runs.iter().flat_map(|(_, own)| own.keys().cloned()))
         .collect();
-    let mut live = 0u64;
-    for chunk in keys.chunks(256) {
-        let gets: Vec<u8> = chunk
-            .iter()
-            .flat_map(|key| format!("GET {key}\n").into_bytes())
-            .collect();
-        client.send(&gets);
-        for key in chunk {
-            let reply = String::from_utf8(client.read_line()).unwrap();
-            if let Some(encoded) = reply.strip_prefix("VALUE ") {
-                live += (key.len() + BASE64.decode(encoded.trim_end()).unwrap().len()) as u64;
-            }
-        }
-    }
-    let fields = info(&mut client);
+    let live = live_bytes(&mut client, &keys);
+    let fields = client.info();
     println!(
         "[lossy] {} mode: {CLIENTS} clients x {ops} pipelined operations in {elapsed:?} \
          against a 256 KiB limit: {hot_ops} on 6 shared keys pass the lossy-register check \

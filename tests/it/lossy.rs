@@ -3,17 +3,14 @@
 //! (`blink_model::lossy`): every GET returns a value some SET wrote to that key, never one
 //! deleted or overwritten before the GET began, never a torn one; and once the clients
 //! stop, `USAGE` equals the bytes of the keys that GET still finds.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Instant;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use blink_model::linearizability::{OpKind, Operation};
 use blink_model::lossy::check_lossy;
-use common::{Client, Server};
+use common::{decode_get, gets_that_found, live_bytes, wait_usage_within, Client, Server};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
@@ -61,14 +58,10 @@ fn run_client(mut client: Client, id: usize, origin: Instant) -> Run {
         let ret = Some(nanos(Instant::now()));
         let key = key.into_bytes();
         let kind = match (dice, reply.as_str()) {
-            (0..35, "NOT_FOUND\n") => OpKind::Get { key, result: None },
-            (0..35, reply) => {
-                let encoded = reply.strip_prefix("VALUE ").unwrap().trim_end();
-                OpKind::Get {
-                    key,
-                    result: Some(BASE64.decode(encoded).unwrap()),
-                }
-            }
+            (0..35, reply) => OpKind::Get {
+                key,
+                result: decode_get(reply),
+            },
             (35..60, "OK\n") => OpKind::Set {
                 key,
                 value: value.into_bytes(),
@@ -110,34 +103,11 @@ fn record() -> (Server, Vec<Run>) {
     (server, runs)
 }
 
-/// Bytes of key + value of every key GET still finds.
-fn live_bytes(client: &mut Client, keys: impl Iterator<Item = String>) -> u64 {
-    keys.map(|key| {
-        let reply = client.request(format!("GET {key}\n").as_bytes());
-        match reply.strip_prefix("VALUE ") {
-            Some(encoded) => (key.len() + BASE64.decode(encoded.trim_end()).unwrap().len()) as u64,
-            None => 0,
-        }
-    })
-    .sum()
-}
-
 #[test]
 fn under_eviction_pressure_reads_are_lossy_but_never_wrong() {
     let (server, runs) = record();
     let history: Vec<Operation> = runs.iter().flat_map(|run| run.history.clone()).collect();
-    let found = history
-        .iter()
-        .filter(|op| {
-            matches!(
-                op.kind,
-                OpKind::Get {
-                    result: Some(_),
-                    ..
-                }
-            )
-        })
-        .count();
+    let found = gets_that_found(&history);
     assert!(
         found > 100,
         "too few reads found a value ({found}) for the check to mean much"
@@ -148,15 +118,12 @@ fn under_eviction_pressure_reads_are_lossy_but_never_wrong() {
 
     // Quiescence: USAGE is exactly the bytes still readable.
     let mut client = server.tcp_client();
-    let deadline = Instant::now() + common::STEP_TIMEOUT;
-    while client.usage() > 32 * 1024 {
-        assert!(Instant::now() < deadline, "never settled under the limit");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    let keys = (0..KEYS)
+    wait_usage_within(&mut client, 32 * 1024);
+    let keys: Vec<String> = (0..KEYS)
         .map(|k| format!("lossy-k{k}"))
-        .chain(runs.iter().flat_map(|run| run.fillers.iter().cloned()));
-    let live = live_bytes(&mut client, keys);
+        .chain(runs.iter().flat_map(|run| run.fillers.iter().cloned()))
+        .collect();
+    let live = live_bytes(&mut client, &keys);
     assert_eq!(client.usage(), live);
 }
 

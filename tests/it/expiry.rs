@@ -1,40 +1,12 @@
 //! Time to live and INFO over real sockets: the line protocol's EXPIRE, TTL, PERSIST and
 //! INFO; keys that expire without being read (active expiry) free their memory; RESP's
 //! TTL commands; and the inline `PING` that opens a connection in RESP.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Read;
-use std::time::{Duration, Instant};
 
-use common::{Client, Server, STEP_TIMEOUT};
-
-/// The line protocol's INFO as `(field, value)` pairs.
-fn info(client: &mut Client) -> Vec<(String, u64)> {
-    let reply = client.request(b"INFO\n");
-    let fields = reply.trim_end().strip_prefix("INFO ").unwrap();
-    fields
-        .split(' ')
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap();
-            (name.to_owned(), value.parse().unwrap())
-        })
-        .collect()
-}
-
-fn field(info: &[(String, u64)], name: &str) -> u64 {
-    info.iter().find(|(n, _)| n == name).unwrap().1
-}
-
-/// Polls `check` until it holds, failing after [`STEP_TIMEOUT`].
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + STEP_TIMEOUT;
-    while !check() {
-        assert!(Instant::now() < deadline, "never happened: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use common::{wait_for, Server};
 
 #[test]
 fn the_line_protocol_has_expire_ttl_persist_and_info() {
@@ -70,10 +42,9 @@ fn the_line_protocol_has_expire_ttl_persist_and_info() {
             (b"EXPIRE k 0\n", "OK\n"),
             (b"GET k\n", "NOT_FOUND\n"),
         ]);
-        let info = info(&mut client);
-        let names: Vec<&str> = info.iter().map(|(name, _)| name.as_str()).collect();
+        let info = client.info();
         assert_eq!(
-            names,
+            info.names(),
             [
                 "keys",
                 "used_bytes",
@@ -90,10 +61,10 @@ fn the_line_protocol_has_expire_ttl_persist_and_info() {
                 "maxmemory"
             ]
         );
-        assert_eq!(field(&info, "keys"), 0);
-        assert_eq!(field(&info, "limit"), 1 << 20);
-        assert!(field(&info, "misses") >= 1);
-        assert!(field(&info, "connections") >= 1);
+        assert_eq!(info["keys"], 0);
+        assert_eq!(info["limit"], 1 << 20);
+        assert!(info["misses"] >= 1);
+        assert!(info["connections"] >= 1);
     }
 }
 
@@ -103,7 +74,7 @@ fn a_key_is_gone_once_its_time_is_up() {
     let mut client = server.tcp_client();
     client.script(&[(b"SET k v\n", "OK\n"), (b"EXPIRE k 1\n", "OK\n")]);
     assert_eq!(client.request(b"GET k\n"), "VALUE dg==\n");
-    eventually("k expires", || client.request(b"GET k\n") == "NOT_FOUND\n");
+    wait_for("k expires", || client.request(b"GET k\n") == "NOT_FOUND\n");
     assert_eq!(client.usage(), 0);
 }
 
@@ -124,20 +95,16 @@ fn expired_keys_free_their_memory_without_being_read() {
     }
     resp.send(&batch);
     let mut replies = vec![0; 500 * 5];
-    resp.reader.read_exact(&mut replies).unwrap();
+    resp.reader().read_exact(&mut replies).unwrap();
     assert_eq!(replies, b"+OK\r\n".repeat(500));
     let mut line = server.tcp_client();
-    assert_eq!(field(&info(&mut line), "keys"), 500);
+    assert_eq!(line.info()["keys"], 500);
     // Nobody reads them: the background cycle must find and remove them.
-    eventually("every key expires", || field(&info(&mut line), "keys") == 0);
-    let info = info(&mut line);
-    assert_eq!(field(&info, "expirations"), 500);
-    assert_eq!(field(&info, "used_bytes"), 0);
-    assert_eq!(
-        field(&info, "hits") + field(&info, "misses"),
-        0,
-        "nothing read them"
-    );
+    wait_for("every key expires", || line.info()["keys"] == 0);
+    let info = line.info();
+    assert_eq!(info["expirations"], 500);
+    assert_eq!(info["used_bytes"], 0);
+    assert_eq!(info["hits"] + info["misses"], 0, "nothing read them");
 }
 
 #[test]
@@ -161,7 +128,7 @@ fn resp_ttl_commands_answer_as_redis_does() {
     for (request, reply) in steps {
         client.send(request);
         let mut got = vec![0; reply.len()];
-        client.reader.read_exact(&mut got).unwrap();
+        client.reader().read_exact(&mut got).unwrap();
         assert_eq!(
             got.escape_ascii().to_string(),
             reply.escape_ascii().to_string()
@@ -175,7 +142,7 @@ fn an_inline_ping_first_means_resp_and_a_bare_one_the_line_protocol() {
     let mut redis = server.tcp_client();
     redis.send(b"PING\r\nPING\r\n*1\r\n$4\r\nPING\r\n");
     let mut got = vec![0; 21];
-    redis.reader.read_exact(&mut got).unwrap();
+    redis.reader().read_exact(&mut got).unwrap();
     assert_eq!(got, b"+PONG\r\n+PONG\r\n+PONG\r\n");
     let mut line = server.tcp_client();
     line.script(&[(b"PING\n", "PONG\n"), (b"PING\r\n", "PONG\n")]);

@@ -1,27 +1,8 @@
 //! The memory cap: eviction keeps `USAGE` under the limit and exact.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
-use std::time::{Duration, Instant};
-
-use common::{status_kib, Client, Server, STEP_TIMEOUT};
-
-/// Polls `USAGE` until it is within `limit` (the evictor runs in the background).
-fn wait_until_within(client: &mut Client, limit: u64) -> u64 {
-    let deadline = Instant::now() + STEP_TIMEOUT;
-    loop {
-        let usage = client.usage();
-        if usage <= limit {
-            return usage;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "usage {usage} never settled under {limit}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
+use common::{live_bytes, status_kib, wait_usage_within, Server};
 
 #[test]
 fn four_thousand_kib_values_into_a_two_mib_limit() {
@@ -40,7 +21,7 @@ fn four_thousand_kib_values_with(policy: &str) {
         let line = [format!("SET key{i:04} ").as_bytes(), &value, b"\n"].concat();
         assert_eq!(client.request(&line), "OK\n", "write {i}");
     }
-    let usage = wait_until_within(&mut client, LIMIT);
+    let usage = wait_usage_within(&mut client, LIMIT);
     assert!(usage <= LIMIT);
 
     let mut found_bytes = 0;
@@ -98,23 +79,9 @@ fn overwrites_and_deletes_under_pressure_keep_usage_exact() {
         thread.join().unwrap();
     }
     let mut client = server.tcp_client();
-    wait_until_within(&mut client, 64 * 1024);
-    let live: u64 = (0..300)
-        .map(|k| {
-            let key = format!("k{k}");
-            let reply = client.request(format!("GET {key}\n").as_bytes());
-            match reply.strip_prefix("VALUE ") {
-                Some(encoded) => {
-                    use base64::Engine as _;
-                    let value = base64::engine::general_purpose::STANDARD
-                        .decode(encoded.trim_end())
-                        .unwrap();
-                    (key.len() + value.len()) as u64
-                }
-                None => 0,
-            }
-        })
-        .sum();
+    wait_usage_within(&mut client, 64 * 1024);
+    let keys: Vec<String> = (0..300).map(|k| format!("k{k}")).collect();
+    let live = live_bytes(&mut client, &keys);
     assert_eq!(client.usage(), live);
 }
 
@@ -185,7 +152,7 @@ fn a_write_flood_never_passes_the_hard_cap_and_settles_under_the_limit() {
     assert!(polls.load(Ordering::Relaxed) >= MIN_POLLS);
     assert!(max <= bound, "USAGE reached {max}, over the bound {bound}");
     let mut client = server.tcp_client();
-    wait_until_within(&mut client, LIMIT);
+    wait_usage_within(&mut client, LIMIT);
 }
 
 /// `writers` connections pipeline SETs of distinct keys with `value_len`-byte values

@@ -2,24 +2,18 @@
 //! exit status, arguments that arrive intact (spaces, line ends, empty), piped commands,
 //! redis-cli's `-h`/`-p`/`-s`, the Unix socket and the environment, an unreachable server,
 //! and an interactive session on a pseudo-terminal with its history.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use common::{binary, expect, resp_command, Server};
+use common::{binary, blink, expect, free_port, resp_command, Server};
 
 /// Runs `blink-store cli` with `args` and `stdin`, and waits for it.
 fn cli(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
-    let mut child = Command::new(binary())
-        .arg("cli")
+    let mut child = blink("cli")
         .args(args)
-        .env_remove("BLINK_TCP")
-        .env_remove("BLINK_UNIX")
-        .env_remove("BLINK_PASSWORD")
-        .env_remove("BLINK_PASSWORD_FILE")
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -37,7 +31,7 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn one_shot_commands_print_decoded_replies() {
     let server = Server::start(&[]);
-    let addr = server.tcp.unwrap().to_string();
+    let addr = server.tcp_arg();
     let tcp = ["--tcp", addr.as_str()];
     let run = |args: &[&str]| cli(&[&tcp[..], args].concat(), &[], b"");
     let out = run(&["SET", "user", "alice and bob"]);
@@ -149,7 +143,7 @@ fn piped_commands_run_one_per_line() {
 #[test]
 fn the_address_comes_from_the_environment_when_no_flag_gives_one() {
     let server = Server::start(&[]);
-    let addr = server.tcp.unwrap().to_string();
+    let addr = server.tcp_arg();
     let out = cli(&["PING"], &[("BLINK_TCP", addr.as_str())], b"");
     assert_eq!(text(&out.stdout), "PONG\n");
     let sock = server.unix.clone().unwrap();
@@ -204,9 +198,7 @@ fn an_unknown_dash_is_refused_with_a_hint_and_nothing_is_sent() {
 
 #[test]
 fn an_unreachable_server_is_a_clear_message_and_status_1() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = closed.local_addr().unwrap().to_string();
-    drop(closed);
+    let addr = format!("127.0.0.1:{}", free_port());
     let out = cli(&["--tcp", addr.as_str(), "PING"], &[], b"");
     assert_eq!(out.status.code(), Some(1));
     let message = text(&out.stderr);
@@ -253,7 +245,7 @@ sys.exit(child.wait(timeout=20))
 #[test]
 fn an_interactive_session_prompts_answers_and_keeps_history() {
     let server = Server::start(&[]);
-    let addr = server.tcp.unwrap().to_string();
+    let addr = server.tcp_arg();
     let history = server.dir.path().join("history");
     let out = Command::new("python3")
         .args(["-c", PTY_DRIVER, binary(), addr.as_str()])
@@ -275,7 +267,7 @@ fn an_interactive_session_prompts_answers_and_keeps_history() {
 #[test]
 fn a_password_is_given_before_the_command() {
     let server = Server::start(&["--requirepass", "pw"]);
-    let addr = server.tcp.unwrap().to_string();
+    let addr = server.tcp_arg();
     let out = cli(
         &["--tcp", addr.as_str(), "-a", "pw", "SET", "k", "v"],
         &[],

@@ -1,0 +1,461 @@
+//! Child processes: the server under test, other long-running programs whose output a
+//! test reads, and commands run to their end with a deadline.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal};
+
+use super::{binary, try_wait_for, Client, STEP_TIMEOUT};
+
+/// `program` with nothing from the tests' own environment that configures Blink Store or
+/// its clients: no `BLINK_*` variable and no `RUST_LOG`, so a developer's shell cannot
+/// change what a test sees. Variables a test sets afterwards are kept.
+pub fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut command = Command::new(program);
+    command.env_remove("RUST_LOG");
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("BLINK_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// The binary under test with `subcommand` (`serve`, `cli`, ...), in a clean
+/// environment.
+pub fn blink(subcommand: &str) -> Command {
+    let mut command = clean_command(binary());
+    command.arg(subcommand);
+    command
+}
+
+/// Sends `signal` to the single process `pid`.
+fn send_signal(pid: u32, signal: Signal) {
+    let raw = i32::try_from(pid).unwrap();
+    assert!(raw > 0, "refusing to signal pid {raw}");
+    let pid = Pid::from_raw(raw).unwrap();
+    rustix::process::kill_process(pid, signal).unwrap();
+}
+
+/// A running program whose output is read line by line into a log; killed on drop if
+/// still running.
+pub struct Process {
+    child: Child,
+    /// Whether it leads a process group of its own, killed with it.
+    group: bool,
+    /// Whether it has been waited for: then its process group id may be reused, and no
+    /// longer names its group.
+    reaped: bool,
+    /// Read the output into `log` and `lines`; they finish when the process has exited.
+    readers: Vec<JoinHandle<()>>,
+    /// Every line it has written so far.
+    log: Arc<Mutex<Vec<String>>>,
+    /// The same lines as they arrive, for [`Process::wait_line`] (behind a lock so that
+    /// threads can share a `&Process`).
+    lines: Mutex<Receiver<String>>,
+}
+
+impl Process {
+    /// Starts `command` (already holding its arguments) with no stdin and stdout, and
+    /// its stderr collected.
+    pub fn spawn(command: &mut Command) -> Process {
+        Self::start(command.stdout(Stdio::null()), false)
+    }
+
+    /// Starts `command` as the leader of a process group of its own, so that what it
+    /// starts goes with it, with both stdout and stderr collected: for a script that
+    /// runs a service.
+    pub fn spawn_group(command: &mut Command) -> Process {
+        use std::os::unix::process::CommandExt;
+        Self::start(command.stdout(Stdio::piped()).process_group(0), true)
+    }
+
+    fn start(command: &mut Command, group: bool) -> Process {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {command:?}: {error}"));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (lines_tx, lines) = mpsc::channel();
+        let stdout = child
+            .stdout
+            .take()
+            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>);
+        let stderr = child
+            .stderr
+            .take()
+            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>);
+        let readers = [stdout, stderr]
+            .into_iter()
+            .flatten()
+            .map(|pipe| {
+                let (log, lines_tx) = (log.clone(), lines_tx.clone());
+                std::thread::spawn(move || {
+                    for line in BufReader::new(pipe).lines() {
+                        let Ok(line) = line else { break };
+                        log.lock().unwrap().push(line.clone());
+                        let _ = lines_tx.send(line);
+                    }
+                })
+            })
+            .collect();
+        Process {
+            child,
+            group,
+            reaped: false,
+            readers,
+            log,
+            lines: Mutex::new(lines),
+        }
+    }
+
+    /// Waits for the next line of output of which `parse` makes something, and returns
+    /// that; fails the test, showing the log, if none comes within [`STEP_TIMEOUT`].
+    pub fn wait_line<T>(&self, what: &str, mut parse: impl FnMut(&str) -> Option<T>) -> T {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        let lines = self.lines.lock().unwrap();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = lines.recv_timeout(left).unwrap_or_else(|_| {
+                panic!("no line saying {what}; the output:\n{}", self.log_text())
+            });
+            if let Some(found) = parse(&line) {
+                return found;
+            }
+        }
+    }
+
+    /// Waits for the line in which a service says `listening on <address>:<port>` (the
+    /// address may be a URL) and returns the port.
+    pub fn wait_port(&self) -> u16 {
+        self.wait_line("listening on <address>:<port>", |line| {
+            let (_, rest) = line.split_once("listening on ")?;
+            let address = rest.split([',', ' ']).next()?;
+            address.rsplit(':').next()?.parse().ok()
+        })
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends it a signal.
+    pub fn signal(&self, signal: Signal) {
+        send_signal(self.pid(), signal);
+    }
+
+    /// Waits for it to exit, failing the test after `timeout`; then `log` holds
+    /// everything it wrote.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let exited = try_wait_for(timeout, || self.has_exited());
+        assert!(
+            exited.is_some(),
+            "{} still running after {timeout:?}:\n{}",
+            self.pid(),
+            self.log_text()
+        );
+        self.reaped = true;
+        let status = self.child.wait().unwrap();
+        self.join_readers();
+        status
+    }
+
+    /// Kills it (and its group, if it leads one), waits for it, and returns everything
+    /// it wrote.
+    pub fn stop(&mut self) -> String {
+        self.kill();
+        self.join_readers();
+        self.log_text()
+    }
+
+    fn kill(&mut self) {
+        if self.group && !self.reaped {
+            // Not reaped yet, so the group id cannot have been reused.
+            kill_group(&self.child);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.reaped = true;
+    }
+
+    /// Waits until everything the process wrote is in `log`: its pipes reach EOF when
+    /// it (and whatever it started that holds them) has exited.
+    fn join_readers(&mut self) {
+        for reader in self.readers.drain(..) {
+            reader.join().unwrap();
+        }
+    }
+
+    /// Whether it has exited (without reaping it).
+    pub fn has_exited(&self) -> bool {
+        self.reaped || has_exited(&self.child)
+    }
+
+    /// Every line of output so far, one string.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// How many lines it has written so far.
+    pub fn log_len(&self) -> usize {
+        self.log.lock().unwrap().len()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A running server; killed on drop if still running.
+pub struct Server {
+    /// The process and its log.
+    pub process: Process,
+    /// The bound TCP address, if it serves TCP.
+    pub tcp: Option<SocketAddr>,
+    /// The Unix socket path, if it serves one.
+    pub unix: Option<PathBuf>,
+    /// Holds the socket's directory alive.
+    pub dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts a server on `127.0.0.1:0` and a Unix socket, with extra flags.
+    pub fn start(extra: &[&str]) -> Server {
+        Self::start_binary(binary(), extra)
+    }
+
+    /// [`Server::start`] with another build of the server, at `binary`.
+    pub fn start_binary(binary: &str, extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("blink.sock");
+        let mut command = clean_command(binary);
+        command
+            .args(["serve", "--tcp", "127.0.0.1:0", "--unix"])
+            .arg(&sock)
+            .args(extra);
+        Self::spawn(&mut command, dir, true, true)
+    }
+
+    /// Starts `command` (already holding its flags) and waits until it announces the
+    /// listeners it was asked for.
+    pub fn spawn(command: &mut Command, dir: tempfile::TempDir, tcp: bool, unix: bool) -> Server {
+        let mut server = Server {
+            process: Process::spawn(command.env_remove("RUST_LOG")),
+            tcp: None,
+            unix: None,
+            dir,
+        };
+        while (tcp && server.tcp.is_none()) || (unix && server.unix.is_none()) {
+            let (new_tcp, new_unix) = server.process.wait_line("where it listens", |line| {
+                if line.contains("listening on tcp") {
+                    Some((Some(field(line, "addr=").parse().unwrap()), None))
+                } else if line.contains("listening on unix socket") {
+                    Some((None, Some(PathBuf::from(field(line, "path=")))))
+                } else {
+                    None
+                }
+            });
+            server.tcp = server.tcp.or(new_tcp);
+            server.unix = server.unix.take().or(new_unix);
+        }
+        server
+    }
+
+    /// A client over TCP.
+    pub fn tcp_client(&self) -> Client {
+        Client::tcp(self.tcp.expect("server has no TCP listener"))
+    }
+
+    /// A client over the Unix socket.
+    pub fn unix_client(&self) -> Client {
+        Client::unix(self.unix.as_deref().expect("server has no Unix socket"))
+    }
+
+    /// A client over the Unix socket if `unix`, else over TCP.
+    pub fn client(&self, unix: bool) -> Client {
+        if unix {
+            self.unix_client()
+        } else {
+            self.tcp_client()
+        }
+    }
+
+    /// One fresh client over each transport the server listens on.
+    pub fn clients(&self) -> Vec<(&'static str, Client)> {
+        let mut clients = Vec::new();
+        if self.tcp.is_some() {
+            clients.push(("tcp", self.tcp_client()));
+        }
+        if self.unix.is_some() {
+            clients.push(("unix", self.unix_client()));
+        }
+        clients
+    }
+
+    /// The TCP address as text, for a command-line argument or an environment variable.
+    pub fn tcp_arg(&self) -> String {
+        self.tcp.expect("server has no TCP listener").to_string()
+    }
+
+    /// The Unix socket's path as text, for a command-line argument or an environment
+    /// variable.
+    pub fn unix_arg(&self) -> String {
+        let path = self.unix.as_deref().expect("server has no Unix socket");
+        path.to_str().unwrap().to_owned()
+    }
+
+    /// The process id, for signals and `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// Sends a signal to the server.
+    pub fn signal(&self, signal: Signal) {
+        self.process.signal(signal);
+    }
+
+    /// Waits for the process to exit, failing the test after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        self.process.wait_exit(timeout)
+    }
+
+    /// Everything logged so far, one string.
+    pub fn log_text(&self) -> String {
+        self.process.log_text()
+    }
+}
+
+/// The value of `name` (such as `addr=`) in a log line, up to the next space.
+fn field(line: &str, name: &str) -> String {
+    let start = line
+        .find(name)
+        .unwrap_or_else(|| panic!("no {name} in {line}"))
+        + name.len();
+    line[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+/// Runs the binary to completion with `args` and extra environment, returning its
+/// exit status, stdout and stderr.
+pub fn run_to_end(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, String) {
+    let output = clean_command(binary())
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// What a finished process printed.
+pub struct Finished {
+    /// How it exited.
+    pub status: ExitStatus,
+    /// Everything it wrote to stdout.
+    pub stdout: String,
+    /// Everything it wrote to stderr.
+    pub stderr: String,
+}
+
+impl Finished {
+    /// Its status and output, for failure messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "({})\n--- stdout\n{}\n--- stderr\n{}",
+            self.status, self.stdout, self.stderr
+        )
+    }
+
+    /// Fails the test, showing everything the process printed, unless it exited 0.
+    pub fn assert_success(&self, what: &str) -> &Finished {
+        assert!(self.status.success(), "{what} failed {}", self.describe());
+        self
+    }
+
+    /// Fails the test unless stdout contains `part`.
+    pub fn assert_stdout_has(&self, what: &str, part: &str) -> &Finished {
+        assert!(
+            self.stdout.contains(part),
+            "{what}: no {part:?} in stdout {}",
+            self.describe()
+        );
+        self
+    }
+}
+
+/// Reads a pipe to its end on a thread, so a chatty child never blocks on a full pipe.
+fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+/// Kills a process group: a child started with `process_group(0)` and anything it
+/// started. kill(2) on exactly that group: a `kill` program may read `-<pgid>` as a
+/// signal number, and a group id that reads as -1 would signal every process.
+fn kill_group(child: &Child) {
+    use rustix::process::kill_process_group;
+    let group = Pid::from_child(child);
+    if group != Pid::INIT {
+        let _ = kill_process_group(group, Signal::KILL);
+    }
+}
+
+/// Whether the child has exited, leaving it to be reaped.
+fn has_exited(child: &Child) -> bool {
+    use rustix::process::{waitid, WaitId, WaitIdOptions};
+    let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
+    matches!(
+        waitid(WaitId::Pid(Pid::from_child(child)), options),
+        Ok(Some(_))
+    )
+}
+
+/// Runs `command` in a process group of its own to its end, or kills it (and what it
+/// started) after `timeout` and fails the test.
+pub fn run_with_deadline(command: &mut Command, timeout: Duration) -> Finished {
+    use std::os::unix::process::CommandExt;
+    let description = format!("{command:?}");
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {description}: {error}"));
+    let stdout = drain(child.stdout.take().unwrap());
+    let stderr = drain(child.stderr.take().unwrap());
+    let finished_in_time = try_wait_for(timeout, || has_exited(&child)).is_some();
+    // The child is not reaped yet, so its process group id cannot have been reused:
+    // end anything it left running, which would hold the pipes open.
+    kill_group(&child);
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    let stdout = String::from_utf8_lossy(&stdout.join().unwrap()).into_owned();
+    let stderr = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
+    assert!(
+        finished_in_time,
+        "{description} still running after {timeout:?}: killed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    Finished {
+        status,
+        stdout,
+        stderr,
+    }
+}

@@ -1,0 +1,81 @@
+//! A RESP2 client over the harness's [`Client`]: commands written as multibulks, one at
+//! a time or queued into a pipeline, and replies parsed.
+
+use std::io::{ErrorKind, Read};
+use std::net::SocketAddr;
+
+use super::{resp_command, show, Client};
+
+/// A RESP2 reply.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// `+...`
+    Simple(String),
+    /// `-...`
+    Error(String),
+    /// `:n`
+    Integer(i64),
+    /// `$n` and its bytes, or `$-1`.
+    Bulk(Option<Vec<u8>>),
+    /// `*n` and its elements, or `*-1`.
+    Array(Option<Vec<Reply>>),
+}
+
+/// A blocking RESP2 client.
+pub struct Resp(
+    /// The connection, for raw writes.
+    pub Client,
+);
+
+impl Resp {
+    /// Connects over TCP.
+    pub fn connect(addr: SocketAddr) -> Resp {
+        Resp(Client::tcp(addr))
+    }
+
+    /// Adds a command to the pipeline: it goes out, with everything queued before it,
+    /// at the next read.
+    pub fn queue(&mut self, args: &[&[u8]]) {
+        self.0.queue(&[&resp_command(args)]);
+    }
+
+    /// Sends one command (after anything queued) and returns its reply.
+    pub fn call(&mut self, args: &[&[u8]]) -> Reply {
+        self.queue(args);
+        self.read()
+            .unwrap_or_else(|| panic!("connection closed instead of a reply"))
+    }
+
+    /// The next reply, or `None` if the peer closed the connection.
+    pub fn read(&mut self) -> Option<Reply> {
+        let mut line = Vec::new();
+        match self.0.try_read_line(&mut line) {
+            Ok(false) if line.is_empty() => return None,
+            Ok(_) => {}
+            Err(error) if error.kind() == ErrorKind::ConnectionReset => return None,
+            Err(error) => panic!("reading a reply: {error}"),
+        }
+        assert!(line.ends_with(b"\r\n"), "bad reply line {:?}", show(&line));
+        let body = String::from_utf8_lossy(&line[1..line.len() - 2]).into_owned();
+        let length = || body.parse::<i64>().unwrap();
+        Some(match line[0] {
+            b'+' => Reply::Simple(body),
+            b'-' => Reply::Error(body),
+            b':' => Reply::Integer(length()),
+            b'$' if length() < 0 => Reply::Bulk(None),
+            b'$' => {
+                let mut data = vec![0; usize::try_from(length()).unwrap() + 2];
+                self.0.reader().read_exact(&mut data).unwrap();
+                data.truncate(data.len() - 2);
+                Reply::Bulk(Some(data))
+            }
+            b'*' if length() < 0 => Reply::Array(None),
+            b'*' => Reply::Array(Some(
+                (0..length())
+                    .map(|_| self.read().expect("connection closed inside an array"))
+                    .collect(),
+            )),
+            other => panic!("bad reply type byte {other:#x} in {body:?}"),
+        })
+    }
+}
