@@ -135,11 +135,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// An I/O error on the socket.
     pub async fn run(mut self, shutdown: CancellationToken) -> std::io::Result<()> {
         // Input arrived while the socket took no replies: execute it even though replies
-        // are waiting, so a client that never reads reaches the output cap.
+        // are waiting, so a client that never reads reaches the output cap; but no
+        // further than just past the cap, where it is disconnected (executing all it sent
+        // could hold thousands of large replies at once).
         let mut forced = false;
         loop {
             if self.protocol.is_some() && (forced || self.pending() < FLUSH_AT) {
-                let limit = if forced { usize::MAX } else { FLUSH_AT };
+                let limit = if forced {
+                    self.limits.max_output_bytes.saturating_add(1)
+                } else {
+                    FLUSH_AT
+                };
                 forced = false;
                 if self.execute(limit) {
                     return self.finish().await;
