@@ -36,9 +36,9 @@ pub mod listener;
 pub mod protocol;
 pub mod rss;
 pub mod server;
+#[cfg(unix)]
+pub mod socket_file;
 pub mod store;
 pub mod sync;
-#[cfg(unix)]
-pub mod unix_socket;
 
 pub use client::Client;

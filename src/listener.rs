@@ -12,7 +12,7 @@ use tokio::net::UnixListener;
 use tokio_util::sync::CancellationToken;
 
 #[cfg(unix)]
-use crate::unix_socket::SocketFile;
+use crate::socket_file::SocketFile;
 
 /// How long the accept loop pauses after an accept error (such as running out of file
 /// descriptors), so it does not spin.

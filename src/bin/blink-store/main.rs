@@ -16,6 +16,8 @@ mod echo;
 mod flags;
 mod healthcheck;
 mod logging;
+#[cfg(unix)]
+mod unix_socket;
 
 use blink_store::connection::ConnectionLimits;
 use blink_store::evictor::Evictor;
@@ -27,8 +29,6 @@ use crate::logging::LogConfig;
 use blink_store::protocol::Limits;
 use blink_store::server::{self, Listeners, ServerOptions};
 use blink_store::store::Store;
-#[cfg(unix)]
-use blink_store::unix_socket;
 
 /// jemalloc serves every allocation, configured in `.cargo/config.toml` (one arena, freed
 /// pages returned within a second); see docs/decisions/0005-allocator.md.

@@ -1,10 +1,13 @@
-//! The Unix socket file: refuse a path a live server answers on, replace a stale socket,
-//! create it with the requested mode, and remove it (only if it is still ours) on drop.
+//! Binding the Unix socket: refuse a path a live server answers on, replace a stale
+//! socket, and create it with the requested mode. The library's [`SocketFile`] removes it
+//! (only if it is still ours) when serving ends.
 
 use std::io::ErrorKind;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
+
+use blink_store::socket_file::SocketFile;
 
 /// Why the socket could not be bound.
 #[derive(Debug, thiserror::Error)]
@@ -49,34 +52,6 @@ pub enum BindError {
     },
 }
 
-/// The socket file of a bound listener; dropping it removes the file if it is unchanged.
-#[derive(Debug)]
-pub struct SocketFile {
-    /// Where the socket lives.
-    path: PathBuf,
-    /// Device and inode of the file we created, so we never remove a successor's socket.
-    identity: (u64, u64),
-}
-
-impl SocketFile {
-    /// The socket's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl Drop for SocketFile {
-    fn drop(&mut self) {
-        let ours = std::fs::symlink_metadata(&self.path)
-            .is_ok_and(|meta| (meta.dev(), meta.ino()) == self.identity);
-        if ours {
-            if let Err(err) = std::fs::remove_file(&self.path) {
-                tracing::warn!(path = %self.path.display(), cause = %err, "could not remove socket file");
-            }
-        }
-    }
-}
-
 /// Binds a listening Unix socket at `path` with permission bits `mode` (for example 0o600).
 ///
 /// # Errors
@@ -100,11 +75,7 @@ pub fn bind(path: &Path, mode: u32) -> Result<(UnixListener, SocketFile), BindEr
         Err(err) => return Err(directory_error(path, err)),
     }
     let listener = bind_with_mode(path, mode)?;
-    let meta = std::fs::symlink_metadata(path).map_err(io_err)?;
-    let file = SocketFile {
-        path: path.to_owned(),
-        identity: (meta.dev(), meta.ino()),
-    };
+    let file = SocketFile::created(path).map_err(io_err)?;
     Ok((listener, file))
 }
 
