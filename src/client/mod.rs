@@ -14,7 +14,8 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use tokio::io::{
-    AsyncBufReadExt, AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt, BufReader,
+    AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt,
+    BufReader,
 };
 use tokio::net::TcpStream;
 #[cfg(unix)]
@@ -396,6 +397,31 @@ async fn open(endpoint: &Endpoint) -> Result<BufReader<Box<dyn Stream>>, Error> 
     Ok(BufReader::new(stream))
 }
 
+/// Reads one LF-terminated line of at most `max_len` bytes into `line` (cleared first),
+/// without its line end (LF or CRLF).
+///
+/// # Errors
+/// [`Error::Closed`] if the connection ends, or the line passes `max_len`, before its LF.
+async fn read_line_into<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    max_len: usize,
+    line: &mut Vec<u8>,
+) -> Result<(), Error> {
+    line.clear();
+    let read = (&mut *reader)
+        .take(max_len as u64)
+        .read_until(b'\n', line)
+        .await?;
+    if read == 0 || line.last() != Some(&b'\n') {
+        return Err(Error::Closed);
+    }
+    line.pop();
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    Ok(())
+}
+
 /// Writes `requests` and reads `count` reply lines.
 async fn exchange_on(
     stream: &mut BufReader<Box<dyn Stream>>,
@@ -407,18 +433,7 @@ async fn exchange_on(
     let mut replies = Vec::with_capacity(count);
     let mut line = Vec::new();
     for _ in 0..count {
-        line.clear();
-        let read = (&mut *stream)
-            .take(MAX_REPLY_LEN as u64)
-            .read_until(b'\n', &mut line)
-            .await?;
-        if read == 0 || line.last() != Some(&b'\n') {
-            return Err(Error::Closed);
-        }
-        line.pop();
-        if line.last() == Some(&b'\r') {
-            line.pop();
-        }
+        read_line_into(stream, MAX_REPLY_LEN, &mut line).await?;
         replies.push(String::from_utf8_lossy(&line).into_owned());
     }
     Ok(replies)

@@ -3,9 +3,9 @@
 //! each reply comes back as a [`Reply`]. The server picks RESP for a connection from its
 //! first byte, so a connection opened here speaks nothing else.
 
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt as _, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncReadExt as _, AsyncWriteExt, BufReader};
 
-use super::{open, Endpoint, Error, Stream, MAX_REPLY_LEN};
+use super::{open, read_line_into, Endpoint, Error, Stream, MAX_REPLY_LEN};
 
 /// The longest line of a reply (a status, an error, a length) read before giving up on
 /// it; far above any the server sends.
@@ -237,17 +237,7 @@ async fn read_item<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Item, Erro
 /// One CRLF-terminated line, without its line end.
 async fn read_line<R: AsyncBufRead + Unpin>(reader: &mut R) -> Result<Vec<u8>, Error> {
     let mut line = Vec::new();
-    let read = (&mut *reader)
-        .take(MAX_LINE_LEN as u64)
-        .read_until(b'\n', &mut line)
-        .await?;
-    if read == 0 || line.last() != Some(&b'\n') {
-        return Err(Error::Closed);
-    }
-    line.pop();
-    if line.last() == Some(&b'\r') {
-        line.pop();
-    }
+    read_line_into(reader, MAX_LINE_LEN, &mut line).await?;
     Ok(line)
 }
 
