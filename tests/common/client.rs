@@ -309,6 +309,21 @@ pub fn live_bytes(client: &mut Client, keys: &[String]) -> u64 {
         .sum()
 }
 
+/// `USAGE` and the bytes of `keys` still found, read together at a moment when `USAGE`
+/// did not change around the GETs: after the writers stop, the evictor may still be
+/// trimming, and an entry it removes mid-reading would be counted by one side only.
+pub fn settled_usage_and_live(client: &mut Client, keys: &[String]) -> (u64, u64) {
+    let mut reading = (0, 0);
+    try_wait_for(STEP_TIMEOUT, || {
+        let before = client.usage();
+        let live = live_bytes(client, keys);
+        reading = (client.usage(), live);
+        reading.0 == before
+    })
+    .unwrap_or_else(|| panic!("USAGE kept changing for {STEP_TIMEOUT:?}: {reading:?}"));
+    reading
+}
+
 /// A RESP multibulk command.
 pub fn resp_command(args: &[&[u8]]) -> Vec<u8> {
     let mut out = format!("*{}\r\n", args.len()).into_bytes();

@@ -17,8 +17,8 @@ use base64::Engine as _;
 use blink_model::linearizability::{OpKind, Operation};
 
 pub use client::{
-    decode_get, exchange, expect, expect_close, live_bytes, resp_command, tcp_stream, unix_stream,
-    wait_connections, wait_usage_within, Client, Info, Stream,
+    decode_get, exchange, expect, expect_close, live_bytes, resp_command, settled_usage_and_live,
+    tcp_stream, unix_stream, wait_connections, wait_usage_within, Client, Info, Stream,
 };
 pub use process::{blink, clean_command, run_to_end, run_with_deadline, Finished, Process, Server};
 pub use resp::{Reply, Resp};

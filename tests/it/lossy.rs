@@ -10,7 +10,9 @@ use std::time::Instant;
 
 use blink_model::linearizability::{OpKind, Operation};
 use blink_model::lossy::check_lossy;
-use common::{decode_get, gets_that_found, live_bytes, wait_usage_within, Client, Server};
+use common::{
+    decode_get, gets_that_found, settled_usage_and_live, wait_usage_within, Client, Server,
+};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
@@ -123,8 +125,8 @@ fn under_eviction_pressure_reads_are_lossy_but_never_wrong() {
         .map(|k| format!("lossy-k{k}"))
         .chain(runs.iter().flat_map(|run| run.fillers.iter().cloned()))
         .collect();
-    let live = live_bytes(&mut client, &keys);
-    assert_eq!(client.usage(), live);
+    let (usage, live) = settled_usage_and_live(&mut client, &keys);
+    assert_eq!(usage, live);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use crate::common;
 
-use common::{live_bytes, status_kib, wait_usage_within, Server};
+use common::{settled_usage_and_live, status_kib, wait_usage_within, Server};
 
 #[test]
 fn four_thousand_kib_values_into_a_two_mib_limit() {
@@ -81,8 +81,8 @@ fn overwrites_and_deletes_under_pressure_keep_usage_exact() {
     let mut client = server.tcp_client();
     wait_usage_within(&mut client, 64 * 1024);
     let keys: Vec<String> = (0..300).map(|k| format!("k{k}")).collect();
-    let live = live_bytes(&mut client, &keys);
-    assert_eq!(client.usage(), live);
+    let (usage, live) = settled_usage_and_live(&mut client, &keys);
+    assert_eq!(usage, live);
 }
 
 #[test]
