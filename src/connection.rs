@@ -134,19 +134,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// # Errors
     /// An I/O error on the socket.
     pub async fn run(mut self, shutdown: CancellationToken) -> std::io::Result<()> {
-        // Input arrived while the socket took no replies: execute it even though replies
-        // are waiting, so a client that never reads reaches the output cap; but no
-        // further than just past the cap, where it is disconnected (executing all it sent
-        // could hold thousands of large replies at once).
-        let mut forced = false;
         loop {
-            if self.protocol.is_some() && (forced || self.pending() < FLUSH_AT) {
-                let limit = if forced {
+            // Input filled the read buffer while the socket took no replies: execute it even
+            // though replies are waiting, so a client that never reads reaches the output
+            // cap and is disconnected, but no further than just past the cap. A client that
+            // reads, however slowly, gets its replies a buffer at a time.
+            let input_full = self.read_buf.len() >= self.max_request_len() + READ_CHUNK;
+            if self.protocol.is_some() && (input_full || self.pending() < FLUSH_AT) {
+                let limit = if input_full {
                     self.limits.max_output_bytes.saturating_add(1)
                 } else {
                     FLUSH_AT
                 };
-                forced = false;
                 if self.execute(limit) {
                     return self.finish().await;
                 }
@@ -174,7 +173,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     // EOF, possibly in the middle of a request: answer what is complete.
                     Io::Read(0) => return self.finish().await,
                     Io::Read(_) => {
-                        forced = self.pending() > 0;
                         if self.protocol.is_none() {
                             self.protocol = protocol::choose(&self.read_buf, self.request_limits);
                         }
