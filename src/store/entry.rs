@@ -5,9 +5,11 @@
 //! ([`ByHash`], how the sampler finds entries) probe the same slots.
 
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::LazyLock;
 
 use thin_slice::ThinBoxedSlice;
 
+use super::stats::Counter;
 use crate::sync::{AtomicU32, Equivalent, Ordering};
 
 /// Bytes before the key in an entry's allocation: the key's length, with [`EXPIRES`].
@@ -127,6 +129,7 @@ impl Entry {
         }
         bytes.extend_from_slice(key);
         value.write_to(&mut bytes);
+        ALLOCATED.add(bytes.len() as u64);
         Self {
             bytes: bytes.into_boxed_slice().into(),
         }
@@ -185,6 +188,22 @@ impl Entry {
     /// (an entry is still there at the very millisecond it expires, as in Redis).
     pub fn is_expired(&self, now_ms: u64) -> bool {
         self.expires_at_ms().is_some_and(|at| at < now_ms)
+    }
+}
+
+/// Bytes of every entry allocated in this process and not yet freed: those in maps, those
+/// being built, and those removed that papaya has not reclaimed yet. Process-wide, like
+/// the allocator's own figures it is compared with (see `Store::reclaiming_bytes`).
+static ALLOCATED: LazyLock<Counter> = LazyLock::new(Counter::default);
+
+/// Bytes of every [`Entry`] allocated in this process and not yet freed.
+pub fn allocated_entry_bytes() -> u64 {
+    ALLOCATED.sum()
+}
+
+impl Drop for Entry {
+    fn drop(&mut self) {
+        ALLOCATED.sub(self.bytes.len() as u64);
     }
 }
 

@@ -24,9 +24,11 @@
 //! Papaya's table and the frequency sketch are shared, not per entry: the evictor (and a
 //! writer that helps evict) refreshes their estimated size ([`footprint::Structures`]) and
 //! entries get what is left of the limit. Where the binary's allocator reports its
-//! statistics ([`Store::set_heap_gauge`]), what the heap holds beyond the charges and the
-//! allocator's fragmentation are charged too, together up to a quarter of the limit, read
-//! by the evictor and by any writer whose charge crosses a 64th of the limit. Those are
+//! statistics ([`Store::set_heap_gauge`]), what the heap holds beyond the charges and
+//! what is resident beyond the heap's live bytes are charged too, together up to a quarter
+//! of the limit, read every 10 ms by the evictor or by the first writer to find the
+//! reading due. Removed entries papaya has not freed yet are charged only up to a 32nd of
+//! the limit ([`Store::reclaiming_bytes`]): evicting cannot free them sooner. Those are
 //! estimates refreshed off the common request path; the exact invariant is `used`'s.
 //!
 //! # Access stamps and frequencies
@@ -85,7 +87,7 @@ use self::sampler::Sampler;
 use self::sketch::FrequencySketch;
 use self::stats::{Counter, Stats, StatsSnapshot};
 use crate::sync::thread::{self, Thread};
-use crate::sync::{AtomicU64, Guard, Map, Mutex, Ordering, Reclaim as _, TryLockError};
+use crate::sync::{AtomicU32, AtomicU64, Guard, Map, Mutex, Ordering, Reclaim as _, TryLockError};
 
 /// Expected bytes per entry when sizing the frequency sketch from the memory limit.
 const SKETCH_BYTES_PER_ENTRY: u64 = 128;
@@ -110,6 +112,10 @@ const MIN_HEAP_STEP: u64 = 64 << 10;
 /// evicting does not shrink fragmentation at once (a page returns only once all of it is
 /// free), and a thousand connections' buffers are no reason to empty the cache.
 const MAX_OVERHEAD_FRACTION: u64 = 4;
+
+/// Removed entries awaiting reclamation are charged up to this fraction of the limit:
+/// 1/32. Beyond it they are papaya holding back a batch (see `Store::refresh_locked`).
+const RECLAIMING_CHARGED_FRACTION: u64 = 32;
 
 /// Evictions a writer above the hard cap performs per round of helping.
 const HELP_BATCH: usize = 32;
@@ -217,6 +223,8 @@ pub struct Store {
     data: Counter,
     /// New keys inserted, for the estimate of papaya's table.
     new_keys: Counter,
+    /// `new_keys` at the evictor's last idle tick: unchanged means writes are quiet.
+    maintained_keys: AtomicU64,
     /// The estimate of papaya's table and the heap's last reading, kept by whoever
     /// refreshes `structure_bytes`.
     structures: Mutex<Overheads>,
@@ -230,6 +238,11 @@ pub struct Store {
     /// `structure_bytes`: the heap then is read every [`HEAP_STEPS`]th of the limit
     /// written, however busy the low-priority evictor is.
     heap_step_shift: u32,
+    /// When (in access-stamp milliseconds) the heap's reading is next due: a writer whose
+    /// charge finds it due refreshes `structure_bytes`. In steady churn `used` hovers just
+    /// under the budget and crosses no step, and the low-priority evictor may go a
+    /// hundred milliseconds without a turn.
+    heap_due_ms: AtomicU32,
     /// Limits and eviction settings.
     config: StoreConfig,
     /// Access frequencies, for the TinyLFU policy; `None` under plain LRU.
@@ -273,10 +286,12 @@ impl Store {
             used: AtomicU64::new(0),
             data: Counter::default(),
             new_keys: Counter::default(),
+            maintained_keys: AtomicU64::new(0),
             structures: Mutex::new(Overheads::default()),
             structure_bytes: AtomicU64::new(0),
             heap: OnceLock::new(),
             heap_step_shift: (config.max_bytes / HEAP_STEPS).max(MIN_HEAP_STEP).ilog2(),
+            heap_due_ms: AtomicU32::new(0),
             config,
             sketch,
             sampler: Sampler::new(),
@@ -436,6 +451,19 @@ impl Store {
         self.used_bytes() + self.structure_bytes()
     }
 
+    /// An estimate of the memory held by entries removed from the map and not yet freed
+    /// (papaya frees them in batches, once no reader can hold them): the entries' bytes
+    /// allocated in the process beyond those in the map, scaled by what live entries are
+    /// charged per byte. Process-wide, as the heap gauge is.
+    pub fn reclaiming_bytes(&self) -> u64 {
+        let in_map = self.usage_bytes()
+            + self.len() as u64 * entry::HEADER_BYTES as u64
+            + self.volatile_count() * entry::EXPIRY_BYTES as u64;
+        let removed = entry::allocated_entry_bytes().saturating_sub(in_map);
+        let per_byte = self.used_bytes() as f64 / in_map.max(1) as f64;
+        (removed as f64 * per_byte.max(1.0)) as u64
+    }
+
     /// What entries may be charged: the memory limit less the shared structures.
     pub fn entry_budget(&self) -> u64 {
         self.config.max_bytes.saturating_sub(self.structure_bytes())
@@ -478,11 +506,25 @@ impl Store {
                 .is_none_or(|at| now.duration_since(at) >= HEAP_CHECK_INTERVAL)
             {
                 overheads.heap_checked = Some(now);
+                // Ordering: Relaxed; a hint of when to look again, guarding no memory.
+                self.heap_due_ms.store(
+                    self.now_ms()
+                        .wrapping_add(HEAP_CHECK_INTERVAL.as_millis() as u32),
+                    Ordering::Relaxed,
+                );
                 if let Some(stats) = (heap.read)() {
                     let cap = self.config.max_bytes / MAX_OVERHEAD_FRACTION;
                     let grown = stats.held().saturating_sub(heap.baseline.held());
-                    overheads.uncharged =
-                        grown.saturating_sub(self.used_bytes() + estimated).min(cap);
+                    // Removed entries awaiting reclamation beyond a 32nd of the limit are
+                    // not charged: evicting cannot free them sooner, and while papaya copies
+                    // its table it frees none, so charging them would evict more, which is
+                    // freed no sooner either (a fifth of the limit went that way).
+                    let excused = self
+                        .reclaiming_bytes()
+                        .saturating_sub(self.config.max_bytes / RECLAIMING_CHARGED_FRACTION);
+                    overheads.uncharged = grown
+                        .saturating_sub(self.used_bytes() + estimated + excused)
+                        .min(cap);
                     overheads.slack = stats
                         .slack()
                         .saturating_sub(heap.baseline.slack())
@@ -610,12 +652,17 @@ impl Store {
     /// sampler, widens the sketch to the entries stored, and ages it when due; for the
     /// evictor's idle ticks, so none of that waits for memory pressure.
     pub fn maintain(&self) {
-        {
+        let new_keys = self.new_keys.sum();
+        // Ordering: Relaxed; a counter compared with itself, guarding no memory.
+        let quiet = self.maintained_keys.swap(new_keys, Ordering::Relaxed) == new_keys;
+        if quiet {
             let guard = self.map.guard();
             // papaya grows its table incrementally, each write copying a few slots, so
             // after a burst of new keys the old table can stay allocated (9 bytes a slot)
             // until writes resume. Starting an iteration completes the copy here, off the
-            // request path.
+            // request path. Only once no new key came since the last tick: the copy holds
+            // this thread pinned, and while writers churn, every entry they evict
+            // meanwhile waits for it to be freed (megabytes, at a low priority).
             let _ = self.map.iter(&guard);
             // The old table is now retired to this thread's batch: have it reclaimed.
             guard.flush();
@@ -687,8 +734,10 @@ impl Store {
                 Ordering::Relaxed,
             ) {
                 Ok(_) => {
-                    if (used >> self.heap_step_shift) != ((used + size) >> self.heap_step_shift)
-                        && self.heap.get().is_some()
+                    if self.heap.get().is_some()
+                        && ((used >> self.heap_step_shift)
+                            != ((used + size) >> self.heap_step_shift)
+                            || self.heap_reading_due(meta.stamp()))
                     {
                         self.refresh_unless_busy();
                     }
@@ -697,6 +746,12 @@ impl Store {
                 Err(actual) => used = actual,
             }
         }
+    }
+
+    /// Whether the heap's last reading is older than [`HEAP_CHECK_INTERVAL`] at `now_ms`.
+    fn heap_reading_due(&self, now_ms: u32) -> bool {
+        // Ordering: Relaxed; see `heap_due_ms`. Stamps wrap: compare by the difference.
+        now_ms.wrapping_sub(self.heap_due_ms.load(Ordering::Relaxed)) as i32 >= 0
     }
 
     /// One round of eviction on a writer's thread, when writers outrun the evictor.
@@ -798,6 +853,9 @@ pub struct HeapStats {
     pub resident: u64,
     /// Bytes of the allocator's own bookkeeping.
     pub metadata: u64,
+    /// Bytes of the whole process resident at the same moment, as the kernel counts
+    /// them (0 if unknown): what the memory limit is finally held to.
+    pub process_resident: u64,
 }
 
 impl HeapStats {
@@ -806,11 +864,17 @@ impl HeapStats {
         self.allocated + self.metadata
     }
 
-    /// Resident bytes the allocator holds beyond live allocations and its bookkeeping:
-    /// free room in the pages of live allocations, and freed pages it has not yet
-    /// returned to the system.
+    /// Resident bytes beyond live allocations and the allocator's bookkeeping: free room
+    /// in the pages of live allocations, freed pages not yet returned to the system, and,
+    /// where the process's figure is known, whatever else became resident (thread
+    /// stacks, code first run under load): the kernel's count, not the allocator's.
     pub fn slack(&self) -> u64 {
-        self.resident.saturating_sub(self.held())
+        let resident = if self.process_resident > 0 {
+            self.process_resident
+        } else {
+            self.resident
+        };
+        resident.saturating_sub(self.held())
     }
 }
 

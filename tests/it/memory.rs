@@ -155,10 +155,10 @@ fn a_write_flood_never_passes_the_hard_cap_and_settles_under_the_limit() {
     wait_usage_within(&mut client, LIMIT);
 }
 
-/// `writers` connections pipeline SETs of distinct keys with `value_len`-byte values
-/// until `bytes` of keys and values are written in all.
+/// `writers` connections pipeline SETs of distinct keys with `value_len`-byte values, 16
+/// deep, until `bytes` of keys and values are written in all.
 fn churn(server: &Server, writers: usize, value_len: usize, bytes: u64) {
-    const BATCH: usize = 64;
+    const BATCH: usize = 16;
     let per_writer = bytes / writers as u64;
     std::thread::scope(|scope| {
         for w in 0..writers {
@@ -192,12 +192,13 @@ fn churn(server: &Server, writers: usize, value_len: usize, bytes: u64) {
 }
 
 /// The memory limit under eviction churn, on a release build: peak RSS (the kernel's
-/// high-water mark, `VmHWM`, so no moment between samples is missed) over the empty
-/// server's, as a multiple of the limit. The promise is 1.1 x; today this load (a 32 MiB
-/// limit, four writers pipelining 64 deep) peaks at 1.15-1.72 x with 32-byte values and
-/// 1.09-1.39 x with 1000-byte ones (docs/memory.md says why), so the test holds it to
-/// 2.5 x and 1.8 x: it catches a return of the 3.7 x that counting key and value bytes
-/// alone gave small values, not the last 10%.
+/// high-water mark, `VmHWM`, so no moment between samples is missed) against the promise,
+/// 1.1 x the limit plus the empty server's RSS, under the load `benches/compare.sh
+/// --memory` measures (a 64 MiB limit, eight writers pipelining 16 deep). That load peaks
+/// at 1.08-1.10 x over the empty server with 32-byte values and 1.03-1.04 x with
+/// 1000-byte ones; the test allows 2 MiB more than the promise, for a machine whose
+/// scheduling delays the store's readings of the heap more than this one's, and still
+/// fails at the 1.3 x that reclamation stalls gave before (docs/memory.md).
 ///
 /// The debug build's own overheads are not the product's, so the server measured is the
 /// release binary at `BLINK_RELEASE_BIN` (`.ci/test` passes the static binary the
@@ -214,14 +215,15 @@ fn peak_rss_stays_within_the_limit_under_churn() {
         }
         Err(_) => common::binary().to_owned(),
     };
-    const LIMIT: u64 = 32 << 20;
-    for (value_len, bound_percent) in [(32, 250), (1000, 180)] {
-        let server = Server::start_binary(&binary, &["--memory-limit", "32MiB"]);
+    const LIMIT: u64 = 64 << 20;
+    const TOLERANCE_KIB: u64 = 2 << 10;
+    for value_len in [32, 1000] {
+        let server = Server::start_binary(&binary, &["--memory-limit", "64MiB"]);
         let pid = server.pid();
         let empty_kib = status_kib(pid, "VmRSS");
-        // Four times the limit in key and value bytes: for 32-byte values that is many
+        // Three times the limit in key and value bytes: for 32-byte values that is many
         // times the entries that fit, since each is charged its whole footprint.
-        churn(&server, 4, value_len, 4 * LIMIT);
+        churn(&server, 8, value_len, 3 * LIMIT);
         let peak_kib = status_kib(pid, "VmHWM");
         let mut client = server.tcp_client();
         let info = client.request(b"INFO\n");
@@ -229,10 +231,11 @@ fn peak_rss_stays_within_the_limit_under_churn() {
         resp.send(&common::resp_command(&[b"INFO", b"memory"]));
         resp.send(&common::resp_command(&[b"QUIT"]));
         let memory = String::from_utf8_lossy(&resp.read_to_end()).into_owned();
-        let bound_kib = LIMIT * bound_percent / 100 / 1024 + empty_kib;
+        let promise_kib = LIMIT * 110 / 100 / 1024 + empty_kib;
+        let bound_kib = promise_kib + TOLERANCE_KIB;
         println!(
             "{value_len}-byte values: empty {empty_kib} KiB, peak {peak_kib} KiB = {:.3} x the \
-             limit over empty, bound {bound_kib} KiB; {}",
+             limit over empty, promise {promise_kib} KiB; {}",
             (peak_kib - empty_kib) as f64 * 1024.0 / LIMIT as f64,
             info.trim()
         );
@@ -240,8 +243,8 @@ fn peak_rss_stays_within_the_limit_under_churn() {
         assert!(info.contains(" evictions=") && !info.contains(" evictions=0 "));
         assert!(
             peak_kib <= bound_kib,
-            "{value_len}-byte values: peak RSS {peak_kib} KiB over {bound_percent}% of the \
-             limit + the empty server's {empty_kib} KiB = {bound_kib} KiB"
+            "{value_len}-byte values: peak RSS {peak_kib} KiB over 110% of the limit + the \
+             empty server's {empty_kib} KiB + {TOLERANCE_KIB} KiB = {bound_kib} KiB"
         );
     }
 }

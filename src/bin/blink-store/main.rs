@@ -31,7 +31,7 @@ use blink_store::server::{self, Listeners, ServerOptions};
 use blink_store::store::Store;
 
 /// jemalloc serves every allocation, configured in `.cargo/config.toml` (one arena, freed
-/// pages returned within a second); see docs/decisions/0005-allocator.md.
+/// pages returned at once); see docs/decisions/0005-allocator.md.
 #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -49,6 +49,7 @@ fn heap_stats() -> Option<blink_store::store::HeapStats> {
         active: bytes(stats::active::read())?,
         resident: bytes(stats::resident::read())?,
         metadata: bytes(stats::metadata::read())?,
+        process_resident: blink_store::rss::resident_bytes_fast().unwrap_or(0),
     })
 }
 
