@@ -1,7 +1,7 @@
 //! Commands on keys: DEL, EXISTS, EXPIRE and friends, TTL, PERSIST, DBSIZE, FLUSHDB.
 
 use crate::protocol::{Args, Deadline, Reply, TimeUnit};
-use crate::store::update::Ttl;
+use crate::store::update::{ExpireIf, Ttl};
 use crate::store::Store;
 use crate::sync::Guard;
 
@@ -22,13 +22,19 @@ pub fn exists<'a>(store: &Store, keys: Args<'_>, guard: &Guard<'_>) -> Reply<'a>
     Reply::Integer(i64::try_from(found.count()).unwrap_or(i64::MAX))
 }
 
-/// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT.
-pub fn expire<'a>(store: &Store, key: &[u8], deadline: Deadline, guard: &Guard<'_>) -> Reply<'a> {
+/// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT, with NX, XX, GT or LT.
+pub fn expire<'a>(
+    store: &Store,
+    key: &[u8],
+    deadline: Deadline,
+    condition: ExpireIf,
+    guard: &Guard<'_>,
+) -> Reply<'a> {
     let at_ms = match deadline {
         Deadline::In(ms) => store.unix_ms().saturating_add(ms),
         Deadline::At(ms) => ms,
     };
-    Reply::Expired(store.expire_at(key, at_ms, guard))
+    Reply::Expired(store.expire_at_if(key, at_ms, condition, guard))
 }
 
 /// TTL and PTTL: -2 for a missing key, -1 for one without an expiry.

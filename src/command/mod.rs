@@ -72,7 +72,11 @@ pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_
         Request::Delete { key } => keys::delete(store, key),
         Request::DeleteMany { keys } => keys::delete_many(store, keys),
         Request::Exists { keys } => keys::exists(store, keys, guard),
-        Request::Expire { key, deadline } => keys::expire(store, key, deadline, guard),
+        Request::Expire {
+            key,
+            deadline,
+            condition,
+        } => keys::expire(store, key, deadline, condition, guard),
         Request::ExpireInvalid { cmd } => Reply::Error(ClientError::InvalidExpireTime { cmd }),
         Request::Ttl { key, unit } => keys::ttl(store, key, unit, guard),
         Request::Persist { key } => keys::persist(store, key, guard),

@@ -340,6 +340,8 @@ pub enum Request<'a> {
         key: &'a [u8],
         /// Relative or absolute milliseconds; may be in the past.
         deadline: Deadline,
+        /// NX, XX, GT, LT.
+        condition: crate::store::update::ExpireIf,
     },
     /// A relative or absolute expiry that does not fit in 64-bit milliseconds.
     ExpireInvalid {
@@ -590,6 +592,15 @@ pub enum ClientError {
         /// The command, lowercase.
         cmd: &'static str,
     },
+    /// An option a command does not know, as Redis words it for EXPIRE (shown escaped).
+    #[error("Unsupported option {0}")]
+    UnsupportedOption(String),
+    /// EXPIRE's NX with XX, GT or LT.
+    #[error("NX and XX, GT or LT options at the same time are not compatible")]
+    ExpireNxAndOthers,
+    /// EXPIRE's GT with LT.
+    #[error("GT and LT options at the same time are not compatible")]
+    ExpireGtAndLt,
     /// DECRBY of the smallest integer, which cannot be negated.
     #[error("decrement would overflow")]
     DecrementOverflow,

@@ -1100,7 +1100,18 @@ mod tests {
                 &[b"CLIENT", b"FOO"],
                 "-ERR unknown subcommand 'FOO'. Try CLIENT HELP.\r\n",
             ),
-            (&[b"EXPIRE", b"k", b"1", b"NX"], "-ERR syntax error\r\n"),
+            (
+                &[b"EXPIRE", b"k", b"1", b"NX", b"LT"],
+                "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n",
+            ),
+            (
+                &[b"PEXPIRE", b"k", b"1", b"gt", b"lt"],
+                "-ERR GT and LT options at the same time are not compatible\r\n",
+            ),
+            (
+                &[b"EXPIRE", b"k", b"x", b"KEEPTTL"],
+                "-ERR Unsupported option KEEPTTL\r\n",
+            ),
             (
                 &[b"USAGE", b"x"],
                 "-ERR wrong number of arguments for 'usage' command\r\n",

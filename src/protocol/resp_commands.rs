@@ -4,6 +4,7 @@
 use std::ops::Range;
 
 use crate::decimal::parse_integer;
+use crate::store::update::ExpireIf;
 
 use super::{
     Args, ClientError, Deadline, Request, SetCondition, TimeUnit, TtlOption, MAX_RELATIVE_TTL_MS,
@@ -234,13 +235,7 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
             }
             Request::MSet { pairs }
         }
-        Kind::Expire | Kind::PExpire | Kind::ExpireAt | Kind::PExpireAt => {
-            if n > 3 {
-                // NX, XX, GT and LT are not supported.
-                return Err(ClientError::Syntax);
-            }
-            parse_expire(c, kind)?
-        }
+        Kind::Expire | Kind::PExpire | Kind::ExpireAt | Kind::PExpireAt => parse_expire(c, kind)?,
         Kind::Ttl | Kind::PTtl => Request::Ttl {
             key: c.key(1)?,
             unit: if kind == Kind::Ttl {
@@ -401,6 +396,8 @@ fn parse_getex<'a>(c: &Command<'a>) -> Result<Request<'a>, ClientError> {
 /// but must fit in 64-bit milliseconds.
 fn parse_expire<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientError> {
     let key = c.key(1)?;
+    // Redis checks the options before the time.
+    let condition = expire_condition(c.rest(3))?;
     let n = c.integer(2)?;
     let millis = match kind {
         Kind::Expire | Kind::ExpireAt => n.checked_mul(1000),
@@ -421,7 +418,38 @@ fn parse_expire<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientEr
         (Kind::Expire | Kind::PExpire, true) => Deadline::At(0),
         _ => deadline,
     };
-    Ok(Request::Expire { key, deadline })
+    Ok(Request::Expire {
+        key,
+        deadline,
+        condition,
+    })
+}
+
+/// EXPIRE's options: any of NX, XX, GT and LT, in any case and order, with Redis's errors
+/// for unknown and incompatible ones.
+fn expire_condition(options: Args<'_>) -> Result<ExpireIf, ClientError> {
+    let mut condition = ExpireIf::default();
+    for option in options.iter() {
+        let flag = match option.to_ascii_lowercase().as_slice() {
+            b"nx" => &mut condition.nx,
+            b"xx" => &mut condition.xx,
+            b"gt" => &mut condition.gt,
+            b"lt" => &mut condition.lt,
+            _ => {
+                return Err(ClientError::UnsupportedOption(
+                    String::from_utf8_lossy(option).into_owned(),
+                ))
+            }
+        };
+        *flag = true;
+    }
+    if condition.nx && (condition.xx || condition.gt || condition.lt) {
+        return Err(ClientError::ExpireNxAndOthers);
+    }
+    if condition.gt && condition.lt {
+        return Err(ClientError::ExpireGtAndLt);
+    }
+    Ok(condition)
 }
 
 /// Whether an option names a TTL, and its milliseconds per unit and whether absolute.

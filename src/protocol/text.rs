@@ -163,7 +163,11 @@ impl TextProtocol {
             Ok(millis) if millis > 0 => Deadline::In(millis),
             _ => Deadline::At(0),
         };
-        Ok(Request::Expire { key, deadline })
+        Ok(Request::Expire {
+            key,
+            deadline,
+            condition: crate::store::update::ExpireIf::default(),
+        })
     }
 
     /// `SET <key> <value>`: the value is every byte after the one space after the key.

@@ -89,6 +89,34 @@ pub enum Ttl {
     Millis(u64),
 }
 
+/// EXPIRE's conditions on the key's current expiry, as Redis 7 has them; several may be
+/// given (`XX GT`), and none means always.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExpireIf {
+    /// NX: only if the key has no expiry.
+    pub nx: bool,
+    /// XX: only if the key has an expiry.
+    pub xx: bool,
+    /// GT: only if the new time is later than the current one (a key without an expiry
+    /// never expires, so nothing is later).
+    pub gt: bool,
+    /// LT: only if the new time is earlier than the current one (any time is earlier than
+    /// never).
+    pub lt: bool,
+}
+
+impl ExpireIf {
+    /// Whether an expiry at `at_ms` may replace `current` (`None`: no expiry).
+    pub fn allows(&self, current: Option<u64>, at_ms: u64) -> bool {
+        match current {
+            None => !self.xx && !self.gt,
+            Some(current) => {
+                !self.nx && (!self.gt || at_ms > current) && (!self.lt || at_ms < current)
+            }
+        }
+    }
+}
+
 impl Store {
     /// Reads the key's live entry, lets `decide` choose a [`Plan`] from it, and applies
     /// the plan only if the entry is still the one read, retrying otherwise; returns what
@@ -300,9 +328,23 @@ impl Store {
     /// Sets the key's expiry to the Unix time `at_ms`, or removes the key if that time has
     /// passed, as Redis's EXPIRE does; `false` if the key does not exist.
     pub fn expire_at(&self, key: &[u8], at_ms: u64, guard: &Guard<'_>) -> bool {
+        self.expire_at_if(key, at_ms, ExpireIf::default(), guard)
+    }
+
+    /// [`Store::expire_at`] if the key's current expiry meets `condition` (EXPIRE's NX,
+    /// XX, GT and LT), checked and changed in one step; `true` if it was set or the key
+    /// deleted.
+    pub fn expire_at_if(
+        &self,
+        key: &[u8],
+        at_ms: u64,
+        condition: ExpireIf,
+        guard: &Guard<'_>,
+    ) -> bool {
         let now_ms = self.unix_ms();
         let done = self.modify(key, guard, |live| match live {
             None => (Plan::Keep, false),
+            Some(entry) if !condition.allows(entry.expires_at_ms(), at_ms) => (Plan::Keep, false),
             Some(_) if at_ms <= now_ms => (Plan::Remove, true),
             Some(entry) => (
                 Plan::Write {
@@ -460,6 +502,58 @@ fn expiry_of(change: ExpiryChange) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expire_conditions_follow_redis() {
+        let when = |nx, xx, gt, lt| ExpireIf { nx, xx, gt, lt };
+        let (none, at_500) = (None, Some(500));
+        // (condition, current expiry, new time, allowed)
+        let cases = [
+            (ExpireIf::default(), none, 100, true),
+            (ExpireIf::default(), at_500, 100, true),
+            (when(true, false, false, false), none, 100, true),
+            (when(true, false, false, false), at_500, 100, false),
+            (when(false, true, false, false), none, 100, false),
+            (when(false, true, false, false), at_500, 100, true),
+            // No expiry is forever: nothing is later, everything earlier.
+            (when(false, false, true, false), none, 100, false),
+            (when(false, false, true, false), at_500, 500, false),
+            (when(false, false, true, false), at_500, 501, true),
+            (when(false, false, false, true), none, 100, true),
+            (when(false, false, false, true), at_500, 500, false),
+            (when(false, false, false, true), at_500, 499, true),
+            (when(false, true, false, true), none, 100, false),
+            (when(false, true, false, true), at_500, 499, true),
+        ];
+        for (condition, current, at, allowed) in cases {
+            assert_eq!(
+                condition.allows(current, at),
+                allowed,
+                "{condition:?} with {current:?} at {at}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_condition_leaves_the_key_as_it_was() {
+        let store = Store::new(1 << 20);
+        let guard = store.guard();
+        store.set(b"k", b"v").unwrap();
+        let gt = ExpireIf {
+            gt: true,
+            ..ExpireIf::default()
+        };
+        let far = store.unix_ms() + 100_000;
+        assert!(
+            !store.expire_at_if(b"k", far, gt, &guard),
+            "no expiry is later"
+        );
+        assert_eq!(store.ttl(b"k", &guard), Ttl::Forever);
+        assert!(store.expire_at_if(b"k", far, ExpireIf::default(), &guard));
+        assert!(store.expire_at_if(b"k", far + 1, gt, &guard));
+        assert!(!store.expire_at_if(b"k", far, gt, &guard));
+        assert_eq!(store.usage_bytes(), store.recount());
+    }
     use crate::store::Clock;
 
     fn store_at(now_ms: u64) -> (Store, Clock) {

@@ -20,7 +20,9 @@ pub use client::{
     decode_get, exchange, expect, expect_close, live_bytes, resp_command, settled_usage_and_live,
     tcp_stream, unix_stream, wait_connections, wait_usage_within, Client, Info, Stream,
 };
-pub use process::{blink, clean_command, run_to_end, run_with_deadline, Finished, Process, Server};
+pub use process::{
+    blink, clean_command, run_to_end, run_with_deadline, External, Finished, Process, Server,
+};
 pub use resp::{Reply, Resp};
 
 /// How long any single step of a test may wait before it is a failure.

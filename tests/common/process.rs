@@ -1,8 +1,8 @@
 //! Child processes: the server under test, other long-running programs whose output a
 //! test reads, and commands run to their end with a deadline.
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal};
 
-use super::{binary, try_wait_for, Client, STEP_TIMEOUT};
+use super::{binary, free_port, tool, try_wait_for, wait_for, Client, STEP_TIMEOUT};
 
 /// `program` with nothing from the tests' own environment that configures Blink Store or
 /// its clients: no `BLINK_*` variable and no `RUST_LOG`, so a developer's shell cannot
@@ -457,5 +457,66 @@ pub fn run_with_deadline(command: &mut Command, timeout: Duration) -> Finished {
         status,
         stdout,
         stderr,
+    }
+}
+
+/// A Redis or memcached process on a free loopback port; killed on drop.
+pub struct External {
+    process: Process,
+    port: u16,
+}
+
+impl External {
+    /// Starts `program` (from the Debian `package`) with the arguments `args` gives for a
+    /// free port, and waits until it answers `probe` (a request and the start of its
+    /// reply).
+    pub fn start(
+        (program, package): (&str, &str),
+        args: impl Fn(u16) -> Vec<String>,
+        (request, answer): (&[u8], &str),
+    ) -> External {
+        let port = free_port();
+        let process = Process::spawn(Command::new(tool(program, package)).args(args(port)));
+        let external = External { process, port };
+        wait_for(&format!("{program} to answer on port {port}"), || {
+            assert!(
+                !external.process.has_exited(),
+                "{program} exited at start-up:\n{}",
+                external.process.log_text()
+            );
+            external.answers(request, answer)
+        });
+        external
+    }
+
+    /// A `redis-server` on loopback that saves nothing.
+    pub fn redis() -> External {
+        Self::start(
+            ("redis-server", "redis-server"),
+            |port| {
+                let args = ["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"];
+                let port = ["--port".to_owned(), port.to_string()];
+                port.into_iter().chain(args.map(str::to_owned)).collect()
+            },
+            (b"PING\r\n", "+PONG"),
+        )
+    }
+
+    /// Its `host:port`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn answers(&self, request: &[u8], answer: &str) -> bool {
+        let Ok(mut stream) = TcpStream::connect(self.addr()) else {
+            return false;
+        };
+        stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
+        if stream.write_all(request).is_err() {
+            return false;
+        }
+        let mut line = String::new();
+        let read = BufReader::new(stream).read_line(&mut line);
+        read.is_ok() && line.starts_with(answer)
     }
 }

@@ -3,12 +3,9 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{blink, free_port, run_to_end, tool, wait_for, Process, Server, STEP_TIMEOUT};
+use common::{blink, free_port, run_to_end, External, Server, STEP_TIMEOUT};
 use rustix::process::Signal;
 use serde_json::Value;
 
@@ -203,22 +200,7 @@ fn a_wrong_protocol_or_no_server_fails_with_a_message() {
 
 #[test]
 fn resp_against_redis() {
-    let redis = External::start(
-        ("redis-server", "redis-server"),
-        |port| {
-            vec![
-                "--port".into(),
-                port.to_string(),
-                "--save".into(),
-                String::new(),
-                "--appendonly".into(),
-                "no".into(),
-                "--bind".into(),
-                "127.0.0.1".into(),
-            ]
-        },
-        (b"PING\r\n", "+PONG"),
-    );
+    let redis = External::redis();
     let report = bench_json(&[
         "--tcp",
         &redis.addr(),
@@ -276,53 +258,6 @@ fn memcache_against_memcached() {
     ]);
     assert_clean(&report);
     assert_eq!(count(&report, "hits"), count(&report, "gets"), "{report}");
-}
-
-/// A Redis or memcached process on a free loopback port; killed on drop.
-struct External {
-    process: Process,
-    port: u16,
-}
-
-impl External {
-    /// Starts `program` (from the Debian `package`) with the arguments `args` gives for a
-    /// free port, and waits until it answers `probe` (a request and the start of its
-    /// reply).
-    fn start(
-        (program, package): (&str, &str),
-        args: impl Fn(u16) -> Vec<String>,
-        (request, answer): (&[u8], &str),
-    ) -> External {
-        let port = free_port();
-        let process = Process::spawn(Command::new(tool(program, package)).args(args(port)));
-        let external = External { process, port };
-        wait_for(&format!("{program} to answer on port {port}"), || {
-            assert!(
-                !external.process.has_exited(),
-                "{program} exited at start-up:\n{}",
-                external.process.log_text()
-            );
-            external.answers(request, answer)
-        });
-        external
-    }
-
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn answers(&self, request: &[u8], answer: &str) -> bool {
-        let Ok(mut stream) = TcpStream::connect(self.addr()) else {
-            return false;
-        };
-        stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
-        if stream.write_all(request).is_err() {
-            return false;
-        }
-        let mut line = String::new();
-        let read = BufReader::new(stream).read_line(&mut line);
-        read.is_ok() && line.starts_with(answer)
-    }
 }
 
 #[test]

@@ -159,3 +159,60 @@ fn redis_benchmark_sets_and_gets_without_errors() {
     let mut client = server.tcp_client();
     assert!(client.request(b"USAGE\n").starts_with("USAGE "));
 }
+
+/// EXPIRE's NX, XX, GT and LT, their errors, and the order Redis checks them in: the same
+/// commands to a real `redis-server` and to Blink Store, every reply compared (TTLs to
+/// within a second, as the two clocks start apart).
+#[test]
+fn expire_options_answer_as_redis_does() {
+    let redis = common::External::redis();
+    let blink = Server::start(&[]);
+    let mut theirs = common::Resp::connect(redis.addr().parse().unwrap());
+    let mut ours = common::Resp::connect(blink.tcp.unwrap());
+    let script: &[&[&[u8]]] = &[
+        &[b"SET", b"k", b"v"],
+        &[b"EXPIRE", b"k", b"100", b"XX"],
+        &[b"EXPIRE", b"k", b"100", b"GT"],
+        &[b"EXPIRE", b"k", b"100", b"NX"],
+        &[b"EXPIRE", b"k", b"200", b"nx"],
+        &[b"EXPIRE", b"k", b"50", b"GT"],
+        &[b"EXPIRE", b"k", b"200", b"gt"],
+        &[b"EXPIRE", b"k", b"300", b"LT"],
+        &[b"EXPIRE", b"k", b"100", b"XX", b"LT"],
+        &[b"PEXPIRE", b"k", b"150000", b"XX"],
+        &[b"TTL", b"k"],
+        &[b"PERSIST", b"k"],
+        &[b"EXPIRE", b"k", b"100", b"LT"],
+        &[b"EXPIRE", b"missing", b"10", b"XX"],
+        &[b"EXPIRE", b"missing", b"10"],
+        &[b"EXPIRE", b"k", b"10", b"NX", b"XX"],
+        &[b"EXPIRE", b"k", b"10", b"NX", b"GT"],
+        &[b"EXPIRE", b"k", b"10", b"GT", b"LT"],
+        &[b"EXPIRE", b"k", b"10", b"FOO"],
+        &[b"EXPIRE", b"k", b"abc", b"FOO"],
+        &[b"EXPIRE", b"k", b"abc", b"NX"],
+        &[b"EXPIREAT", b"k", b"99999999999", b"GT"],
+        &[b"PEXPIREAT", b"k", b"1", b"GT"],
+        &[b"EXPIREAT", b"k", b"1", b"LT"],
+        &[b"EXISTS", b"k"],
+        &[b"SET", b"n", b"v"],
+        &[b"EXPIRE", b"n", b"-1", b"NX"],
+        &[b"EXISTS", b"n"],
+    ];
+    for command in script {
+        let (want, got) = (theirs.call(command), ours.call(command));
+        let shown: Vec<_> = command
+            .iter()
+            .map(|arg| String::from_utf8_lossy(arg))
+            .collect();
+        match (&want, &got) {
+            (common::Reply::Integer(want), common::Reply::Integer(got)) if command[0] == b"TTL" => {
+                assert!(
+                    (want - got).abs() <= 1,
+                    "{shown:?}: Redis {want}, Blink {got}"
+                )
+            }
+            _ => assert_eq!(got, want, "{shown:?}"),
+        }
+    }
+}
