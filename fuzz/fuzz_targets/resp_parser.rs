@@ -174,9 +174,11 @@ fn check_request(max_key_len: usize, frame: &[u8], args: &[Range<usize>], reques
         | Request::IncrBy { key, .. }
         | Request::Expire { key, .. }
         | Request::Ttl { key, .. }
+        | Request::ExpireTime { key, .. }
         | Request::Persist { key, .. } => check_key(key),
         Request::MGet { keys, .. }
         | Request::Exists { keys, .. }
+        | Request::Touch { keys, .. }
         | Request::DeleteMany { keys, .. } => {
             assert_eq!(keys.len() + 1, args.len(), "keys are not the arguments");
             keys.iter().for_each(check_key);

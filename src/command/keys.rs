@@ -37,6 +37,32 @@ pub fn expire<'a>(
     Reply::Expired(store.expire_at_if(key, at_ms, condition, guard))
 }
 
+/// EXPIRETIME and PEXPIRETIME: the Unix time the key expires at, in seconds (rounded to
+/// the nearest, as Redis does) or milliseconds; -2 for a missing key, -1 for one without
+/// an expiry.
+pub fn expire_time<'a>(store: &Store, key: &[u8], unit: TimeUnit, guard: &Guard<'_>) -> Reply<'a> {
+    Reply::Integer(
+        match store.lookup(key, guard).map(|entry| entry.expires_at_ms()) {
+            None => -2,
+            Some(None) => -1,
+            Some(Some(at_ms)) => {
+                let at = match unit {
+                    TimeUnit::Seconds => at_ms.saturating_add(500) / 1000,
+                    TimeUnit::Millis => at_ms,
+                };
+                i64::try_from(at).unwrap_or(i64::MAX)
+            }
+        },
+    )
+}
+
+/// TOUCH: how many of the keys exist, each found one read as GET reads it (an access for
+/// eviction, and a hit), without its value.
+pub fn touch<'a>(store: &Store, keys: Args<'_>, guard: &Guard<'_>) -> Reply<'a> {
+    let found = keys.iter().filter(|key| store.get(key, guard).is_some());
+    Reply::Integer(i64::try_from(found.count()).unwrap_or(i64::MAX))
+}
+
 /// TTL and PTTL: -2 for a missing key, -1 for one without an expiry.
 pub fn ttl<'a>(store: &Store, key: &[u8], unit: TimeUnit, guard: &Guard<'_>) -> Reply<'a> {
     Reply::Ttl(match store.ttl(key, guard) {

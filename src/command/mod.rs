@@ -79,6 +79,8 @@ pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_
         } => keys::expire(store, key, deadline, condition, guard),
         Request::ExpireInvalid { cmd } => Reply::Error(ClientError::InvalidExpireTime { cmd }),
         Request::Ttl { key, unit } => keys::ttl(store, key, unit, guard),
+        Request::ExpireTime { key, unit } => keys::expire_time(store, key, unit, guard),
+        Request::Touch { keys } => keys::touch(store, keys, guard),
         Request::Persist { key } => keys::persist(store, key, guard),
         Request::DbSize => keys::db_size(store),
         Request::Flush => keys::flush(store),

@@ -355,6 +355,18 @@ pub enum Request<'a> {
         /// Seconds or milliseconds.
         unit: TimeUnit,
     },
+    /// The absolute expiry (EXPIRETIME, PEXPIRETIME).
+    ExpireTime {
+        /// The key.
+        key: &'a [u8],
+        /// Unix seconds or milliseconds.
+        unit: TimeUnit,
+    },
+    /// Count how many of the keys exist, as reads do (TOUCH): each found one is an access.
+    Touch {
+        /// The keys.
+        keys: Args<'a>,
+    },
     /// Remove the expiry.
     Persist {
         /// The key.

@@ -30,7 +30,10 @@ enum Kind {
     PExpireAt,
     Ttl,
     PTtl,
+    ExpireTime,
+    PExpireTime,
     Persist,
+    Touch,
     Incr,
     Decr,
     IncrBy,
@@ -73,7 +76,10 @@ const COMMANDS: &[(&str, Kind, i32)] = &[
     ("pexpireat", Kind::PExpireAt, -3),
     ("ttl", Kind::Ttl, 2),
     ("pttl", Kind::PTtl, 2),
+    ("expiretime", Kind::ExpireTime, 2),
+    ("pexpiretime", Kind::PExpireTime, 2),
     ("persist", Kind::Persist, 2),
+    ("touch", Kind::Touch, -2),
     ("incr", Kind::Incr, 2),
     ("decr", Kind::Decr, 2),
     ("incrby", Kind::IncrBy, 3),
@@ -215,12 +221,13 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
         },
         Kind::GetDel => Request::GetDel { key: c.key(1)? },
         Kind::GetEx => parse_getex(c)?,
-        Kind::MGet | Kind::Del | Kind::Exists => {
+        Kind::MGet | Kind::Del | Kind::Exists | Kind::Touch => {
             let keys = c.rest(1);
             c.check_keys(keys, 1)?;
             match kind {
                 Kind::MGet => Request::MGet { keys },
                 Kind::Del => Request::DeleteMany { keys },
+                Kind::Touch => Request::Touch { keys },
                 _ => Request::Exists { keys },
             }
         }
@@ -239,6 +246,14 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
         Kind::Ttl | Kind::PTtl => Request::Ttl {
             key: c.key(1)?,
             unit: if kind == Kind::Ttl {
+                TimeUnit::Seconds
+            } else {
+                TimeUnit::Millis
+            },
+        },
+        Kind::ExpireTime | Kind::PExpireTime => Request::ExpireTime {
+            key: c.key(1)?,
+            unit: if kind == Kind::ExpireTime {
                 TimeUnit::Seconds
             } else {
                 TimeUnit::Millis

@@ -160,15 +160,48 @@ fn redis_benchmark_sets_and_gets_without_errors() {
     assert!(client.request(b"USAGE\n").starts_with("USAGE "));
 }
 
+/// A real `redis-server` and a Blink Store server, each with a RESP client: the same
+/// commands go to both.
+struct SideBySide {
+    theirs: common::Resp,
+    ours: common::Resp,
+    // Held so both servers live as long as the clients.
+    _redis: common::External,
+    _blink: Server,
+}
+
+impl SideBySide {
+    fn start() -> SideBySide {
+        let redis = common::External::redis();
+        let blink = Server::start(&[]);
+        SideBySide {
+            theirs: common::Resp::connect(redis.addr().parse().unwrap()),
+            ours: common::Resp::connect(blink.tcp.unwrap()),
+            _redis: redis,
+            _blink: blink,
+        }
+    }
+
+    /// Sends `command` to both: Redis's reply, then Blink's.
+    fn call(&mut self, command: &[&[u8]]) -> (common::Reply, common::Reply) {
+        (self.theirs.call(command), self.ours.call(command))
+    }
+}
+
+/// A command's arguments, readable in a failure message.
+fn show_args(command: &[&[u8]]) -> Vec<String> {
+    command
+        .iter()
+        .map(|arg| String::from_utf8_lossy(arg).into_owned())
+        .collect()
+}
+
 /// EXPIRE's NX, XX, GT and LT, their errors, and the order Redis checks them in: the same
 /// commands to a real `redis-server` and to Blink Store, every reply compared (TTLs to
 /// within a second, as the two clocks start apart).
 #[test]
 fn expire_options_answer_as_redis_does() {
-    let redis = common::External::redis();
-    let blink = Server::start(&[]);
-    let mut theirs = common::Resp::connect(redis.addr().parse().unwrap());
-    let mut ours = common::Resp::connect(blink.tcp.unwrap());
+    let mut both = SideBySide::start();
     let script: &[&[&[u8]]] = &[
         &[b"SET", b"k", b"v"],
         &[b"EXPIRE", b"k", b"100", b"XX"],
@@ -200,11 +233,8 @@ fn expire_options_answer_as_redis_does() {
         &[b"EXISTS", b"n"],
     ];
     for command in script {
-        let (want, got) = (theirs.call(command), ours.call(command));
-        let shown: Vec<_> = command
-            .iter()
-            .map(|arg| String::from_utf8_lossy(arg))
-            .collect();
+        let (want, got) = both.call(command);
+        let shown = show_args(command);
         match (&want, &got) {
             (common::Reply::Integer(want), common::Reply::Integer(got)) if command[0] == b"TTL" => {
                 assert!(
@@ -215,4 +245,39 @@ fn expire_options_answer_as_redis_does() {
             _ => assert_eq!(got, want, "{shown:?}"),
         }
     }
+}
+
+/// EXPIRETIME, PEXPIRETIME and TOUCH beside a real `redis-server`: every reply compared,
+/// expiry times to within a second (the two servers' clocks are read apart).
+#[test]
+fn expire_times_and_touch_answer_as_redis_does() {
+    let mut both = SideBySide::start();
+    let script: &[&[&[u8]]] = &[
+        &[b"SET", b"a", b"1"],
+        &[b"SET", b"b", b"2"],
+        &[b"EXPIRETIME", b"a"],
+        &[b"PEXPIRETIME", b"missing"],
+        &[b"EXPIREAT", b"a", b"4000000000"],
+        &[b"EXPIRETIME", b"a"],
+        &[b"PEXPIREAT", b"b", b"4000000000999"],
+        &[b"PEXPIRETIME", b"b"],
+        &[b"EXPIRETIME", b"b"],
+        &[b"PEXPIRE", b"b", b"100000"],
+        &[b"TOUCH", b"a", b"b", b"missing", b"a"],
+        &[b"TOUCH"],
+        &[b"EXPIRETIME"],
+        &[b"EXPIRETIME", b"a", b"b"],
+    ];
+    for command in script {
+        let (want, got) = both.call(command);
+        let shown = show_args(command);
+        assert_eq!(got, want, "{shown:?}");
+    }
+    // A relative expiry's absolute time, which the two servers compute from their clocks.
+    let (common::Reply::Integer(want), common::Reply::Integer(got)) =
+        both.call(&[b"PEXPIRETIME", b"b"])
+    else {
+        panic!("PEXPIRETIME is an integer");
+    };
+    assert!((want - got).abs() < 1000, "Redis {want}, Blink {got}");
 }
