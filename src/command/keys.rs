@@ -63,6 +63,15 @@ pub fn touch<'a>(store: &Store, keys: Args<'_>, guard: &Guard<'_>) -> Reply<'a> 
     Reply::Integer(i64::try_from(found.count()).unwrap_or(i64::MAX))
 }
 
+/// TYPE: every value here is a string; a missing key is `none`. Not an access, as in
+/// Redis.
+pub fn kind<'a>(store: &Store, key: &[u8], guard: &Guard<'_>) -> Reply<'a> {
+    Reply::Status(match store.lookup(key, guard) {
+        Some(_) => "string",
+        None => "none",
+    })
+}
+
 /// TTL and PTTL: -2 for a missing key, -1 for one without an expiry.
 pub fn ttl<'a>(store: &Store, key: &[u8], unit: TimeUnit, guard: &Guard<'_>) -> Reply<'a> {
     Reply::Ttl(match store.ttl(key, guard) {

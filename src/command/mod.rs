@@ -83,6 +83,8 @@ pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_
         Request::Touch { keys } => keys::touch(store, keys, guard),
         Request::Persist { key } => keys::persist(store, key, guard),
         Request::DbSize => keys::db_size(store),
+        Request::Type { key } => keys::kind(store, key, guard),
+        Request::Time => server::time(),
         Request::Flush => keys::flush(store),
         Request::Usage => Reply::Usage(store.usage_bytes()),
         Request::Ping => Reply::Pong,

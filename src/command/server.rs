@@ -139,6 +139,18 @@ pub fn info<'a>(cx: &Context<'_>, section: Option<&'a [u8]>) -> Reply<'a> {
     }
 }
 
+/// TIME: the Unix time in seconds and the microseconds past it, as two decimal strings.
+pub fn time<'a>() -> Reply<'a> {
+    // A clock before 1970 reads as 1970.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Reply::Texts(vec![
+        now.as_secs().to_string(),
+        now.subsec_micros().to_string(),
+    ])
+}
+
 /// SELECT: only database 0 exists.
 pub fn select<'a>(db: &[u8]) -> Reply<'a> {
     if db == b"0" {

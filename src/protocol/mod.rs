@@ -395,6 +395,13 @@ pub enum Request<'a> {
     },
     /// The number of keys.
     DbSize,
+    /// What the key holds: a string, or nothing (TYPE).
+    Type {
+        /// The key.
+        key: &'a [u8],
+    },
+    /// The server's clock (TIME).
+    Time,
     /// Remove every key.
     Flush,
     /// Server information.
@@ -491,6 +498,10 @@ pub enum Reply<'a> {
     Values(Vec<Option<&'a [u8]>>),
     /// A text of the server's own (INFO, CLIENT GETNAME): a bulk string in RESP.
     Text(String),
+    /// A status word (TYPE's `string` or `none`): a simple string in RESP.
+    Status(&'static str),
+    /// Texts of the server's own (TIME): an array of bulk strings in RESP.
+    Texts(Vec<String>),
     /// Named fields (HELLO, CONFIG GET): a map in RESP3, a flat array in RESP2.
     Map(Vec<(String, Field)>),
     /// A key's time to live: `TTL <n>` in the line protocol, an integer in RESP.
@@ -534,6 +545,8 @@ impl std::fmt::Debug for Reply<'_> {
             Self::Integer(n) => write!(f, "Integer({n})"),
             Self::Values(values) => write!(f, "Values(count={})", values.len()),
             Self::Text(text) => write!(f, "Text(len={})", text.len()),
+            Self::Status(word) => write!(f, "Status({word})"),
+            Self::Texts(texts) => write!(f, "Texts(count={})", texts.len()),
             Self::Info { .. } => f.write_str("Info"),
             Self::Map(fields) => write!(f, "Map(count={})", fields.len()),
             Self::Ttl(ttl) => write!(f, "Ttl({ttl})"),

@@ -296,6 +296,17 @@ impl RespProtocol {
                 }
             }
             Reply::Text(text) => encode_bulk(text.as_bytes(), out),
+            Reply::Status(word) => {
+                out.push(b'+');
+                out.extend_from_slice(word.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            Reply::Texts(texts) => {
+                encode_header(b'*', texts.len(), out);
+                for text in texts {
+                    encode_bulk(text.as_bytes(), out);
+                }
+            }
             Reply::Info { report, section } => {
                 encode_bulk(info_sections(report, *section).as_bytes(), out);
             }
@@ -1208,6 +1219,11 @@ mod tests {
             (Reply::Ok, b"+OK\r\n"),
             (Reply::Close, b"+OK\r\n"),
             (Reply::Pong, b"+PONG\r\n"),
+            (Reply::Status("string"), b"+string\r\n"),
+            (
+                Reply::Texts(vec!["1700000000".into(), "42".into()]),
+                b"*2\r\n$10\r\n1700000000\r\n$2\r\n42\r\n",
+            ),
             (Reply::Value(b"alice"), b"$5\r\nalice\r\n"),
             (Reply::Value(b""), b"$0\r\n\r\n"),
             (Reply::Value(b"a\r\n\x00\xff"), b"$5\r\na\r\n\x00\xff\r\n"),

@@ -34,6 +34,8 @@ enum Kind {
     PExpireTime,
     Persist,
     Touch,
+    Type,
+    Time,
     Incr,
     Decr,
     IncrBy,
@@ -80,6 +82,8 @@ const COMMANDS: &[(&str, Kind, i32)] = &[
     ("pexpiretime", Kind::PExpireTime, 2),
     ("persist", Kind::Persist, 2),
     ("touch", Kind::Touch, -2),
+    ("type", Kind::Type, 2),
+    ("time", Kind::Time, 1),
     ("incr", Kind::Incr, 2),
     ("decr", Kind::Decr, 2),
     ("incrby", Kind::IncrBy, 3),
@@ -283,6 +287,8 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
         },
         Kind::StrLen => Request::StrLen { key: c.key(1)? },
         Kind::DbSize => Request::DbSize,
+        Kind::Type => Request::Type { key: c.key(1)? },
+        Kind::Time => Request::Time,
         Kind::Flush => {
             // ASYNC and SYNC are accepted; a flush here is immediate either way.
             let modes_ok = c.rest(1).iter().all(|mode| {

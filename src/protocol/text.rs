@@ -268,7 +268,7 @@ impl TextProtocol {
                 out.push(b'\n');
             }
             // No line-protocol request produces these.
-            Reply::Values(_) | Reply::Map(_) => {
+            Reply::Values(_) | Reply::Map(_) | Reply::Status(_) | Reply::Texts(_) => {
                 out.extend_from_slice(b"ERROR reply has no line form\n");
             }
         }

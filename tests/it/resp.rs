@@ -281,3 +281,43 @@ fn expire_times_and_touch_answer_as_redis_does() {
     };
     assert!((want - got).abs() < 1000, "Redis {want}, Blink {got}");
 }
+
+/// TYPE and TIME beside a real `redis-server`: TYPE's replies compared, TIME's shape
+/// and its seconds to within one of Redis's.
+#[test]
+fn type_and_time_answer_as_redis_does() {
+    let mut both = SideBySide::start();
+    let script: &[&[&[u8]]] = &[
+        &[b"SET", b"k", b"v"],
+        &[b"TYPE", b"k"],
+        &[b"TYPE", b"missing"],
+        &[b"TYPE"],
+        &[b"TYPE", b"k", b"k"],
+        &[b"TIME", b"now"],
+    ];
+    for command in script {
+        let (want, got) = both.call(command);
+        assert_eq!(got, want, "{:?}", show_args(command));
+    }
+    let seconds_and_micros = |reply: common::Reply| -> (u64, u64) {
+        let common::Reply::Array(Some(parts)) = reply else {
+            panic!("TIME is an array: {reply:?}");
+        };
+        let numbers: Vec<u64> = parts
+            .iter()
+            .map(|part| match part {
+                common::Reply::Bulk(Some(digits)) => {
+                    std::str::from_utf8(digits).unwrap().parse().unwrap()
+                }
+                other => panic!("TIME's parts are bulk strings: {other:?}"),
+            })
+            .collect();
+        assert_eq!(numbers.len(), 2);
+        assert!(numbers[1] < 1_000_000, "microseconds {}", numbers[1]);
+        (numbers[0], numbers[1])
+    };
+    let (theirs, ours) = both.call(&[b"TIME"]);
+    let ((their_seconds, _), (our_seconds, _)) =
+        (seconds_and_micros(theirs), seconds_and_micros(ours));
+    assert!(their_seconds.abs_diff(our_seconds) <= 1);
+}
