@@ -175,6 +175,7 @@ fn check_request(max_key_len: usize, frame: &[u8], args: &[Range<usize>], reques
         | Request::Expire { key, .. }
         | Request::Ttl { key, .. }
         | Request::ExpireTime { key, .. }
+        | Request::GetRange { key, .. }
         | Request::Persist { key, .. } => check_key(key),
         Request::MGet { keys, .. }
         | Request::Exists { keys, .. }

@@ -49,6 +49,7 @@ pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_
     let store = cx.store;
     match request {
         Request::Get { key } => strings::get(store, key, guard),
+        Request::GetRange { key, start, end } => strings::get_range(store, key, start, end, guard),
         Request::Set { key, value } => strings::set(store, key, value),
         Request::SetWith {
             key,

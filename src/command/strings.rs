@@ -12,6 +12,36 @@ pub fn get<'a>(store: &Store, key: &[u8], guard: &'a Guard<'_>) -> Reply<'a> {
     store.get(key, guard).map_or(Reply::NotFound, Reply::Value)
 }
 
+/// GETRANGE and SUBSTR: bytes `start` to `end` inclusive, negative indexes counting from
+/// the end, clamped to the value as Redis clamps them; empty for a missing key.
+pub fn get_range<'a>(
+    store: &Store,
+    key: &[u8],
+    start: i64,
+    end: i64,
+    guard: &'a Guard<'_>,
+) -> Reply<'a> {
+    let value = store.get(key, guard).unwrap_or_default();
+    Reply::Value(byte_range(value, start, end))
+}
+
+/// The bytes of `value` from `start` to `end` inclusive, by Redis's rules.
+fn byte_range(value: &[u8], start: i64, end: i64) -> &[u8] {
+    if start < 0 && end < 0 && start > end {
+        return &[];
+    }
+    let len = i64::try_from(value.len()).unwrap_or(i64::MAX);
+    let from_end = |index: i64| if index < 0 { len + index } else { index };
+    let start = from_end(start).max(0);
+    let end = from_end(end).max(0).min(len - 1);
+    if len == 0 || start > end {
+        return &[];
+    }
+    // Both are within 0..len here.
+    let (start, end) = (start as usize, end as usize);
+    &value[start..=end]
+}
+
 /// SET without options.
 pub fn set<'a>(store: &Store, key: &[u8], value: &[u8]) -> Reply<'a> {
     tracing::debug!(key_len = key.len(), value_len = value.len(), "set");
@@ -124,5 +154,30 @@ pub fn expiry_change(store: &Store, ttl: TtlOption) -> Option<ExpiryChange> {
         TtlOption::Persist => Some(ExpiryChange::Clear),
         TtlOption::In(ms) => Some(ExpiryChange::At(store.unix_ms().saturating_add(ms))),
         TtlOption::At(ms) => Some(ExpiryChange::At(ms)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_ranges_follow_redis() {
+        let value = b"This is a string";
+        let cases: [(i64, i64, &[u8]); 9] = [
+            (0, 3, b"This"),
+            (-3, -1, b"ing"),
+            (0, -1, b"This is a string"),
+            (10, 100, b"string"),
+            (5, 3, b""),
+            (-1, -5, b""),
+            (-100, 2, b"Thi"),
+            (100, 200, b""),
+            (i64::MIN, i64::MAX, b"This is a string"),
+        ];
+        for (start, end, want) in cases {
+            assert_eq!(byte_range(value, start, end), want, "{start}..{end}");
+        }
+        assert_eq!(byte_range(b"", 0, -1), b"");
     }
 }

@@ -322,6 +322,16 @@ pub enum Request<'a> {
         /// The keys.
         keys: Args<'a>,
     },
+    /// Part of the value (GETRANGE, SUBSTR): bytes `start` to `end` inclusive, negative
+    /// indexes counting from the end.
+    GetRange {
+        /// The key.
+        key: &'a [u8],
+        /// The first byte's index.
+        start: i64,
+        /// The last byte's index.
+        end: i64,
+    },
     /// Read and remove.
     GetDel {
         /// The key.

@@ -18,6 +18,8 @@ enum Kind {
     SetEx,
     PSetEx,
     SetNx,
+    GetSet,
+    GetRange,
     GetDel,
     GetEx,
     MGet,
@@ -65,6 +67,9 @@ const COMMANDS: &[(&str, Kind, i32)] = &[
     ("setex", Kind::SetEx, 4),
     ("psetex", Kind::PSetEx, 4),
     ("setnx", Kind::SetNx, 3),
+    ("getset", Kind::GetSet, 3),
+    ("getrange", Kind::GetRange, 4),
+    ("substr", Kind::GetRange, 4),
     ("getdel", Kind::GetDel, 2),
     ("getex", Kind::GetEx, -2),
     ("mget", Kind::MGet, -2),
@@ -222,6 +227,19 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
         Kind::SetNx => Request::SetNx {
             key: c.key(1)?,
             value: c.value(2)?,
+        },
+        // GETSET is SET with GET: the expiry goes, as with a plain SET.
+        Kind::GetSet => set_with(
+            c.key(1)?,
+            c.value(2)?,
+            SetCondition::Always,
+            TtlOption::Unchanged,
+            true,
+        ),
+        Kind::GetRange => Request::GetRange {
+            key: c.key(1)?,
+            start: c.integer(2)?,
+            end: c.integer(3)?,
         },
         Kind::GetDel => Request::GetDel { key: c.key(1)? },
         Kind::GetEx => parse_getex(c)?,

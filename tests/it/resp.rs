@@ -321,3 +321,34 @@ fn type_and_time_answer_as_redis_does() {
         (seconds_and_micros(theirs), seconds_and_micros(ours));
     assert!(their_seconds.abs_diff(our_seconds) <= 1);
 }
+
+/// GETSET, GETRANGE and SUBSTR beside a real `redis-server`, every reply compared.
+#[test]
+fn getset_and_getrange_answer_as_redis_does() {
+    let mut both = SideBySide::start();
+    let script: &[&[&[u8]]] = &[
+        &[b"GETSET", b"k", b"This is a string"],
+        &[b"GETRANGE", b"k", b"0", b"3"],
+        &[b"GETRANGE", b"k", b"-3", b"-1"],
+        &[b"GETRANGE", b"k", b"0", b"-1"],
+        &[b"GETRANGE", b"k", b"10", b"100"],
+        &[b"GETRANGE", b"k", b"5", b"3"],
+        &[b"GETRANGE", b"k", b"-1", b"-5"],
+        &[b"GETRANGE", b"k", b"-100", b"2"],
+        &[b"SUBSTR", b"k", b"0", b"3"],
+        &[b"GETRANGE", b"missing", b"0", b"-1"],
+        &[b"GETRANGE", b"k", b"x", b"1"],
+        &[b"GETRANGE", b"k", b"0"],
+        &[b"EXPIRE", b"k", b"100"],
+        &[b"GETSET", b"k", b"new"],
+        &[b"TTL", b"k"],
+        &[b"GET", b"k"],
+        &[b"GETSET", b"k"],
+        &[b"SET", b"e", b""],
+        &[b"GETRANGE", b"e", b"0", b"-1"],
+    ];
+    for command in script {
+        let (want, got) = both.call(command);
+        assert_eq!(got, want, "{:?}", show_args(command));
+    }
+}
