@@ -191,29 +191,57 @@ async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, message: Vec<u
     }
 }
 
-/// Resolves when the process receives SIGINT or SIGTERM.
-///
-/// # Errors
-/// If the signal handlers cannot be installed.
+/// The shutdown signals, listened for from the moment this value exists: a signal that
+/// arrives before [`ShutdownSignals::recv`] is first awaited is kept, not lost to the
+/// default action of killing the process.
 #[cfg(unix)]
-pub async fn wait_for_signal() -> std::io::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    tokio::select! {
-        _ = interrupt.recv() => tracing::info!("received SIGINT"),
-        _ = terminate.recv() => tracing::info!("received SIGTERM"),
-    }
-    Ok(())
+pub struct ShutdownSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
 }
 
-/// Resolves on Ctrl-C, where there are no Unix signals.
-///
-/// # Errors
-/// If the handler cannot be installed.
+#[cfg(unix)]
+impl ShutdownSignals {
+    /// Installs the handlers for SIGINT and SIGTERM. Must be called inside a runtime.
+    ///
+    /// # Errors
+    /// If the signal handlers cannot be installed.
+    pub fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Resolves when the process receives SIGINT or SIGTERM.
+    pub async fn recv(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => tracing::info!("received SIGINT"),
+            _ = self.terminate.recv() => tracing::info!("received SIGTERM"),
+        }
+    }
+}
+
+/// Ctrl-C, where there are no Unix signals.
 #[cfg(not(unix))]
-pub async fn wait_for_signal() -> std::io::Result<()> {
-    tokio::signal::ctrl_c().await?;
-    tracing::info!("received Ctrl-C");
-    Ok(())
+pub struct ShutdownSignals;
+
+#[cfg(not(unix))]
+impl ShutdownSignals {
+    /// Nothing to install ahead of time: Ctrl-C is listened for once awaited.
+    ///
+    /// # Errors
+    /// Never; the signature matches the Unix one.
+    pub fn install() -> std::io::Result<Self> {
+        Ok(Self)
+    }
+
+    /// Resolves on Ctrl-C, or at once if its handler cannot be installed.
+    pub async fn recv(self) {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(cause = %err, "could not listen for Ctrl-C");
+        }
+        tracing::info!("received Ctrl-C");
+    }
 }

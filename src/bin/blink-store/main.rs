@@ -317,17 +317,19 @@ where
         .worker_threads(workers);
     let runtime = runtime.build()?;
     runtime.block_on(async {
+        // Installed before anything is served: a client may connect to the bound
+        // listeners at once, and a SIGTERM sent right after must shut down, not kill.
+        let signals = server::ShutdownSignals::install()?;
         let shutdown = CancellationToken::new();
-        let signals = tokio::spawn({
+        let waiting = tokio::spawn({
             let shutdown = shutdown.clone();
             async move {
-                let result = server::wait_for_signal().await;
+                signals.recv().await;
                 shutdown.cancel();
-                result
             }
         });
         serve(shutdown).await?;
-        signals.await??;
+        waiting.await?;
         Ok::<_, Box<dyn std::error::Error>>(())
     })?;
     runtime.shutdown_timeout(Duration::from_millis(100));
