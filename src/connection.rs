@@ -22,7 +22,7 @@ use std::task::{Context as TaskContext, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
-use crate::command::{self, Context, ServerInfo, Session};
+use crate::command::{self, transaction, Context, ServerInfo, Session};
 use crate::protocol::{self, Frame, Limits, Protocol, ProtocolError, Recovery, Reply};
 use crate::store::Store;
 
@@ -288,14 +288,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 Frame::Request(len) => len,
             };
             consumed += len;
-            let guard = self.store.guard();
+            // Taken only to run a request: EXEC takes its own.
+            let guard;
             let frame = &self.read_buf[start..consumed];
-            let reply = match protocol.parse(frame) {
-                Ok(request) => {
+            let parsed = protocol.parse(frame);
+            let reply = match transaction::intercept(&mut self.session, parsed, (&*protocol, frame))
+            {
+                transaction::Step::Run(request) => {
+                    guard = self.store.guard();
                     let mut cx = Context::new(&self.store, &self.server, &mut self.session);
                     command::apply(request, &mut cx, &guard)
                 }
-                Err(err) => Reply::Error(err),
+                transaction::Step::Answer(reply) => reply,
+                transaction::Step::Exec(queue) => {
+                    if self.exec(protocol, queue) {
+                        return (consumed, Step::Quit);
+                    }
+                    if self.pending() >= limit {
+                        return (consumed, Step::Full);
+                    }
+                    continue;
+                }
             };
             tracing::debug!(?reply);
             protocol.encode(&reply, &self.session, &mut self.write_buf);
@@ -306,6 +319,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 return (consumed, Step::Full);
             }
         }
+    }
+
+    /// EXEC: frames and parses the queued commands again and runs them, with no other
+    /// command between them, answering one array; `true` if one of them closes the
+    /// connection (QUIT is run at once, never queued, so none does today).
+    fn exec(&mut self, protocol: &mut dyn Protocol, mut queue: transaction::Queue) -> bool {
+        let store = &*self.store;
+        let _held = store.isolation().exclusive();
+        let guard = store.guard();
+        let mut cx = Context::new(store, &self.server, &mut self.session);
+        cx.in_exec = true;
+        if let Err(reply) = transaction::begin(&queue, &mut cx, &guard) {
+            protocol.encode(&reply, cx.session, &mut self.write_buf);
+            return false;
+        }
+        protocol.encode(
+            &Reply::Transaction(queue.len()),
+            cx.session,
+            &mut self.write_buf,
+        );
+        let mut close = false;
+        for frame in queue.frames_mut() {
+            // Each frame was framed whole before it was queued.
+            let reply = match protocol.frame(frame) {
+                Frame::Request(len) => match protocol.parse(frame.get(..len).unwrap_or_default()) {
+                    Ok(request) => command::apply(request, &mut cx, &guard),
+                    Err(err) => Reply::Error(err),
+                },
+                _ => Reply::Error(protocol::ClientError::Syntax),
+            };
+            close |= matches!(reply, Reply::Close);
+            protocol.encode(&reply, cx.session, &mut self.write_buf);
+        }
+        close
     }
 
     /// Answers a framing error; whether the connection closes is the protocol's call.

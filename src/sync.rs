@@ -17,16 +17,18 @@ pub use papaya::{
     Compute, Equivalent, Guard as Reclaim, HashMap as Map, LocalGuard as Guard, Operation,
 };
 #[cfg(not(blink_loom))]
-pub use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+pub use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 #[cfg(not(blink_loom))]
-pub use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+pub use std::sync::{
+    Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError,
+};
 
 #[cfg(blink_loom)]
 pub use blink_model::loom_map::{Compute, Equivalent, Guard, Map, Operation, Reclaim};
 #[cfg(blink_loom)]
-pub use loom::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+pub use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 #[cfg(blink_loom)]
-pub use loom::sync::{Arc, Mutex, MutexGuard};
+pub use loom::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 #[cfg(blink_loom)]
 pub use std::sync::TryLockError;
 

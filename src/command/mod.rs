@@ -7,6 +7,7 @@
 pub mod keys;
 pub mod server;
 pub mod strings;
+pub mod transaction;
 
 pub use self::server::{ServerInfo, Session};
 
@@ -22,6 +23,8 @@ pub struct Context<'c> {
     pub server: &'c ServerInfo,
     /// This connection's state: its id, name and protocol version.
     pub session: &'c mut Session,
+    /// Running inside EXEC, which holds the store's isolation exclusively.
+    pub in_exec: bool,
 }
 
 impl<'c> Context<'c> {
@@ -31,6 +34,7 @@ impl<'c> Context<'c> {
             store,
             server,
             session,
+            in_exec: false,
         }
     }
 }
@@ -40,14 +44,31 @@ impl<'c> Context<'c> {
 pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>) -> Reply<'a> {
     if !cx.session.authenticated {
         match request {
-            Request::Auth { .. } | Request::Quit => {}
+            Request::Auth { .. } | Request::Quit | Request::Reset => {}
             Request::Hello { auth: Some(_), .. } => {}
             Request::Hello { .. } => return Reply::Refused(Refusal::HelloNoAuth),
+            Request::Exec => return transaction::abort(cx.session, &Refusal::NoAuth),
             _ => return Reply::Refused(Refusal::NoAuth),
         }
     }
+    let isolation = cx.store.isolation();
+    if cx.in_exec {
+        execute(request, cx, guard)
+    } else if let Request::Watch { .. } = request {
+        let _held = isolation.exclusive();
+        execute(request, cx, guard)
+    } else {
+        let _held = isolation.shared();
+        execute(request, cx, guard)
+    }
+}
+
+/// Applies one request under the isolation [`apply`] chose, then marks the watchers of
+/// what it modified.
+fn execute<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>) -> Reply<'a> {
     let store = cx.store;
-    match request {
+    let watches = &*cx.server.watches;
+    let reply = match request {
         Request::Get { key } => strings::get(store, key, guard),
         Request::GetRange { key, start, end } => strings::get_range(store, key, start, end, guard),
         Request::Set { key, value } => strings::set(store, key, value),
@@ -86,7 +107,12 @@ pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_
         Request::DbSize => keys::db_size(store),
         Request::Type { key } => keys::kind(store, key, guard),
         Request::Time => server::time(),
-        Request::Flush => keys::flush(store),
+        Request::Flush => {
+            if watches.any() {
+                watches.touch_where(|key| store.lookup(key, guard).is_some());
+            }
+            keys::flush(store)
+        }
         Request::Usage => Reply::Usage(store.usage_bytes()),
         Request::Ping => Reply::Pong,
         Request::Echo { message } => Reply::Value(message),
@@ -105,7 +131,21 @@ pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_
         Request::Command { count } => server::command(count),
         Request::ConfigGet { pattern } => server::config_get(cx, pattern),
         Request::Auth { user, password } => server::auth(cx, user, password),
+        Request::Multi => transaction::multi(cx),
+        // Inside MULTI the connection runs these itself (see `transaction::intercept`).
+        Request::Exec => Reply::Error(ClientError::ExecWithoutMulti),
+        Request::Discard => Reply::Error(ClientError::DiscardWithoutMulti),
+        Request::Watch { keys } => transaction::watch(cx, keys, guard),
+        Request::Unwatch => {
+            cx.session.unwatch();
+            Reply::Ok
+        }
+        Request::Reset => server::reset(cx),
+    };
+    if watches.any() {
+        transaction::touch_modified(watches, &request, &reply);
     }
+    reply
 }
 
 #[cfg(test)]
@@ -116,11 +156,7 @@ mod tests {
     fn run<'a>(store: &Store, request: Request<'a>, guard: &'a Guard<'_>) -> Reply<'a> {
         let server = ServerInfo::default();
         let mut session = server.session(0);
-        let mut cx = Context {
-            store,
-            server: &server,
-            session: &mut session,
-        };
+        let mut cx = Context::new(store, &server, &mut session);
         apply(request, &mut cx, guard)
     }
 

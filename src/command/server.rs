@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::transaction::{Queue, Watches, Watching};
 use super::Context;
 use crate::protocol::info::{AllocatorFigures, Report};
 use crate::protocol::{ClientError, Field, Reply};
@@ -28,6 +29,8 @@ pub struct ServerInfo {
     pub tcp_port: u16,
     /// The password every connection must give first, if one is set.
     password: Option<Vec<u8>>,
+    /// The keys connections WATCH.
+    pub watches: crate::sync::Arc<Watches>,
     /// The idle timeout, for CONFIG GET timeout.
     idle_timeout: Option<std::time::Duration>,
 }
@@ -48,6 +51,7 @@ impl ServerInfo {
             max_connections,
             tcp_port,
             password: None,
+            watches: crate::sync::Arc::new(Watches::default()),
             idle_timeout: None,
         }
     }
@@ -119,7 +123,7 @@ impl Drop for OpenConnection {
 }
 
 /// One connection's state.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct Session {
     /// The connection's id (CLIENT ID).
     pub id: u64,
@@ -129,6 +133,29 @@ pub struct Session {
     pub resp3: bool,
     /// Whether the connection may run commands: it gave the password, or none is set.
     pub authenticated: bool,
+    /// The commands queued since MULTI, while a transaction is open.
+    pub transaction: Option<Queue>,
+    /// The keys this connection WATCHes, if any.
+    pub watching: Option<Watching>,
+}
+
+impl Session {
+    /// Forgets the watched keys (UNWATCH, and after EXEC or DISCARD).
+    pub fn unwatch(&mut self) {
+        self.watching = None;
+    }
+}
+
+/// RESET: the connection as it was on connecting: no transaction, no watched keys, no
+/// name, RESP2, and not authenticated if a password is set.
+pub fn reset<'a>(cx: &mut Context<'_>) -> Reply<'a> {
+    let session = &mut *cx.session;
+    session.transaction = None;
+    session.unwatch();
+    session.name = None;
+    session.resp3 = false;
+    session.authenticated = !cx.server.requires_auth();
+    Reply::Reset
 }
 
 /// INFO: every figure, laid out by the protocol's encoder.

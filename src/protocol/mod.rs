@@ -109,6 +109,13 @@ pub trait Protocol: Send {
     /// A [`ClientError`] in this protocol's terms; the connection stays usable.
     fn parse<'a>(&'a self, frame: &'a [u8]) -> Result<Request<'a>, ClientError>;
 
+    /// Appends to `out` the request just framed at `frame` in a form [`Protocol::frame`]
+    /// reads back as the same request, for MULTI to queue: the bytes themselves, unless
+    /// framing rewrote them in place.
+    fn queued_form(&self, frame: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(frame);
+    }
+
     /// Appends the reply, in this protocol's words, to `out`, in the form the session
     /// asked for (HELLO 3 switches RESP's reply types, its own reply included).
     fn encode(&self, reply: &Reply<'_>, session: &Session, out: &mut Vec<u8>);
@@ -470,6 +477,21 @@ pub enum Request<'a> {
         /// The password.
         password: &'a [u8],
     },
+    /// Open a transaction (MULTI).
+    Multi,
+    /// Run the transaction (EXEC).
+    Exec,
+    /// Drop the transaction (DISCARD).
+    Discard,
+    /// Make the next EXEC depend on these keys staying unchanged (WATCH).
+    Watch {
+        /// The keys.
+        keys: Args<'a>,
+    },
+    /// Forget the watched keys (UNWATCH).
+    Unwatch,
+    /// Return the connection to its state after connecting (RESET).
+    Reset,
     /// Close the connection once earlier replies are flushed.
     Quit,
 }
@@ -532,6 +554,14 @@ pub enum Reply<'a> {
         /// Only this section, where the protocol has sections.
         section: Option<&'a [u8]>,
     },
+    /// A command queued by MULTI: `+QUEUED` in RESP.
+    Queued,
+    /// The start of EXEC's reply: an array of this many replies, which follow.
+    Transaction(usize),
+    /// EXEC of a transaction a watched key's change aborted: a null array in RESP.
+    TransactionAborted,
+    /// RESET's answer: `+RESET` in RESP.
+    Reset,
     /// The connection closes after flushing earlier replies. The line protocol writes
     /// nothing for it; RESP writes `+OK`, as Redis answers QUIT.
     Close,
@@ -562,6 +592,10 @@ impl std::fmt::Debug for Reply<'_> {
             Self::Ttl(ttl) => write!(f, "Ttl({ttl})"),
             Self::Persisted { exists, removed } => write!(f, "Persisted({exists}, {removed})"),
             Self::Expired(existed) => write!(f, "Expired({existed})"),
+            Self::Queued => f.write_str("Queued"),
+            Self::Transaction(count) => write!(f, "Transaction(count={count})"),
+            Self::TransactionAborted => f.write_str("TransactionAborted"),
+            Self::Reset => f.write_str("Reset"),
             Self::Close => f.write_str("Close"),
             Self::Error(err) => write!(f, "Error({err})"),
             Self::Refused(refusal) => write!(f, "Refused({refusal})"),
@@ -657,6 +691,36 @@ pub enum ClientError {
     /// A protocol version other than 2 or 3.
     #[error("NOPROTO unsupported protocol version")]
     NoProto,
+    /// MULTI inside a transaction.
+    #[error("MULTI calls can not be nested")]
+    NestedMulti,
+    /// WATCH inside a transaction.
+    #[error("WATCH inside MULTI is not allowed")]
+    WatchInMulti,
+    /// EXEC without MULTI.
+    #[error("EXEC without MULTI")]
+    ExecWithoutMulti,
+    /// DISCARD without MULTI.
+    #[error("DISCARD without MULTI")]
+    DiscardWithoutMulti,
+    /// EXEC of a transaction a command was refused in while queuing, as Redis words it.
+    #[error("EXECABORT Transaction discarded because of previous errors.")]
+    ExecAbort,
+    /// EXEC refused before it could run (wrong arity, no AUTH), as Redis words it.
+    #[error("EXECABORT Transaction discarded because of: {0}")]
+    ExecAbortBecause(String),
+    /// More queued bytes than a transaction may hold.
+    #[error("transaction too large (max {limit} bytes queued)")]
+    TransactionTooLarge {
+        /// The most bytes a transaction may queue.
+        limit: usize,
+    },
+    /// More watched keys than one connection may hold.
+    #[error("too many watched keys (max {limit})")]
+    TooManyWatchedKeys {
+        /// The most keys one connection may watch.
+        limit: usize,
+    },
     /// An unknown subcommand, as Redis words it.
     #[error("unknown subcommand '{sub}'. Try {cmd} HELP.")]
     UnknownSubcommand {

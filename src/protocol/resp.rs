@@ -325,6 +325,16 @@ impl RespProtocol {
                     }
                 }
             }
+            Reply::Queued => out.extend_from_slice(b"+QUEUED\r\n"),
+            Reply::Reset => out.extend_from_slice(b"+RESET\r\n"),
+            Reply::Transaction(count) => encode_header(b'*', *count, out),
+            Reply::TransactionAborted => {
+                if self.resp3 {
+                    out.extend_from_slice(b"_\r\n");
+                } else {
+                    out.extend_from_slice(b"*-1\r\n");
+                }
+            }
             Reply::Error(err) => encode_error(err, out),
             Reply::Refused(refusal) => encode_error(refusal, out),
             Reply::Broken(err) => encode_error(err, out),
@@ -375,6 +385,15 @@ impl Protocol for RespWire {
 
     fn parse<'a>(&'a self, frame: &'a [u8]) -> Result<Request<'a>, ClientError> {
         self.codec.parse(frame, &self.args)
+    }
+
+    /// As a multibulk request, whether it arrived as one or inline: an inline frame's
+    /// arguments were unquoted in place, and framing them again would unquote them twice.
+    fn queued_form(&self, frame: &[u8], out: &mut Vec<u8>) {
+        encode_header(b'*', self.args.len(), out);
+        for arg in super::Args::new(frame, &self.args).iter() {
+            encode_bulk(arg, out);
+        }
     }
 
     fn encode(&self, reply: &Reply<'_>, session: &Session, out: &mut Vec<u8>) {
@@ -699,8 +718,9 @@ fn encode_error(err: &dyn std::fmt::Display, out: &mut Vec<u8>) {
 /// Redis error codes an error text may open with; any other text gets `ERR ` in front
 /// (a text such as "DB index is out of range" opens with a capitalised word that is not
 /// a code).
-const ERROR_CODES: [&str; 8] = [
+const ERROR_CODES: [&str; 9] = [
     "ERR",
+    "EXECABORT",
     "WRONGTYPE",
     "OOM",
     "NOPROTO",

@@ -56,6 +56,12 @@ enum Kind {
     Command,
     Config,
     Auth,
+    Multi,
+    Exec,
+    Discard,
+    Watch,
+    Unwatch,
+    Reset,
     Quit,
 }
 
@@ -108,6 +114,12 @@ const COMMANDS: &[(&str, Kind, i32)] = &[
     ("command", Kind::Command, -1),
     ("config", Kind::Config, -2),
     ("auth", Kind::Auth, -2),
+    ("multi", Kind::Multi, 1),
+    ("exec", Kind::Exec, 1),
+    ("discard", Kind::Discard, 1),
+    ("watch", Kind::Watch, -2),
+    ("unwatch", Kind::Unwatch, 1),
+    ("reset", Kind::Reset, 1),
     ("quit", Kind::Quit, -1),
 ];
 
@@ -364,6 +376,16 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
             _ => return Err(ClientError::Syntax),
         },
         // Redis's QUIT ignores its arguments.
+        Kind::Multi => Request::Multi,
+        Kind::Exec => Request::Exec,
+        Kind::Discard => Request::Discard,
+        Kind::Watch => {
+            let keys = c.rest(1);
+            c.check_keys(keys, 1)?;
+            Request::Watch { keys }
+        }
+        Kind::Unwatch => Request::Unwatch,
+        Kind::Reset => Request::Reset,
         Kind::Quit => Request::Quit,
     })
 }

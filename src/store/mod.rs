@@ -69,6 +69,7 @@ pub mod entry;
 pub mod evict;
 pub mod expiry;
 pub mod footprint;
+pub mod isolation;
 pub mod sampler;
 pub mod sketch;
 pub mod stats;
@@ -261,6 +262,8 @@ pub struct Store {
     epoch: Instant,
     /// The evictor thread, woken by writers that push `used` over the limit.
     evictor: OnceLock<Thread>,
+    /// Keeps each transaction's commands together; see [`isolation`].
+    isolation: isolation::Isolation,
 }
 
 impl Store {
@@ -301,7 +304,13 @@ impl Store {
             clock,
             epoch: Instant::now(),
             evictor: OnceLock::new(),
+            isolation: isolation::Isolation::new(),
         }
+    }
+
+    /// What keeps a transaction's commands from interleaving with others'.
+    pub fn isolation(&self) -> &isolation::Isolation {
+        &self.isolation
     }
 
     /// Pins the current thread so references returned by [`Store::get`] stay valid.

@@ -23,7 +23,7 @@ pub use client::{
 pub use process::{
     blink, clean_command, run_to_end, run_with_deadline, External, Finished, Process, Server,
 };
-pub use resp::{Reply, Resp};
+pub use resp::{Reply, Resp, SideBySide};
 
 /// How long any single step of a test may wait before it is a failure.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);

@@ -4,7 +4,7 @@
 use std::io::{ErrorKind, Read};
 use std::net::SocketAddr;
 
-use super::{resp_command, show, Client};
+use super::{resp_command, show, Client, External, Server};
 
 /// A RESP2 reply.
 #[derive(Debug, PartialEq, Eq)]
@@ -77,5 +77,58 @@ impl Resp {
             )),
             other => panic!("bad reply type byte {other:#x} in {body:?}"),
         })
+    }
+}
+
+/// A real `redis-server` and a Blink Store server, each with a RESP client: the same
+/// commands go to both.
+pub struct SideBySide {
+    /// Redis's client.
+    pub theirs: Resp,
+    /// Blink Store's client.
+    pub ours: Resp,
+    // Held so both servers live as long as the clients.
+    _redis: External,
+    _blink: Server,
+}
+
+impl SideBySide {
+    /// Both servers, Blink Store with its defaults.
+    pub fn start() -> SideBySide {
+        Self::start_with(&[])
+    }
+
+    /// Both, Blink Store started with `args`.
+    pub fn start_with(args: &[&str]) -> SideBySide {
+        let redis = External::redis();
+        let blink = Server::start(args);
+        SideBySide {
+            theirs: Resp::connect(redis.addr().parse().unwrap()),
+            ours: Resp::connect(blink.tcp.unwrap()),
+            _redis: redis,
+            _blink: blink,
+        }
+    }
+
+    /// Sends `command` to both: Redis's reply, then Blink's.
+    pub fn call(&mut self, command: &[&[u8]]) -> (Reply, Reply) {
+        (self.theirs.call(command), self.ours.call(command))
+    }
+
+    /// Sends each command to both and asserts the replies are the same.
+    pub fn assert_same(&mut self, script: &[&[&[u8]]]) {
+        for command in script {
+            let (theirs, ours) = self.call(command);
+            let shown: Vec<_> = command.iter().map(|arg| show(arg)).collect();
+            assert_eq!(ours, theirs, "{shown:?}: Blink's reply, then Redis's");
+        }
+    }
+
+    /// Another client of each: Redis's, then Blink's.
+    pub fn connect_again(&self) -> (Resp, Resp) {
+        (
+            Resp::connect(self._redis.addr().parse().unwrap()),
+            Resp::connect(self._blink.tcp.unwrap()),
+        )
     }
 }

@@ -31,4 +31,5 @@ mod readme_quickstart;
 mod redis_clients;
 mod resp;
 mod rust_client;
+mod transactions;
 mod workflows;

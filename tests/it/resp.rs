@@ -6,7 +6,7 @@ use crate::common;
 
 use std::process::Command;
 
-use common::{expect, resp_command, tool, value_reply, Server};
+use common::{expect, resp_command, tool, value_reply, Server, SideBySide};
 
 #[test]
 fn the_basic_commands_answer_as_redis_does_pipelined_over_tcp_and_unix() {
@@ -158,34 +158,6 @@ fn redis_benchmark_sets_and_gets_without_errors() {
     // The server is still there and its accounting whole.
     let mut client = server.tcp_client();
     assert!(client.request(b"USAGE\n").starts_with("USAGE "));
-}
-
-/// A real `redis-server` and a Blink Store server, each with a RESP client: the same
-/// commands go to both.
-struct SideBySide {
-    theirs: common::Resp,
-    ours: common::Resp,
-    // Held so both servers live as long as the clients.
-    _redis: common::External,
-    _blink: Server,
-}
-
-impl SideBySide {
-    fn start() -> SideBySide {
-        let redis = common::External::redis();
-        let blink = Server::start(&[]);
-        SideBySide {
-            theirs: common::Resp::connect(redis.addr().parse().unwrap()),
-            ours: common::Resp::connect(blink.tcp.unwrap()),
-            _redis: redis,
-            _blink: blink,
-        }
-    }
-
-    /// Sends `command` to both: Redis's reply, then Blink's.
-    fn call(&mut self, command: &[&[u8]]) -> (common::Reply, common::Reply) {
-        (self.theirs.call(command), self.ours.call(command))
-    }
 }
 
 /// A command's arguments, readable in a failure message.
