@@ -2,8 +2,11 @@
 //! [`Request`] and [`Store`]; it never fails: a refusal is a [`Reply::Error`].
 //!
 //! [`strings`] holds the commands on values, [`keys`] those on keys and their expiry,
-//! and [`server`] those about the server and the connection.
+//! and [`server`] those about the server and the connection. [`glob`] matches Redis's
+//! patterns and [`dump`] is DUMP's format.
 
+pub mod dump;
+pub mod glob;
 pub mod keys;
 pub mod server;
 pub mod strings;
