@@ -268,7 +268,13 @@ impl TextProtocol {
                 out.push(b'\n');
             }
             // No line-protocol request produces these.
-            Reply::Values(_) | Reply::Map(_) | Reply::Status(_) | Reply::Texts(_) => {
+            Reply::Values(_)
+            | Reply::Map(_)
+            | Reply::Status(_)
+            | Reply::Texts(_)
+            | Reply::Scan { .. }
+            | Reply::Help(_)
+            | Reply::Bytes(_) => {
                 out.extend_from_slice(b"ERROR reply has no line form\n");
             }
         }

@@ -162,18 +162,25 @@ fn redis_benchmark_sets_and_gets_without_errors() {
 
 /// A real `redis-server` and a Blink Store server, each with a RESP client: the same
 /// commands go to both.
-struct SideBySide {
-    theirs: common::Resp,
-    ours: common::Resp,
+pub(crate) struct SideBySide {
+    /// The client of Redis.
+    pub(crate) theirs: common::Resp,
+    /// The client of Blink Store.
+    pub(crate) ours: common::Resp,
     // Held so both servers live as long as the clients.
     _redis: common::External,
     _blink: Server,
 }
 
 impl SideBySide {
-    fn start() -> SideBySide {
+    pub(crate) fn start() -> SideBySide {
+        Self::start_with(&[])
+    }
+
+    /// Both servers, Blink Store with `flags`.
+    pub(crate) fn start_with(flags: &[&str]) -> SideBySide {
         let redis = common::External::redis();
-        let blink = Server::start(&[]);
+        let blink = Server::start(flags);
         SideBySide {
             theirs: common::Resp::connect(redis.addr().parse().unwrap()),
             ours: common::Resp::connect(blink.tcp.unwrap()),
@@ -182,14 +189,34 @@ impl SideBySide {
         }
     }
 
+    /// Sends each command to both and asserts equal replies; TTL's may differ by a
+    /// second, as the two servers' clocks are read apart.
+    pub(crate) fn assert_same(&mut self, script: &[&[&[u8]]]) {
+        for command in script {
+            let (want, got) = self.call(command);
+            let shown = show_args(command);
+            match (&want, &got) {
+                (common::Reply::Integer(want), common::Reply::Integer(got))
+                    if command[0] == b"TTL" =>
+                {
+                    assert!(
+                        (want - got).abs() <= 1,
+                        "{shown:?}: Redis {want}, Blink {got}"
+                    );
+                }
+                _ => assert_eq!(got, want, "{shown:?}"),
+            }
+        }
+    }
+
     /// Sends `command` to both: Redis's reply, then Blink's.
-    fn call(&mut self, command: &[&[u8]]) -> (common::Reply, common::Reply) {
+    pub(crate) fn call(&mut self, command: &[&[u8]]) -> (common::Reply, common::Reply) {
         (self.theirs.call(command), self.ours.call(command))
     }
 }
 
 /// A command's arguments, readable in a failure message.
-fn show_args(command: &[&[u8]]) -> Vec<String> {
+pub(crate) fn show_args(command: &[&[u8]]) -> Vec<String> {
     command
         .iter()
         .map(|arg| String::from_utf8_lossy(arg).into_owned())
