@@ -2,9 +2,15 @@
 //! [`Request`] and [`Store`]; it never fails: a refusal is a [`Reply::Error`].
 //!
 //! [`strings`] holds the commands on values, [`keys`] those on keys and their expiry,
-//! and [`server`] those about the server and the connection.
+//! [`keyspace`] those on the keyspace as a whole or on two keys, [`object`] those on a
+//! key's entry (OBJECT, MEMORY, DUMP, RESTORE), and [`server`] those about the server and
+//! the connection. [`glob`] matches Redis's patterns and [`dump`] is DUMP's format.
 
+pub mod dump;
+pub mod glob;
 pub mod keys;
+pub mod keyspace;
+pub mod object;
 pub mod server;
 pub mod strings;
 pub mod transaction;
@@ -113,6 +119,28 @@ fn execute<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>)
             }
             keys::flush(store)
         }
+        Request::Keys { pattern } => keyspace::keys(store, pattern, guard),
+        Request::Scan {
+            cursor,
+            pattern,
+            count,
+            type_name,
+        } => keyspace::scan(store, cursor, (pattern, type_name), count, guard),
+        Request::RandomKey => keyspace::random_key(store, guard),
+        Request::Rename { from, to, replace } => {
+            keyspace::rename(store, (from, to), replace, guard)
+        }
+        Request::Copy { from, to, replace } => keyspace::copy(store, (from, to), replace, guard),
+        Request::Object { key, field } => object::object(store, key, field, guard),
+        Request::MemoryUsage { key } => object::memory_usage(store, key, guard),
+        Request::Help { topic } => Reply::Help(topic),
+        Request::Dump { key } => object::dump(store, key, guard),
+        Request::Restore {
+            key,
+            ttl_ms,
+            payload,
+            options,
+        } => object::restore(store, (key, ttl_ms, payload), options, guard),
         Request::Usage => Reply::Usage(store.usage_bytes()),
         Request::Ping => Reply::Pong,
         Request::Echo { message } => Reply::Value(message),

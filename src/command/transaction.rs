@@ -381,10 +381,33 @@ pub fn touch_modified(watches: &Watches, request: &Request<'_>, reply: &Reply<'_
             }
         }
         Request::IncrBy { key, .. } | Request::Append { key, .. } => watches.touch(key),
+        Request::Rename { from, to, .. } => {
+            if matches!(reply, Reply::Ok | Reply::Integer(1)) {
+                watches.touch(from);
+                watches.touch(to);
+            }
+        }
+        Request::Copy { to, .. } => {
+            if matches!(reply, Reply::Integer(1)) {
+                watches.touch(to);
+            }
+        }
+        Request::Restore { key, .. } => {
+            if matches!(reply, Reply::Ok) {
+                watches.touch(key);
+            }
+        }
         // Marked before it runs: see `Watches::touch_where`.
         Request::Flush
         | Request::Get { .. }
         | Request::GetRange { .. }
+        | Request::Keys { .. }
+        | Request::Scan { .. }
+        | Request::RandomKey
+        | Request::Object { .. }
+        | Request::MemoryUsage { .. }
+        | Request::Help { .. }
+        | Request::Dump { .. }
         | Request::MGet { .. }
         | Request::Exists { .. }
         | Request::ExpireInvalid { .. }

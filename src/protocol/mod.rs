@@ -10,13 +10,16 @@
 //! a well-framed request) and [`Refusal`] (the server will not serve it).
 
 pub mod info;
+pub mod keyspace;
 pub mod resp;
 mod resp_commands;
+mod resp_keyspace;
 pub mod text;
 
 use std::ops::Range;
 
 use crate::command::Session;
+use keyspace::{HelpTopic, ObjectField, RestoreOptions};
 
 /// The request limits every protocol enforces, set once at start-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -419,6 +422,76 @@ pub enum Request<'a> {
     },
     /// The server's clock (TIME).
     Time,
+    /// Every key matching a glob pattern (KEYS).
+    Keys {
+        /// The pattern, as [`crate::command::glob`] reads it.
+        pattern: &'a [u8],
+    },
+    /// One step of a scan of the keyspace (SCAN).
+    Scan {
+        /// Where the step starts: 0, or what the last step returned.
+        cursor: u64,
+        /// MATCH: only keys matching this glob pattern.
+        pattern: Option<&'a [u8]>,
+        /// COUNT: about how many keys to return (at least 1).
+        count: usize,
+        /// TYPE: only keys holding this type (compared ignoring case).
+        type_name: Option<&'a [u8]>,
+    },
+    /// A random key (RANDOMKEY).
+    RandomKey,
+    /// Move a value and its expiry to another key (RENAME, RENAMENX).
+    Rename {
+        /// The key moved.
+        from: &'a [u8],
+        /// Its new name.
+        to: &'a [u8],
+        /// Whether an existing `to` is replaced (RENAME) or kept (RENAMENX).
+        replace: bool,
+    },
+    /// Copy a value and its expiry to another key (COPY, within database 0).
+    Copy {
+        /// The key copied.
+        from: &'a [u8],
+        /// The copy's key.
+        to: &'a [u8],
+        /// REPLACE: overwrite an existing `to`.
+        replace: bool,
+    },
+    /// What OBJECT reports about a key.
+    Object {
+        /// The key.
+        key: &'a [u8],
+        /// ENCODING, FREQ, IDLETIME or REFCOUNT.
+        field: ObjectField,
+    },
+    /// The bytes a key's entry is charged (MEMORY USAGE).
+    MemoryUsage {
+        /// The key.
+        key: &'a [u8],
+    },
+    /// A command's list of subcommands (OBJECT HELP, MEMORY HELP).
+    Help {
+        /// Which command's.
+        topic: HelpTopic,
+    },
+    /// A key's value in a payload RESTORE reads (DUMP).
+    Dump {
+        /// The key.
+        key: &'a [u8],
+    },
+    /// Store a DUMP payload's value under a key (RESTORE).
+    Restore {
+        /// The key.
+        key: &'a [u8],
+        /// The time to live in milliseconds (0: none), or `None` if it is not an integer;
+        /// checked after the key, as Redis orders RESTORE's errors.
+        ttl_ms: Option<i64>,
+        /// DUMP's payload.
+        payload: &'a [u8],
+        /// REPLACE, ABSTTL, IDLETIME, FREQ.
+        options: RestoreOptions,
+    },
     /// Remove every key.
     Flush,
     /// Server information.
@@ -536,6 +609,17 @@ pub enum Reply<'a> {
     Texts(Vec<String>),
     /// Named fields (HELLO, CONFIG GET): a map in RESP3, a flat array in RESP2.
     Map(Vec<(String, Field)>),
+    /// One step of a scan: the cursor to continue from, and the keys found.
+    Scan {
+        /// 0 once the scan is complete.
+        cursor: u64,
+        /// The keys.
+        keys: Vec<&'a [u8]>,
+    },
+    /// A command's help text: an array of simple strings in RESP.
+    Help(HelpTopic),
+    /// Bytes of the server's own making (DUMP's payload): a bulk string in RESP.
+    Bytes(Vec<u8>),
     /// A key's time to live: `TTL <n>` in the line protocol, an integer in RESP.
     Ttl(i64),
     /// PERSIST's answer: whether the key exists, and whether an expiry was removed.
@@ -589,6 +673,9 @@ impl std::fmt::Debug for Reply<'_> {
             Self::Texts(texts) => write!(f, "Texts(count={})", texts.len()),
             Self::Info { .. } => f.write_str("Info"),
             Self::Map(fields) => write!(f, "Map(count={})", fields.len()),
+            Self::Scan { cursor, keys } => write!(f, "Scan({cursor}, count={})", keys.len()),
+            Self::Help(topic) => write!(f, "Help({topic:?})"),
+            Self::Bytes(bytes) => write!(f, "Bytes(len={})", bytes.len()),
             Self::Ttl(ttl) => write!(f, "Ttl({ttl})"),
             Self::Persisted { exists, removed } => write!(f, "Persisted({exists}, {removed})"),
             Self::Expired(existed) => write!(f, "Expired({existed})"),
@@ -729,6 +816,41 @@ pub enum ClientError {
         /// The command, uppercase.
         cmd: &'static str,
     },
+    /// An integer argument beyond 32 bits where Redis reads a C `int` (COPY's DB), worded
+    /// as Redis words it.
+    #[error("value is out of range, value must between -2147483648 and 2147483647")]
+    NotAnInt32,
+    /// SCAN's cursor is not an unsigned 64-bit decimal number.
+    #[error("invalid cursor")]
+    InvalidCursor,
+    /// RENAME of a key that does not exist.
+    #[error("no such key")]
+    NoSuchKey,
+    /// COPY of a key onto itself.
+    #[error("source and destination objects are the same")]
+    SameObject,
+    /// RESTORE onto an existing key without REPLACE, as Redis words it.
+    #[error("BUSYKEY Target key name already exists.")]
+    BusyKey,
+    /// RESTORE of a payload that is not DUMP's, or is damaged.
+    #[error("DUMP payload version or checksum are wrong")]
+    BadPayload,
+    /// RESTORE with a negative time to live.
+    #[error("Invalid TTL value, must be >= 0")]
+    InvalidTtl,
+    /// RESTORE with a negative IDLETIME.
+    #[error("Invalid IDLETIME value, must be >= 0")]
+    InvalidIdleTime,
+    /// RESTORE with a FREQ outside 0 to 255.
+    #[error("Invalid FREQ value, must be >= 0 and <= 255")]
+    InvalidFreq,
+    /// OBJECT FREQ while the eviction policy keeps no frequencies (LRU), as Redis words it.
+    #[error("An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")]
+    FreqNotTracked,
+    /// OBJECT IDLETIME while the eviction policy ranks by frequency (TinyLFU), as Redis
+    /// words it for its LFU policies.
+    #[error("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")]
+    IdleTimeNotTracked,
 }
 
 /// The server's refusals: the request may be fine, but the server will not serve it.

@@ -335,6 +335,26 @@ impl RespProtocol {
                     out.extend_from_slice(b"*-1\r\n");
                 }
             }
+            Reply::Scan { cursor, keys } => {
+                encode_header(b'*', 2, out);
+                let mut digits = Vec::with_capacity(20);
+                write_decimal(*cursor, &mut digits);
+                encode_bulk(&digits, out);
+                encode_header(b'*', keys.len(), out);
+                for key in keys {
+                    encode_bulk(key, out);
+                }
+            }
+            Reply::Help(topic) => {
+                let lines = topic.lines();
+                encode_header(b'*', lines.len(), out);
+                for line in lines {
+                    out.push(b'+');
+                    out.extend_from_slice(line.as_bytes());
+                    out.extend_from_slice(b"\r\n");
+                }
+            }
+            Reply::Bytes(bytes) => encode_bulk(bytes, out),
             Reply::Error(err) => encode_error(err, out),
             Reply::Refused(refusal) => encode_error(refusal, out),
             Reply::Broken(err) => encode_error(err, out),
@@ -718,7 +738,7 @@ fn encode_error(err: &dyn std::fmt::Display, out: &mut Vec<u8>) {
 /// Redis error codes an error text may open with; any other text gets `ERR ` in front
 /// (a text such as "DB index is out of range" opens with a capitalised word that is not
 /// a code).
-const ERROR_CODES: [&str; 9] = [
+const ERROR_CODES: [&str; 10] = [
     "ERR",
     "EXECABORT",
     "WRONGTYPE",
@@ -728,6 +748,7 @@ const ERROR_CODES: [&str; 9] = [
     "WRONGPASS",
     "NOPERM",
     "BUSY",
+    "BUSYKEY",
 ];
 
 /// Whether an error text opens with a Redis error code such as `ERR` or `WRONGTYPE`
@@ -1276,6 +1297,29 @@ mod tests {
             (
                 Reply::Error(ClientError::NoProto),
                 b"-NOPROTO unsupported protocol version\r\n",
+            ),
+            (
+                Reply::Scan {
+                    cursor: 4_503_599_627_370_495,
+                    keys: vec![b"a", b""],
+                },
+                b"*2\r\n$16\r\n4503599627370495\r\n*2\r\n$1\r\na\r\n$0\r\n\r\n",
+            ),
+            (
+                Reply::Scan {
+                    cursor: 0,
+                    keys: vec![],
+                },
+                b"*2\r\n$1\r\n0\r\n*0\r\n",
+            ),
+            (Reply::Bytes(vec![0xb1, 0, b'\r']), b"$3\r\n\xb1\x00\r\r\n"),
+            (
+                Reply::Error(ClientError::BusyKey),
+                b"-BUSYKEY Target key name already exists.\r\n",
+            ),
+            (
+                Reply::Error(ClientError::NoSuchKey),
+                b"-ERR no such key\r\n",
             ),
         ];
         for (reply, expected) in cases {

@@ -7,7 +7,8 @@ use crate::decimal::parse_integer;
 use crate::store::update::ExpireIf;
 
 use super::{
-    Args, ClientError, Deadline, Request, SetCondition, TimeUnit, TtlOption, MAX_RELATIVE_TTL_MS,
+    resp_keyspace, Args, ClientError, Deadline, Request, SetCondition, TimeUnit, TtlOption,
+    MAX_RELATIVE_TTL_MS,
 };
 
 /// The commands RESP knows.
@@ -38,6 +39,16 @@ enum Kind {
     Touch,
     Type,
     Time,
+    Keys,
+    Scan,
+    RandomKey,
+    Rename,
+    RenameNx,
+    Copy,
+    Object,
+    Memory,
+    Dump,
+    Restore,
     Incr,
     Decr,
     IncrBy,
@@ -95,6 +106,16 @@ const COMMANDS: &[(&str, Kind, i32)] = &[
     ("touch", Kind::Touch, -2),
     ("type", Kind::Type, 2),
     ("time", Kind::Time, 1),
+    ("keys", Kind::Keys, 2),
+    ("scan", Kind::Scan, -2),
+    ("randomkey", Kind::RandomKey, 1),
+    ("rename", Kind::Rename, 3),
+    ("renamenx", Kind::RenameNx, 3),
+    ("copy", Kind::Copy, -3),
+    ("object", Kind::Object, -2),
+    ("memory", Kind::Memory, -2),
+    ("dump", Kind::Dump, 2),
+    ("restore", Kind::Restore, -4),
     ("incr", Kind::Incr, 2),
     ("decr", Kind::Decr, 2),
     ("incrby", Kind::IncrBy, 3),
@@ -124,7 +145,7 @@ const COMMANDS: &[(&str, Kind, i32)] = &[
 ];
 
 /// The arguments of one command, with the limits keys are checked against.
-struct Command<'a> {
+pub(super) struct Command<'a> {
     /// Every argument, the name first.
     all: Args<'a>,
     /// The frame.
@@ -140,11 +161,13 @@ struct Command<'a> {
 }
 
 impl<'a> Command<'a> {
-    fn arg(&self, i: usize) -> &'a [u8] {
+    /// The argument at `i` (the name is 0), empty past the last.
+    pub(super) fn arg(&self, i: usize) -> &'a [u8] {
         self.all.iter().nth(i).unwrap_or_default()
     }
 
-    fn key(&self, i: usize) -> Result<&'a [u8], ClientError> {
+    /// The argument at `i` as a key, within the key limit.
+    pub(super) fn key(&self, i: usize) -> Result<&'a [u8], ClientError> {
         let key = self.arg(i);
         if key.len() > self.max_key_len {
             return Err(ClientError::KeyTooLong {
@@ -181,8 +204,14 @@ impl<'a> Command<'a> {
         Ok(value)
     }
 
-    fn integer(&self, i: usize) -> Result<i64, ClientError> {
+    /// The argument at `i` as an integer, as Redis reads one.
+    pub(super) fn integer(&self, i: usize) -> Result<i64, ClientError> {
         parse_integer(self.arg(i)).ok_or(ClientError::NotAnInteger)
+    }
+
+    /// How many arguments there are, the name included.
+    pub(super) fn len(&self) -> usize {
+        self.all.len()
     }
 
     fn arity(&self) -> ClientError {
@@ -319,6 +348,19 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
         Kind::DbSize => Request::DbSize,
         Kind::Type => Request::Type { key: c.key(1)? },
         Kind::Time => Request::Time,
+        Kind::Keys => Request::Keys { pattern: c.arg(1) },
+        Kind::Scan => resp_keyspace::parse_scan(c)?,
+        Kind::RandomKey => Request::RandomKey,
+        Kind::Rename | Kind::RenameNx => Request::Rename {
+            from: c.key(1)?,
+            to: c.key(2)?,
+            replace: kind == Kind::Rename,
+        },
+        Kind::Copy => resp_keyspace::parse_copy(c)?,
+        Kind::Object => resp_keyspace::parse_object(c)?,
+        Kind::Memory => resp_keyspace::parse_memory(c)?,
+        Kind::Dump => Request::Dump { key: c.key(1)? },
+        Kind::Restore => resp_keyspace::parse_restore(c)?,
         Kind::Flush => {
             // ASYNC and SYNC are accepted; a flush here is immediate either way.
             let modes_ok = c.rest(1).iter().all(|mode| {

@@ -275,7 +275,10 @@ impl TextProtocol {
             | Reply::Queued
             | Reply::Transaction(_)
             | Reply::TransactionAborted
-            | Reply::Reset => {
+            | Reply::Reset
+            | Reply::Scan { .. }
+            | Reply::Help(_)
+            | Reply::Bytes(_) => {
                 out.extend_from_slice(b"ERROR reply has no line form\n");
             }
         }

@@ -30,6 +30,8 @@ mod protocol;
 mod readme_quickstart;
 mod redis_clients;
 mod resp;
+mod resp_keyspace;
+mod resp_objects;
 mod rust_client;
 mod transactions;
 mod workflows;

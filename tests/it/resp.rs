@@ -161,7 +161,7 @@ fn redis_benchmark_sets_and_gets_without_errors() {
 }
 
 /// A command's arguments, readable in a failure message.
-fn show_args(command: &[&[u8]]) -> Vec<String> {
+pub(crate) fn show_args(command: &[&[u8]]) -> Vec<String> {
     command
         .iter()
         .map(|arg| String::from_utf8_lossy(arg).into_owned())
