@@ -176,7 +176,7 @@ fn a_tampered_real_history_is_rejected() {
     };
     let violation = check(&history).expect_err("a read of a value never written must fail");
     eprintln!("rejected as expected:\n{violation}");
-    assert_eq!(violation.key, key);
+    assert_eq!(violation.keys, [key]);
     assert!(
         violation.to_string().contains("never-written"),
         "the report shows the bad read:\n{violation}"
