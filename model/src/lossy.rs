@@ -1,6 +1,7 @@
 //! The "lossy register" check, for histories recorded under eviction pressure, where a
 //! key may vanish at any moment and linearizability against a plain register does not
-//! apply. What still must hold, for every GET that returned a value:
+//! apply. What still must hold, for every read that returned a value (a GET, or one inside
+//! a transaction or a batch):
 //!
 //! * some SET wrote exactly that value to that key (nothing torn, nothing invented);
 //! * that SET was invoked before the GET returned (no reads from the future);
@@ -11,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use crate::linearizability::{OpKind, Operation};
+use crate::linearizability::{Access, Operation};
 
 /// Checks `history` against the lossy-register properties; the error describes the first
 /// GET that breaks one.
@@ -21,40 +22,46 @@ use crate::linearizability::{OpKind, Operation};
 pub fn check_lossy(history: &[Operation]) -> Result<(), String> {
     let mut sets: HashMap<(&[u8], &[u8]), &Operation> = HashMap::new();
     for op in history {
-        if let OpKind::Set { key, value } = &op.kind {
-            sets.insert((key.as_slice(), value.as_slice()), op);
+        for access in op.kind.accesses() {
+            if let Access::Set { key, value } = access {
+                sets.insert((key, value), op);
+            }
         }
     }
     for get in history {
-        let (
-            OpKind::Get {
-                key,
-                result: Some(value),
-            },
-            Some(get_ret),
-        ) = (&get.kind, get.ret)
-        else {
+        let Some(get_ret) = get.ret else {
             continue;
         };
-        let Some(set) = sets.get(&(key.as_slice(), value.as_slice())) else {
-            return Err(format!("{get}: no SET wrote this value to this key"));
-        };
-        if set.call > get_ret {
-            return Err(format!("{get}: reads a value written later, by {set}"));
-        }
-        let Some(set_ret) = set.ret else { continue };
-        let superseded = history.iter().find(|other| {
-            let clobbers = match &other.kind {
-                OpKind::Delete { key: k, .. } => k == key,
-                OpKind::Set { key: k, value: v } => k == key && v != value,
-                OpKind::Get { .. } => false,
+        for access in get.kind.accesses() {
+            let Access::Get {
+                key,
+                result: Some(value),
+            } = access
+            else {
+                continue;
             };
-            clobbers && other.call > set_ret && other.ret.is_some_and(|ret| ret < get.call)
-        });
-        if let Some(other) = superseded {
-            return Err(format!(
-                "{get}: returns {set}'s value after {other} completed"
-            ));
+            let Some(set) = sets.get(&(key, value)) else {
+                return Err(format!("{get}: no SET wrote this value to this key"));
+            };
+            if set.call > get_ret {
+                return Err(format!("{get}: reads a value written later, by {set}"));
+            }
+            let Some(set_ret) = set.ret else { continue };
+            let clobbers = |access: &Access<'_>| match *access {
+                Access::Delete { key: k, .. } => k == key,
+                Access::Set { key: k, value: v } => k == key && v != value,
+                Access::Get { .. } => false,
+            };
+            let superseded = history.iter().find(|other| {
+                other.kind.accesses().iter().any(clobbers)
+                    && other.call > set_ret
+                    && other.ret.is_some_and(|ret| ret < get.call)
+            });
+            if let Some(other) = superseded {
+                return Err(format!(
+                    "{get}: returns {set}'s value after {other} completed"
+                ));
+            }
         }
     }
     Ok(())
@@ -63,6 +70,7 @@ pub fn check_lossy(history: &[Operation]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::linearizability::OpKind;
 
     fn op(call: u64, ret: u64, kind: OpKind) -> Operation {
         Operation {
