@@ -9,6 +9,12 @@
 #   benches/compare.sh --memory          # the memory part alone, about 4 minutes
 #   benches/compare.sh --memory --quick  # 5-second churn runs, about 1.5 minutes
 #   BLINK_BIN=/tmp/old/blink-store benches/compare.sh --memory   # another build's server
+#   BLINK_BEFORE=/tmp/old/blink-store benches/compare.sh [--quick]  # before/after, below
+#
+# With BLINK_BEFORE set, only Blink Store runs: that build and this one (BLINK_BIN),
+# alternately, twice each, on the pipelined and multi-connection rows over the line
+# protocol and RESP; the table gives each build's best ops/s and its server CPU time per
+# request (user + system, from /proc/PID/stat), and after / before.
 #
 # BLINK_BIN selects the Blink Store server binary (default target/release/blink-store), so
 # two builds can be compared; the client (`bench`) and the echo floor always come from
@@ -125,6 +131,10 @@ start() {
         --memory-limit "${limit:-512}MiB" --log warn 2>"$WORK/blink.log" &
       pid=$!
       SOCK_blink=$WORK/blink.sock ;;
+    before)
+      "$BLINK_BEFORE" serve --tcp "127.0.0.1:$port" --memory-limit 512MiB \
+        --log warn 2>"$WORK/before.log" &
+      pid=$! ;;
     blink1)
       "$BLINK" serve --tcp "127.0.0.1:$port" --memory-limit 512MiB --workers 1 \
         --log warn 2>"$WORK/blink1.log" &
@@ -162,7 +172,7 @@ stop() {
 
 protocol_of() {
   case $1 in
-    blink | blink1) echo line ;;
+    blink | blink1 | before) echo line ;;
     redis) echo resp ;;
     memcached) echo memcache ;;
     echo) echo echo ;;
@@ -183,13 +193,54 @@ run() {
     taskset -apc "$ALL_CPUS" "${!pid_var}" >/dev/null
   fi
   echo "  $row: $server over $transport, $placement" >&2
-  local out
-  out=$("${pin[@]}" "$BENCH" bench "${target[@]}" --protocol "$(protocol_of "$server")" \
+  local out ticks
+  ticks=$(cpu_ticks "${!pid_var}")
+  out=$("${pin[@]}" "$BENCH" bench "${target[@]}" --protocol "${PROTOCOL:-$(protocol_of "$server")}" \
     --duration "$DURATION" --value-size 32 --json "$@")
-  python3 -c 'import json, sys
+  ticks=$(($(cpu_ticks "${!pid_var}") - ticks))
+  python3 -c 'import json, os, sys
 r = json.loads(sys.argv[1])
 r.update(row=sys.argv[2], server=sys.argv[3], transport=sys.argv[4], placement=sys.argv[5])
-print(json.dumps(r))' "$out" "$row" "$server" "$transport" "$placement" >>"$RESULTS"
+r["server_cpu_us_per_request"] = int(sys.argv[6]) * 1e6 / os.sysconf("SC_CLK_TCK") / max(r["requests"], 1)
+print(json.dumps(r))' "$out" "$row" "$server" "$transport" "$placement" "$ticks" >>"$RESULTS"
+}
+
+# The CPU time process $1 has used, user and system, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# Before/after: the build at BLINK_BEFORE and this one, alternately, on the rows that
+# measure the request path's cost.
+versus() {
+  echo "== before/after ($DURATION per run): $BLINK_BEFORE, then $BLINK" >&2
+  for round in 1 2; do
+    for server in before blink; do
+      start "$server"
+      for protocol in line resp; do
+        PROTOCOL=$protocol run "GET, pipeline 16 ($protocol)" "$server" tcp pinned --keys 1000 --ratio 1:0 --pipeline 16 --preload
+        PROTOCOL=$protocol run "SET, pipeline 16 ($protocol)" "$server" tcp pinned --keys 1000 --ratio 0:1 --pipeline 16
+        PROTOCOL=$protocol run "90:10, 50 conns ($protocol)" "$server" tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --preload
+      done
+      stop "$server"
+    done
+  done
+  python3 - "$RESULTS" <<'EOF'
+import json, sys
+
+rows = [json.loads(line) for line in open(sys.argv[1])]
+errors = [r for r in rows if r["errors"]]
+if errors:
+    sys.exit(f"runs with errors: {[(r['row'], r['server']) for r in errors]}")
+print("### Before and after (best of two runs each; server CPU time per request)\n")
+print("| workload | before ops/s | after ops/s | after / before | before CPU µs/req | after CPU µs/req |")
+print("|---|---:|---:|---:|---:|---:|")
+for row in dict.fromkeys(r["row"] for r in rows):
+    best = {}
+    for server in ("before", "blink"):
+        runs = [r for r in rows if r["row"] == row and r["server"] == server]
+        best[server] = (max(r["ops_per_sec"] for r in runs), min(r["server_cpu_us_per_request"] for r in runs))
+    (b_ops, b_cpu), (a_ops, a_cpu) = best["before"], best["blink"]
+    print(f"| {row} | {b_ops / 1000:,.0f}k | {a_ops / 1000:,.0f}k | {a_ops / b_ops:.2f}× | {b_cpu:.2f} | {a_cpu:.2f} |")
+EOF
 }
 
 throughput() {
@@ -369,6 +420,10 @@ for line in open(memory_path):
 EOF
 }
 
+if [ -n "${BLINK_BEFORE:-}" ]; then
+  versus
+  exit 0
+fi
 if [ "$THROUGHPUT" = 1 ]; then throughput; fi
 memory
 if [ "$THROUGHPUT" = 1 ]; then report_throughput; fi
