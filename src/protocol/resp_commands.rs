@@ -6,6 +6,7 @@ use std::ops::Range;
 use crate::decimal::parse_integer;
 use crate::store::update::ExpireIf;
 
+use super::resp_strings;
 use super::{
     Args, ClientError, Deadline, Request, SetCondition, TimeUnit, TtlOption, MAX_RELATIVE_TTL_MS,
 };
@@ -44,6 +45,14 @@ enum Kind {
     DecrBy,
     Append,
     StrLen,
+    SetRange,
+    GetBit,
+    SetBit,
+    BitCount,
+    IncrByFloat,
+    MSetNx,
+    Lcs,
+    Wait,
     DbSize,
     Flush,
     Info,
@@ -95,6 +104,14 @@ const COMMANDS: &[(&str, Kind, i32)] = &[
     ("decrby", Kind::DecrBy, 3),
     ("append", Kind::Append, 3),
     ("strlen", Kind::StrLen, 2),
+    ("setrange", Kind::SetRange, 4),
+    ("getbit", Kind::GetBit, 3),
+    ("setbit", Kind::SetBit, 4),
+    ("bitcount", Kind::BitCount, -2),
+    ("incrbyfloat", Kind::IncrByFloat, 3),
+    ("msetnx", Kind::MSetNx, -3),
+    ("lcs", Kind::Lcs, -3),
+    ("wait", Kind::Wait, 3),
     ("dbsize", Kind::DbSize, 1),
     ("flushdb", Kind::Flush, -1),
     ("flushall", Kind::Flush, -1),
@@ -112,9 +129,9 @@ const COMMANDS: &[(&str, Kind, i32)] = &[
 ];
 
 /// The arguments of one command, with the limits keys are checked against.
-struct Command<'a> {
+pub(super) struct Command<'a> {
     /// Every argument, the name first.
-    all: Args<'a>,
+    pub(super) all: Args<'a>,
     /// The frame.
     buf: &'a [u8],
     /// The argument ranges.
@@ -122,17 +139,19 @@ struct Command<'a> {
     /// Longest key accepted.
     max_key_len: usize,
     /// Longest value accepted, however it arrived (bulk string or inline argument).
-    max_value_len: usize,
+    pub(super) max_value_len: usize,
     /// The command's name, lowercase.
     name: &'static str,
 }
 
 impl<'a> Command<'a> {
-    fn arg(&self, i: usize) -> &'a [u8] {
+    /// The argument at `i` (the name is 0), or empty past the last.
+    pub(super) fn arg(&self, i: usize) -> &'a [u8] {
         self.all.iter().nth(i).unwrap_or_default()
     }
 
-    fn key(&self, i: usize) -> Result<&'a [u8], ClientError> {
+    /// The argument at `i` as a key, within the key limit.
+    pub(super) fn key(&self, i: usize) -> Result<&'a [u8], ClientError> {
         let key = self.arg(i);
         if key.len() > self.max_key_len {
             return Err(ClientError::KeyTooLong {
@@ -143,11 +162,12 @@ impl<'a> Command<'a> {
     }
 
     /// Arguments from `from` on, each checked as a key if `keys`.
-    fn rest(&self, from: usize) -> Args<'a> {
+    pub(super) fn rest(&self, from: usize) -> Args<'a> {
         Args::new(self.buf, self.ranges.get(from..).unwrap_or_default())
     }
 
-    fn check_keys(&self, args: Args<'a>, step: usize) -> Result<(), ClientError> {
+    /// Checks every `step`th of `args`, from the first, against the key limit.
+    pub(super) fn check_keys(&self, args: Args<'a>, step: usize) -> Result<(), ClientError> {
         for key in args.iter().step_by(step) {
             if key.len() > self.max_key_len {
                 return Err(ClientError::KeyTooLong {
@@ -159,7 +179,7 @@ impl<'a> Command<'a> {
     }
 
     /// The argument at `i` as a value, within the value limit.
-    fn value(&self, i: usize) -> Result<&'a [u8], ClientError> {
+    pub(super) fn value(&self, i: usize) -> Result<&'a [u8], ClientError> {
         let value = self.arg(i);
         if value.len() > self.max_value_len {
             return Err(ClientError::ValueTooLarge {
@@ -169,11 +189,13 @@ impl<'a> Command<'a> {
         Ok(value)
     }
 
-    fn integer(&self, i: usize) -> Result<i64, ClientError> {
+    /// The argument at `i` as an integer, as Redis reads one.
+    pub(super) fn integer(&self, i: usize) -> Result<i64, ClientError> {
         parse_integer(self.arg(i)).ok_or(ClientError::NotAnInteger)
     }
 
-    fn arity(&self) -> ClientError {
+    /// Redis's wrong-number-of-arguments error for this command.
+    pub(super) fn arity(&self) -> ClientError {
         ClientError::RespArity { cmd: self.name }
     }
 }
@@ -253,17 +275,7 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
                 _ => Request::Exists { keys },
             }
         }
-        Kind::MSet => {
-            if n % 2 == 0 {
-                return Err(c.arity());
-            }
-            let pairs = c.rest(1);
-            c.check_keys(pairs, 2)?;
-            for i in (2..n).step_by(2) {
-                c.value(i)?;
-            }
-            Request::MSet { pairs }
-        }
+        Kind::MSet => Request::MSet { pairs: pairs(c)? },
         Kind::Expire | Kind::PExpire | Kind::ExpireAt | Kind::PExpireAt => parse_expire(c, kind)?,
         Kind::Ttl | Kind::PTtl => Request::Ttl {
             key: c.key(1)?,
@@ -304,6 +316,14 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
             max_len: c.max_value_len,
         },
         Kind::StrLen => Request::StrLen { key: c.key(1)? },
+        Kind::SetRange => resp_strings::set_range(c)?,
+        Kind::GetBit => resp_strings::get_bit(c)?,
+        Kind::SetBit => resp_strings::set_bit(c)?,
+        Kind::BitCount => resp_strings::bit_count(c)?,
+        Kind::IncrByFloat => resp_strings::incr_by_float(c)?,
+        Kind::MSetNx => Request::MSetNx { pairs: pairs(c)? },
+        Kind::Lcs => resp_strings::lcs(c)?,
+        Kind::Wait => resp_strings::wait(c)?,
         Kind::DbSize => Request::DbSize,
         Kind::Type => Request::Type { key: c.key(1)? },
         Kind::Time => Request::Time,
@@ -366,6 +386,20 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
         // Redis's QUIT ignores its arguments.
         Kind::Quit => Request::Quit,
     })
+}
+
+/// MSET's and MSETNX's arguments: keys and values, alternating, each within its limit.
+fn pairs<'a>(c: &Command<'a>) -> Result<Args<'a>, ClientError> {
+    let n = c.all.len();
+    if n % 2 == 0 {
+        return Err(c.arity());
+    }
+    let pairs = c.rest(1);
+    c.check_keys(pairs, 2)?;
+    for i in (2..n).step_by(2) {
+        c.value(i)?;
+    }
+    Ok(pairs)
 }
 
 fn set_with<'a>(

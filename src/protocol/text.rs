@@ -267,8 +267,17 @@ impl TextProtocol {
                 encode_base64(text.as_bytes(), out);
                 out.push(b'\n');
             }
+            Reply::Bytes(bytes) => {
+                out.extend_from_slice(b"VALUE ");
+                encode_base64(bytes, out);
+                out.push(b'\n');
+            }
             // No line-protocol request produces these.
-            Reply::Values(_) | Reply::Map(_) | Reply::Status(_) | Reply::Texts(_) => {
+            Reply::Values(_)
+            | Reply::Map(_)
+            | Reply::Status(_)
+            | Reply::Texts(_)
+            | Reply::Matches { .. } => {
                 out.extend_from_slice(b"ERROR reply has no line form\n");
             }
         }
