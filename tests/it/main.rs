@@ -30,5 +30,6 @@ mod protocol;
 mod readme_quickstart;
 mod redis_clients;
 mod resp;
+mod resp_strings;
 mod rust_client;
 mod workflows;

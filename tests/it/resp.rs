@@ -162,16 +162,16 @@ fn redis_benchmark_sets_and_gets_without_errors() {
 
 /// A real `redis-server` and a Blink Store server, each with a RESP client: the same
 /// commands go to both.
-struct SideBySide {
-    theirs: common::Resp,
-    ours: common::Resp,
+pub(crate) struct SideBySide {
+    pub(crate) theirs: common::Resp,
+    pub(crate) ours: common::Resp,
     // Held so both servers live as long as the clients.
     _redis: common::External,
     _blink: Server,
 }
 
 impl SideBySide {
-    fn start() -> SideBySide {
+    pub(crate) fn start() -> SideBySide {
         let redis = common::External::redis();
         let blink = Server::start(&[]);
         SideBySide {
@@ -183,13 +183,13 @@ impl SideBySide {
     }
 
     /// Sends `command` to both: Redis's reply, then Blink's.
-    fn call(&mut self, command: &[&[u8]]) -> (common::Reply, common::Reply) {
+    pub(crate) fn call(&mut self, command: &[&[u8]]) -> (common::Reply, common::Reply) {
         (self.theirs.call(command), self.ours.call(command))
     }
 }
 
 /// A command's arguments, readable in a failure message.
-fn show_args(command: &[&[u8]]) -> Vec<String> {
+pub(crate) fn show_args(command: &[&[u8]]) -> Vec<String> {
     command
         .iter()
         .map(|arg| String::from_utf8_lossy(arg).into_owned())
