@@ -32,6 +32,7 @@ pub mod command;
 pub mod connection;
 pub mod decimal;
 pub mod evictor;
+pub mod float;
 pub mod listener;
 pub mod protocol;
 pub mod rss;

@@ -1,15 +1,19 @@
 //! Executes requests against the store. The only module that knows both
 //! [`Request`] and [`Store`]; it never fails: a refusal is a [`Reply::Error`].
 //!
-//! [`strings`] holds the commands on values, [`keys`] those on keys and their expiry,
+//! [`strings`] holds the commands on values, [`bits`] those on their bits and [`lcs`]
+//! the longest common subsequence of two; [`keys`] those on keys and their expiry,
 //! [`keyspace`] those on the keyspace as a whole or on two keys, [`object`] those on a
-//! key's entry (OBJECT, MEMORY, DUMP, RESTORE), and [`server`] those about the server and
-//! the connection. [`glob`] matches Redis's patterns and [`dump`] is DUMP's format.
+//! key's entry (OBJECT, MEMORY, DUMP, RESTORE), [`transaction`] MULTI, EXEC and WATCH,
+//! and [`server`] those about the server and the connection. [`glob`] matches Redis's
+//! patterns and [`dump`] is DUMP's format.
 
+pub mod bits;
 pub mod dump;
 pub mod glob;
 pub mod keys;
 pub mod keyspace;
+pub mod lcs;
 pub mod object;
 pub mod server;
 pub mod strings;
@@ -97,6 +101,28 @@ fn execute<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>)
             max_len,
         } => strings::append(store, (key, value), max_len, guard),
         Request::StrLen { key } => strings::strlen(store, key, guard),
+        Request::SetRange {
+            key,
+            offset,
+            value,
+            max_len,
+        } => strings::set_range(store, (key, value), offset, max_len, guard),
+        Request::GetBit { key, offset } => bits::get_bit(store, key, offset, guard),
+        Request::SetBit {
+            key,
+            offset,
+            on,
+            max_len,
+        } => bits::set_bit(store, key, (offset, on), max_len, guard),
+        Request::BitCount { key, span } => bits::bit_count(store, key, span, guard),
+        Request::IncrByFloat { key, delta } => strings::incr_by_float(store, key, delta, guard),
+        Request::MSetNx { pairs } => strings::mset_nx(store, pairs, guard),
+        Request::Lcs {
+            keys,
+            answer,
+            max_table_bytes,
+        } => lcs::lcs(store, keys, answer, max_table_bytes, guard),
+        Request::Wait => server::wait(),
         Request::Delete { key } => keys::delete(store, key),
         Request::DeleteMany { keys } => keys::delete_many(store, keys),
         Request::Exists { keys } => keys::exists(store, keys, guard),

@@ -1,6 +1,7 @@
-//! Commands on values: GET, SET and its variants, MGET, MSET, GETDEL, GETEX, INCR and
-//! DECR, APPEND, STRLEN.
+//! Commands on values: GET, SET and its variants, MGET, MSET, MSETNX, GETDEL, GETEX,
+//! INCR and DECR, INCRBYFLOAT, APPEND, SETRANGE, STRLEN.
 
+use crate::float::LongDouble;
 use crate::protocol::{Args, Reply, SetCondition, TtlOption};
 use crate::store::update::{Condition, ExpiryChange, SetOptions};
 use crate::store::Store;
@@ -104,6 +105,28 @@ pub fn mset<'a>(store: &Store, pairs: Args<'_>) -> Reply<'a> {
     Reply::Ok
 }
 
+/// MSETNX: all the pairs if no key exists, else none; 1 or 0. A pair that could never be
+/// stored is refused before any is written.
+pub fn mset_nx<'a>(store: &Store, pairs: Args<'_>, guard: &Guard<'_>) -> Reply<'a> {
+    if pairs
+        .iter()
+        .step_by(2)
+        .any(|key| store.lookup(key, guard).is_some())
+    {
+        return Reply::Integer(0);
+    }
+    let mut checked = pairs.iter();
+    while let (Some(key), Some(value)) = (checked.next(), checked.next()) {
+        if let Err(err) = store.check_entry(key, value) {
+            return Reply::Refused(err.into());
+        }
+    }
+    match mset(store, pairs) {
+        Reply::Ok => Reply::Integer(1),
+        refused => refused,
+    }
+}
+
 /// GETDEL.
 pub fn get_del<'a>(store: &Store, key: &[u8], guard: &'a Guard<'_>) -> Reply<'a> {
     store.take(key, guard).map_or(Reply::NotFound, Reply::Value)
@@ -120,6 +143,33 @@ pub fn get_ex<'a>(store: &Store, key: &[u8], ttl: TtlOption, guard: &'a Guard<'_
 pub fn incr_by<'a>(store: &Store, key: &[u8], delta: i64, guard: &Guard<'_>) -> Reply<'a> {
     match store.increment(key, delta, guard) {
         Ok(n) => Reply::Integer(n),
+        Err(err) => Reply::Refused(err.into()),
+    }
+}
+
+/// INCRBYFLOAT: the new value, as Redis prints it, in a bulk string.
+pub fn incr_by_float<'a>(
+    store: &Store,
+    key: &[u8],
+    delta: LongDouble,
+    guard: &Guard<'_>,
+) -> Reply<'a> {
+    match store.increment_float(key, delta, guard) {
+        Ok(n) => Reply::Text(n.to_string()),
+        Err(err) => Reply::Refused(err.into()),
+    }
+}
+
+/// SETRANGE, up to `max_len` bytes of value: the new length.
+pub fn set_range<'a>(
+    store: &Store,
+    (key, value): (&[u8], &[u8]),
+    offset: usize,
+    max_len: usize,
+    guard: &Guard<'_>,
+) -> Reply<'a> {
+    match store.set_range(key, offset, value, max_len, guard) {
+        Ok(len) => Reply::Integer(i64::try_from(len).unwrap_or(i64::MAX)),
         Err(err) => Reply::Refused(err.into()),
     }
 }

@@ -380,7 +380,20 @@ pub fn touch_modified(watches: &Watches, request: &Request<'_>, reply: &Reply<'_
                 watches.touch(key);
             }
         }
-        Request::IncrBy { key, .. } | Request::Append { key, .. } => watches.touch(key),
+        Request::IncrBy { key, .. }
+        | Request::Append { key, .. }
+        | Request::SetBit { key, .. }
+        | Request::IncrByFloat { key, .. } => watches.touch(key),
+        Request::SetRange { key, value, .. } => {
+            if !value.is_empty() {
+                watches.touch(key);
+            }
+        }
+        Request::MSetNx { pairs } => {
+            if matches!(reply, Reply::Integer(1)) {
+                pairs.iter().step_by(2).for_each(|key| watches.touch(key));
+            }
+        }
         Request::Rename { from, to, .. } => {
             if matches!(reply, Reply::Ok | Reply::Integer(1)) {
                 watches.touch(from);
@@ -401,6 +414,10 @@ pub fn touch_modified(watches: &Watches, request: &Request<'_>, reply: &Reply<'_
         Request::Flush
         | Request::Get { .. }
         | Request::GetRange { .. }
+        | Request::GetBit { .. }
+        | Request::BitCount { .. }
+        | Request::Lcs { .. }
+        | Request::Wait
         | Request::Keys { .. }
         | Request::Scan { .. }
         | Request::RandomKey

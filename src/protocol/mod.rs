@@ -14,6 +14,7 @@ pub mod keyspace;
 pub mod resp;
 mod resp_commands;
 mod resp_keyspace;
+mod resp_strings;
 pub mod text;
 
 use std::ops::Range;
@@ -272,6 +273,63 @@ pub enum TimeUnit {
     Millis,
 }
 
+/// Which bytes or bits BITCOUNT counts: indexes inclusive, negative ones counting from
+/// the end, clamped to the value as Redis clamps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BitSpan {
+    /// The whole value.
+    All,
+    /// Bytes `start` to `end`.
+    Bytes {
+        /// The first byte's index.
+        start: i64,
+        /// The last byte's index.
+        end: i64,
+    },
+    /// Bits `start` to `end` (`BIT`), bit 0 the most significant bit of the first byte.
+    Bits {
+        /// The first bit's index.
+        start: i64,
+        /// The last bit's index.
+        end: i64,
+    },
+}
+
+/// An argument error Redis reports only once it has found the key: BITCOUNT of a missing
+/// key answers 0 whatever its range says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LateError {
+    /// [`ClientError::NotAnInteger`].
+    NotAnInteger,
+    /// [`ClientError::Syntax`].
+    Syntax,
+}
+
+impl From<LateError> for ClientError {
+    fn from(err: LateError) -> Self {
+        match err {
+            LateError::NotAnInteger => ClientError::NotAnInteger,
+            LateError::Syntax => ClientError::Syntax,
+        }
+    }
+}
+
+/// What LCS answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LcsAnswer {
+    /// The longest common subsequence itself.
+    Subsequence,
+    /// Its length (`LEN`).
+    Len,
+    /// The ranges it is made of, longest last, and its length (`IDX`).
+    Ranges {
+        /// `MINMATCHLEN`: leave out ranges shorter than this.
+        min_len: u64,
+        /// `WITHMATCHLEN`: give each range's length.
+        with_len: bool,
+    },
+}
+
 /// One parsed request. Keys and values borrow from the connection's read buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request<'a> {
@@ -413,6 +471,66 @@ pub enum Request<'a> {
         /// The key.
         key: &'a [u8],
     },
+    /// Overwrite part of a value (SETRANGE), padding with zero bytes.
+    SetRange {
+        /// The key.
+        key: &'a [u8],
+        /// Where the bytes go.
+        offset: usize,
+        /// The bytes.
+        value: &'a [u8],
+        /// The longest value the result may be: the protocol's value limit.
+        max_len: usize,
+    },
+    /// Read one bit of a value (GETBIT).
+    GetBit {
+        /// The key.
+        key: &'a [u8],
+        /// The bit's index; 0 is the most significant bit of the first byte.
+        offset: u64,
+    },
+    /// Set or clear one bit of a value (SETBIT), padding with zero bytes.
+    SetBit {
+        /// The key.
+        key: &'a [u8],
+        /// The bit's index; 0 is the most significant bit of the first byte.
+        offset: u64,
+        /// Set (1) or clear (0).
+        on: bool,
+        /// The longest value the result may be: the protocol's value limit.
+        max_len: usize,
+    },
+    /// Count the set bits of a value (BITCOUNT).
+    BitCount {
+        /// The key.
+        key: &'a [u8],
+        /// Which part, or the error to answer if the key exists.
+        span: Result<BitSpan, LateError>,
+    },
+    /// Add to a float value (INCRBYFLOAT).
+    IncrByFloat {
+        /// The key.
+        key: &'a [u8],
+        /// The amount.
+        delta: crate::float::LongDouble,
+    },
+    /// Write several keys only if none exists (MSETNX): key, value, key, value...
+    MSetNx {
+        /// Keys and values, alternating.
+        pairs: Args<'a>,
+    },
+    /// The longest common subsequence of two values (LCS).
+    Lcs {
+        /// The two keys.
+        keys: (&'a [u8], &'a [u8]),
+        /// What to answer with.
+        answer: LcsAnswer,
+        /// The most bytes its table may take: the protocol's value limit, as Redis bounds
+        /// it by proto-max-bulk-len.
+        max_table_bytes: usize,
+    },
+    /// Wait for replicas to acknowledge writes (WAIT): there are none.
+    Wait,
     /// The number of keys.
     DbSize,
     /// What the key holds: a string, or nothing (TYPE).
@@ -580,6 +698,18 @@ pub enum Field {
     Empty,
 }
 
+/// One range two values share, part of their longest common subsequence (LCS IDX):
+/// inclusive byte ranges in each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Match {
+    /// First and last byte in the first value.
+    pub a: (u64, u64),
+    /// First and last byte in the second value.
+    pub b: (u64, u64),
+    /// The range's length.
+    pub len: u64,
+}
+
 /// One reply. A value borrows from the store under a guard held while it is encoded.
 /// Its `Debug` shows a value's length, never its bytes, so logs stay small and private.
 #[derive(Clone, PartialEq, Eq)]
@@ -603,6 +733,18 @@ pub enum Reply<'a> {
     Values(Vec<Option<&'a [u8]>>),
     /// A text of the server's own (INFO, CLIENT GETNAME): a bulk string in RESP.
     Text(String),
+    /// Bytes made for this reply (LCS's subsequence, DUMP's payload): a bulk string in
+    /// RESP.
+    Bytes(Vec<u8>),
+    /// LCS IDX's answer: a map of `matches` and `len` in RESP3, a flat array in RESP2.
+    Matches {
+        /// The shared ranges, from the values' ends backwards.
+        matches: Vec<Match>,
+        /// The subsequence's length.
+        len: u64,
+        /// Whether each range carries its length (`WITHMATCHLEN`).
+        with_len: bool,
+    },
     /// A status word (TYPE's `string` or `none`): a simple string in RESP.
     Status(&'static str),
     /// Texts of the server's own (TIME): an array of bulk strings in RESP.
@@ -618,8 +760,6 @@ pub enum Reply<'a> {
     },
     /// A command's help text: an array of simple strings in RESP.
     Help(HelpTopic),
-    /// Bytes of the server's own making (DUMP's payload): a bulk string in RESP.
-    Bytes(Vec<u8>),
     /// A key's time to live: `TTL <n>` in the line protocol, an integer in RESP.
     Ttl(i64),
     /// PERSIST's answer: whether the key exists, and whether an expiry was removed.
@@ -669,13 +809,16 @@ impl std::fmt::Debug for Reply<'_> {
             Self::Integer(n) => write!(f, "Integer({n})"),
             Self::Values(values) => write!(f, "Values(count={})", values.len()),
             Self::Text(text) => write!(f, "Text(len={})", text.len()),
+            Self::Bytes(bytes) => write!(f, "Bytes(len={})", bytes.len()),
+            Self::Matches { matches, len, .. } => {
+                write!(f, "Matches(count={}, len={len})", matches.len())
+            }
             Self::Status(word) => write!(f, "Status({word})"),
             Self::Texts(texts) => write!(f, "Texts(count={})", texts.len()),
             Self::Info { .. } => f.write_str("Info"),
             Self::Map(fields) => write!(f, "Map(count={})", fields.len()),
             Self::Scan { cursor, keys } => write!(f, "Scan({cursor}, count={})", keys.len()),
             Self::Help(topic) => write!(f, "Help({topic:?})"),
-            Self::Bytes(bytes) => write!(f, "Bytes(len={})", bytes.len()),
             Self::Ttl(ttl) => write!(f, "Ttl({ttl})"),
             Self::Persisted { exists, removed } => write!(f, "Persisted({exists}, {removed})"),
             Self::Expired(existed) => write!(f, "Expired({existed})"),
@@ -757,6 +900,27 @@ pub enum ClientError {
     /// EXPIRE's GT with LT.
     #[error("GT and LT options at the same time are not compatible")]
     ExpireGtAndLt,
+    /// A negative SETRANGE offset.
+    #[error("offset is out of range")]
+    OffsetOutOfRange,
+    /// A bit offset that is not an integer, is negative, or lies past the value limit.
+    #[error("bit offset is not an integer or out of range")]
+    BitOffsetInvalid,
+    /// SETBIT's bit, not 0 or 1.
+    #[error("bit is not an integer or out of range")]
+    BitInvalid,
+    /// An argument that should be a float (INCRBYFLOAT's) is not one as Redis reads them.
+    #[error("value is not a valid float")]
+    NotAFloat,
+    /// LCS with both LEN and IDX.
+    #[error("If you want both the length and indexes, please just use IDX.")]
+    LcsLenAndIdx,
+    /// WAIT's timeout, not an integer.
+    #[error("timeout is not an integer or out of range")]
+    TimeoutNotInteger,
+    /// WAIT's timeout, negative.
+    #[error("timeout is negative")]
+    TimeoutNegative,
     /// DECRBY of the smallest integer, which cannot be negated.
     #[error("decrement would overflow")]
     DecrementOverflow,
@@ -865,6 +1029,14 @@ pub enum Refusal {
     /// HELLO without AUTH before authenticating, as Redis words it.
     #[error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")]
     HelloNoAuth,
+    /// LCS of values whose table would pass the value limit, as Redis words it for
+    /// proto-max-bulk-len.
+    #[error("Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")]
+    LcsTableTooLarge,
+    /// LCS whose table would pass the server's own bound on one command's transient
+    /// memory, or could not be allocated, as Redis words a failed allocation.
+    #[error("Insufficient memory, failed allocating transient memory for LCS")]
+    LcsNoMemory,
     /// The server is at its connection limit; the connection is closed after this reply.
     #[error("too many connections (max {limit})")]
     TooManyConnections {

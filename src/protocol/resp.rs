@@ -6,7 +6,9 @@ use std::ops::Range;
 
 use super::info::{human_bytes, Report, REDIS_VERSION};
 use super::text::DEFAULT_MAX_KEY_LEN;
-use super::{ClientError, Field, Frame, Limits, Protocol, ProtocolError, Recovery, Reply, Request};
+use super::{
+    ClientError, Field, Frame, Limits, Match, Protocol, ProtocolError, Recovery, Reply, Request,
+};
 use crate::command::Session;
 use std::fmt::Write as _;
 
@@ -278,11 +280,7 @@ impl RespProtocol {
             Reply::Pong => out.extend_from_slice(b"+PONG\r\n"),
             Reply::Value(value) => encode_bulk(value, out),
             Reply::NotFound => self.encode_null(out),
-            Reply::Usage(n) | Reply::Deleted(n) => {
-                out.push(b':');
-                write_decimal(*n, out);
-                out.extend_from_slice(b"\r\n");
-            }
+            Reply::Usage(n) | Reply::Deleted(n) => encode_unsigned(*n, out),
             Reply::Integer(n) | Reply::Ttl(n) => encode_integer(*n, out),
             Reply::Expired(existed) => encode_integer(i64::from(*existed), out),
             Reply::Persisted { removed, .. } => encode_integer(i64::from(*removed), out),
@@ -296,6 +294,12 @@ impl RespProtocol {
                 }
             }
             Reply::Text(text) => encode_bulk(text.as_bytes(), out),
+            Reply::Bytes(bytes) => encode_bulk(bytes, out),
+            Reply::Matches {
+                matches,
+                len,
+                with_len,
+            } => self.encode_matches(matches, *len, *with_len, out),
             Reply::Status(word) => {
                 out.push(b'+');
                 out.extend_from_slice(word.as_bytes());
@@ -354,11 +358,36 @@ impl RespProtocol {
                     out.extend_from_slice(b"\r\n");
                 }
             }
-            Reply::Bytes(bytes) => encode_bulk(bytes, out),
             Reply::Error(err) => encode_error(err, out),
             Reply::Refused(refusal) => encode_error(refusal, out),
             Reply::Broken(err) => encode_error(err, out),
         }
+    }
+
+    /// LCS IDX's answer, as Redis lays it out: `matches`, an array with one entry per
+    /// range (its two ranges, each a pair, and its length with WITHMATCHLEN), then `len`;
+    /// a map in RESP3.
+    fn encode_matches(&self, matches: &[Match], len: u64, with_len: bool, out: &mut Vec<u8>) {
+        if self.resp3 {
+            encode_header(b'%', 2, out);
+        } else {
+            encode_header(b'*', 4, out);
+        }
+        encode_bulk(b"matches", out);
+        encode_header(b'*', matches.len(), out);
+        for found in matches {
+            encode_header(b'*', 2 + usize::from(with_len), out);
+            for (first, last) in [found.a, found.b] {
+                encode_header(b'*', 2, out);
+                encode_unsigned(first, out);
+                encode_unsigned(last, out);
+            }
+            if with_len {
+                encode_unsigned(found.len, out);
+            }
+        }
+        encode_bulk(b"len", out);
+        encode_unsigned(len, out);
     }
 
     fn encode_null(&self, out: &mut Vec<u8>) {
@@ -552,6 +581,13 @@ fn encode_integer(n: i64, out: &mut Vec<u8>) {
         out.push(b'-');
     }
     write_decimal(n.unsigned_abs(), out);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `:<n>\r\n` for a count that cannot be negative.
+fn encode_unsigned(n: u64, out: &mut Vec<u8>) {
+    out.push(b':');
+    write_decimal(n, out);
     out.extend_from_slice(b"\r\n");
 }
 
@@ -1348,6 +1384,32 @@ mod tests {
             resp3.encode(reply, &mut out);
             assert_eq!(show(&out), show(expected), "{reply:?}");
         }
+    }
+
+    #[test]
+    fn lcs_ranges_are_an_array_in_resp2_and_a_map_in_resp3() {
+        let reply = Reply::Matches {
+            matches: vec![Match {
+                a: (4, 7),
+                b: (5, 8),
+                len: 4,
+            }],
+            len: 6,
+            with_len: true,
+        };
+        let body = b"$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n\
+                     $3\r\nlen\r\n:6\r\n";
+        for (protocol, header) in [
+            (RespProtocol::new(), &b"*4\r\n"[..]),
+            (RespProtocol::new().resp3(true), b"%2\r\n"),
+        ] {
+            let mut out = Vec::new();
+            protocol.encode(&reply, &mut out);
+            assert_eq!(show(&out), show(&[header, body].concat()));
+        }
+        let mut out = Vec::new();
+        RespProtocol::new().encode(&Reply::Bytes(b"my\0text".to_vec()), &mut out);
+        assert_eq!(out, b"$7\r\nmy\0text\r\n");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::ops::Range;
 use crate::decimal::parse_integer;
 use crate::store::update::ExpireIf;
 
+use super::resp_strings;
 use super::{
     resp_keyspace, Args, ClientError, Deadline, Request, SetCondition, TimeUnit, TtlOption,
     MAX_RELATIVE_TTL_MS,
@@ -55,6 +56,14 @@ enum Kind {
     DecrBy,
     Append,
     StrLen,
+    SetRange,
+    GetBit,
+    SetBit,
+    BitCount,
+    IncrByFloat,
+    MSetNx,
+    Lcs,
+    Wait,
     DbSize,
     Flush,
     Info,
@@ -122,6 +131,14 @@ const COMMANDS: &[(&str, Kind, i32)] = &[
     ("decrby", Kind::DecrBy, 3),
     ("append", Kind::Append, 3),
     ("strlen", Kind::StrLen, 2),
+    ("setrange", Kind::SetRange, 4),
+    ("getbit", Kind::GetBit, 3),
+    ("setbit", Kind::SetBit, 4),
+    ("bitcount", Kind::BitCount, -2),
+    ("incrbyfloat", Kind::IncrByFloat, 3),
+    ("msetnx", Kind::MSetNx, -3),
+    ("lcs", Kind::Lcs, -3),
+    ("wait", Kind::Wait, 3),
     ("dbsize", Kind::DbSize, 1),
     ("flushdb", Kind::Flush, -1),
     ("flushall", Kind::Flush, -1),
@@ -147,7 +164,7 @@ const COMMANDS: &[(&str, Kind, i32)] = &[
 /// The arguments of one command, with the limits keys are checked against.
 pub(super) struct Command<'a> {
     /// Every argument, the name first.
-    all: Args<'a>,
+    pub(super) all: Args<'a>,
     /// The frame.
     buf: &'a [u8],
     /// The argument ranges.
@@ -155,7 +172,7 @@ pub(super) struct Command<'a> {
     /// Longest key accepted.
     max_key_len: usize,
     /// Longest value accepted, however it arrived (bulk string or inline argument).
-    max_value_len: usize,
+    pub(super) max_value_len: usize,
     /// The command's name, lowercase.
     name: &'static str,
 }
@@ -178,11 +195,12 @@ impl<'a> Command<'a> {
     }
 
     /// Arguments from `from` on, each checked as a key if `keys`.
-    fn rest(&self, from: usize) -> Args<'a> {
+    pub(super) fn rest(&self, from: usize) -> Args<'a> {
         Args::new(self.buf, self.ranges.get(from..).unwrap_or_default())
     }
 
-    fn check_keys(&self, args: Args<'a>, step: usize) -> Result<(), ClientError> {
+    /// Checks every `step`th of `args`, from the first, against the key limit.
+    pub(super) fn check_keys(&self, args: Args<'a>, step: usize) -> Result<(), ClientError> {
         for key in args.iter().step_by(step) {
             if key.len() > self.max_key_len {
                 return Err(ClientError::KeyTooLong {
@@ -194,7 +212,7 @@ impl<'a> Command<'a> {
     }
 
     /// The argument at `i` as a value, within the value limit.
-    fn value(&self, i: usize) -> Result<&'a [u8], ClientError> {
+    pub(super) fn value(&self, i: usize) -> Result<&'a [u8], ClientError> {
         let value = self.arg(i);
         if value.len() > self.max_value_len {
             return Err(ClientError::ValueTooLarge {
@@ -214,7 +232,8 @@ impl<'a> Command<'a> {
         self.all.len()
     }
 
-    fn arity(&self) -> ClientError {
+    /// Redis's wrong-number-of-arguments error for this command.
+    pub(super) fn arity(&self) -> ClientError {
         ClientError::RespArity { cmd: self.name }
     }
 }
@@ -294,17 +313,7 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
                 _ => Request::Exists { keys },
             }
         }
-        Kind::MSet => {
-            if n % 2 == 0 {
-                return Err(c.arity());
-            }
-            let pairs = c.rest(1);
-            c.check_keys(pairs, 2)?;
-            for i in (2..n).step_by(2) {
-                c.value(i)?;
-            }
-            Request::MSet { pairs }
-        }
+        Kind::MSet => Request::MSet { pairs: pairs(c)? },
         Kind::Expire | Kind::PExpire | Kind::ExpireAt | Kind::PExpireAt => parse_expire(c, kind)?,
         Kind::Ttl | Kind::PTtl => Request::Ttl {
             key: c.key(1)?,
@@ -345,6 +354,14 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
             max_len: c.max_value_len,
         },
         Kind::StrLen => Request::StrLen { key: c.key(1)? },
+        Kind::SetRange => resp_strings::set_range(c)?,
+        Kind::GetBit => resp_strings::get_bit(c)?,
+        Kind::SetBit => resp_strings::set_bit(c)?,
+        Kind::BitCount => resp_strings::bit_count(c)?,
+        Kind::IncrByFloat => resp_strings::incr_by_float(c)?,
+        Kind::MSetNx => Request::MSetNx { pairs: pairs(c)? },
+        Kind::Lcs => resp_strings::lcs(c)?,
+        Kind::Wait => resp_strings::wait(c)?,
         Kind::DbSize => Request::DbSize,
         Kind::Type => Request::Type { key: c.key(1)? },
         Kind::Time => Request::Time,
@@ -430,6 +447,20 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
         Kind::Reset => Request::Reset,
         Kind::Quit => Request::Quit,
     })
+}
+
+/// MSET's and MSETNX's arguments: keys and values, alternating, each within its limit.
+fn pairs<'a>(c: &Command<'a>) -> Result<Args<'a>, ClientError> {
+    let n = c.all.len();
+    if n % 2 == 0 {
+        return Err(c.arity());
+    }
+    let pairs = c.rest(1);
+    c.check_keys(pairs, 2)?;
+    for i in (2..n).step_by(2) {
+        c.value(i)?;
+    }
+    Ok(pairs)
 }
 
 fn set_with<'a>(

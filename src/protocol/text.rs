@@ -267,6 +267,11 @@ impl TextProtocol {
                 encode_base64(text.as_bytes(), out);
                 out.push(b'\n');
             }
+            Reply::Bytes(bytes) => {
+                out.extend_from_slice(b"VALUE ");
+                encode_base64(bytes, out);
+                out.push(b'\n');
+            }
             // No line-protocol request produces these.
             Reply::Values(_)
             | Reply::Map(_)
@@ -278,7 +283,7 @@ impl TextProtocol {
             | Reply::Reset
             | Reply::Scan { .. }
             | Reply::Help(_)
-            | Reply::Bytes(_) => {
+            | Reply::Matches { .. } => {
                 out.extend_from_slice(b"ERROR reply has no line form\n");
             }
         }

@@ -4,12 +4,14 @@
 //! hasher passes that hash through, so lookups by key ([`Lookup`]) and by hash alone
 //! ([`ByHash`], how the sampler finds entries) probe the same slots.
 
+use std::fmt::{self, Write as _};
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::LazyLock;
 
 use thin_slice::ThinBoxedSlice;
 
 use super::stats::Counter;
+use crate::float::LongDouble;
 use crate::sync::{AtomicU32, Equivalent, Ordering};
 
 /// Bytes before the key in an entry's allocation: the key's length, with [`EXPIRES`].
@@ -41,6 +43,27 @@ pub enum Value<'a> {
     Concat(&'a [u8], &'a [u8]),
     /// An integer in decimal (INCR).
     Integer(i64),
+    /// `base` with `patch` written from byte `offset` on, zero bytes filling any gap
+    /// between the two (SETRANGE).
+    Overwrite {
+        /// The old value.
+        base: &'a [u8],
+        /// Where the patch starts.
+        offset: usize,
+        /// The bytes written there.
+        patch: &'a [u8],
+    },
+    /// `base` with the byte at `index` replaced, zero bytes filling any gap (SETBIT).
+    Byte {
+        /// The old value.
+        base: &'a [u8],
+        /// Which byte.
+        index: usize,
+        /// Its new value.
+        byte: u8,
+    },
+    /// A float, as Redis writes INCRBYFLOAT's result.
+    Float(LongDouble),
 }
 
 impl Value<'_> {
@@ -50,6 +73,18 @@ impl Value<'_> {
             Self::Bytes(bytes) => bytes.len(),
             Self::Concat(head, tail) => head.len() + tail.len(),
             Self::Integer(n) => decimal_len(*n),
+            Self::Overwrite {
+                base,
+                offset,
+                patch,
+            } => base.len().max(offset.saturating_add(patch.len())),
+            Self::Byte { base, index, .. } => base.len().max(index.saturating_add(1)),
+            Self::Float(n) => {
+                let mut counter = Counted(0);
+                // Counting cannot fail.
+                let _ = write!(counter, "{n}");
+                counter.0
+            }
         }
     }
 
@@ -70,7 +105,43 @@ impl Value<'_> {
                 // Writing to a Vec cannot fail.
                 let _ = write!(out, "{n}");
             }
+            Self::Overwrite {
+                base,
+                offset,
+                patch,
+            } => {
+                out.extend_from_slice(base.get(..*offset).unwrap_or(base));
+                let gap = offset.saturating_sub(base.len());
+                out.resize(out.len().saturating_add(gap), 0);
+                out.extend_from_slice(patch);
+                let after = offset.saturating_add(patch.len());
+                out.extend_from_slice(base.get(after..).unwrap_or_default());
+            }
+            Self::Byte { base, index, byte } => {
+                let patch = [*byte];
+                let overwrite = Value::Overwrite {
+                    base,
+                    offset: *index,
+                    patch: &patch,
+                };
+                overwrite.write_to(out);
+            }
+            Self::Float(n) => {
+                use std::io::Write as _;
+                // Writing to a Vec cannot fail.
+                let _ = write!(out, "{n}");
+            }
         }
+    }
+}
+
+/// A `fmt::Write` that only counts the bytes written to it.
+struct Counted(usize);
+
+impl fmt::Write for Counted {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.0 += text.len();
+        Ok(())
     }
 }
 

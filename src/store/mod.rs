@@ -75,6 +75,7 @@ pub mod sampler;
 pub mod scan;
 pub mod sketch;
 pub mod stats;
+pub mod strings;
 pub mod update;
 
 use std::cell::Cell;
@@ -148,9 +149,9 @@ pub enum StoreError {
         /// The most one entry may hold: the memory limit, or 2 GiB if that is lower.
         max_bytes: u64,
     },
-    /// APPEND would make the value longer than the protocol's value limit, as Redis's
-    /// proto-max-bulk-len refuses it.
-    #[error("string exceeds maximum allowed size (max {limit} bytes)")]
+    /// APPEND or SETRANGE would make the value longer than the protocol's value limit,
+    /// which plays Redis's proto-max-bulk-len; worded as Redis words it.
+    #[error("string exceeds maximum allowed size (proto-max-bulk-len)")]
     TooLong {
         /// The longest value allowed.
         limit: usize,
@@ -161,6 +162,12 @@ pub enum StoreError {
     /// An increment whose result would not fit in 64 bits.
     #[error("increment or decrement would overflow")]
     Overflow,
+    /// A float increment (INCRBYFLOAT) of a value that is not a float as Redis reads one.
+    #[error("value is not a valid float")]
+    NotAFloat,
+    /// A float increment whose result would be infinite or not a number.
+    #[error("increment would produce NaN or Infinity")]
+    NotFinite,
 }
 
 /// The bytes of an entry's key and value, as `USAGE` counts them.

@@ -32,6 +32,7 @@ mod redis_clients;
 mod resp;
 mod resp_keyspace;
 mod resp_objects;
+mod resp_strings;
 mod rust_client;
 mod transactions;
 mod workflows;
