@@ -64,13 +64,27 @@ pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_
     let isolation = cx.store.isolation();
     if cx.in_exec {
         execute(request, cx, guard)
-    } else if let Request::Watch { .. } = request {
+    } else if holds_the_server(&request) {
         let _held = isolation.exclusive();
         execute(request, cx, guard)
     } else {
         let _held = isolation.shared();
         execute(request, cx, guard)
     }
+}
+
+/// Whether `request` runs as a transaction does, with every other command held back:
+/// WATCH (see [`transaction`]), and the rare commands that change several keys at once
+/// and must be seen doing it all or not at all (MSETNX, RENAME, RENAMENX, COPY). MSET,
+/// common and often large, sets its keys one by one instead.
+fn holds_the_server(request: &Request<'_>) -> bool {
+    matches!(
+        request,
+        Request::Watch { .. }
+            | Request::MSetNx { .. }
+            | Request::Rename { .. }
+            | Request::Copy { .. }
+    )
 }
 
 /// Applies one request under the isolation [`apply`] chose, then marks the watchers of

@@ -9,7 +9,9 @@
 //! holds the value; no reader ever sees it under both, and a write to the source that
 //! lands meanwhile is never undone. If the destination cannot be written (RENAMENX finds
 //! it taken after all, or the memory limit refuses it) the source is put back unless
-//! something newer took its place.
+//! something newer took its place. (Commands run these under the store's exclusive
+//! [`isolation`](super::isolation), so clients never see the middle; the steps stay
+//! safe without it, for eviction and expiry, which do not take it.)
 //!
 //! # Accounting
 //! Every step is an insert or a removal the store already accounts for ([`Store::modify`],
