@@ -263,7 +263,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let mut consumed = 0;
         loop {
             let start = consumed;
-            let len = match protocol.frame(&mut self.read_buf[start..]) {
+            let len = match protocol.frame(&mut self.read_buf[start..], &self.session) {
                 Frame::Incomplete => {
                     let buffered = self.read_buf.len() - start;
                     if buffered <= protocol.max_request_len() {

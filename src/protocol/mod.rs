@@ -101,7 +101,8 @@ pub enum Recovery {
 pub trait Protocol: Send {
     /// Frames the request at the start of `buf`, the bytes received and not yet consumed.
     /// May rewrite the bytes of a complete request in place (RESP's inline quotes).
-    fn frame(&mut self, buf: &mut [u8]) -> Frame;
+    /// `session` says what the client may send: before AUTH, RESP refuses long headers.
+    fn frame(&mut self, buf: &mut [u8], session: &Session) -> Frame;
 
     /// Parses the request [`Protocol::frame`] just framed, at `frame`.
     ///
@@ -717,12 +718,19 @@ mod tests {
 
     #[test]
     fn the_line_protocol_frames_lines_and_skips_the_rest_of_a_refused_one() {
+        let session = Session::default();
         let mut text = text::TextWire::new(Limits::new().max_key_len(4).max_value_len(4));
-        assert_eq!(text.frame(&mut b"GET k\nGET".to_vec()), Frame::Request(6));
-        assert_eq!(text.frame(&mut b"GET".to_vec()), Frame::Incomplete);
+        assert_eq!(
+            text.frame(&mut b"GET k\nGET".to_vec(), &session),
+            Frame::Request(6)
+        );
+        assert_eq!(
+            text.frame(&mut b"GET".to_vec(), &session),
+            Frame::Incomplete
+        );
         let long = format!("GET {}\n", "k".repeat(100));
         assert!(matches!(
-            text.frame(&mut long.clone().into_bytes()),
+            text.frame(&mut long.clone().into_bytes(), &session),
             Frame::Invalid(len, ProtocolError::LineTooLong { .. }) if len == long.len()
         ));
         // Refused while incomplete: the rest of that line is dropped as it arrives.
@@ -730,28 +738,51 @@ mod tests {
             b"GET kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk",
         );
         assert!(matches!(err, ProtocolError::LineTooLong { .. }));
-        assert_eq!(text.frame(&mut b"kkkk".to_vec()), Frame::Skip(4));
-        assert_eq!(text.frame(&mut b"kk\nPING\n".to_vec()), Frame::Skip(3));
-        assert_eq!(text.frame(&mut b"PING\n".to_vec()), Frame::Request(5));
+        assert_eq!(text.frame(&mut b"kkkk".to_vec(), &session), Frame::Skip(4));
+        assert_eq!(
+            text.frame(&mut b"kk\nPING\n".to_vec(), &session),
+            Frame::Skip(3)
+        );
+        assert_eq!(
+            text.frame(&mut b"PING\n".to_vec(), &session),
+            Frame::Request(5)
+        );
         assert_eq!(text.recovery(), Recovery::Skip);
     }
 
     #[test]
     fn resp_skips_empty_commands_and_closes_on_framing_errors() {
+        let session = Session {
+            authenticated: true,
+            ..Session::default()
+        };
         let mut resp = resp::RespWire::new(Limits::new());
-        assert_eq!(resp.frame(&mut b"*0\r\n".to_vec()), Frame::Skip(4));
         assert_eq!(
-            resp.frame(&mut b"*1\r\n$4\r\nPI".to_vec()),
+            resp.frame(&mut b"*0\r\n".to_vec(), &session),
+            Frame::Skip(4)
+        );
+        assert_eq!(
+            resp.frame(&mut b"*1\r\n$4\r\nPI".to_vec(), &session),
             Frame::Incomplete
         );
         assert_eq!(
-            resp.frame(&mut b"*1\r\n$4\r\nPING\r\n".to_vec()),
+            resp.frame(&mut b"*1\r\n$4\r\nPING\r\n".to_vec(), &session),
             Frame::Request(14)
         );
         assert!(matches!(
-            resp.frame(&mut b"*x\r\n".to_vec()),
+            resp.frame(&mut b"*x\r\n".to_vec(), &session),
             Frame::Invalid(_, ProtocolError::Resp(_))
         ));
         assert_eq!(resp.recovery(), Recovery::Close);
+        // Before AUTH, Redis's smaller limits hold.
+        let stranger = Session::default();
+        assert_eq!(
+            resp.frame(&mut b"*11\r\n".to_vec(), &stranger),
+            Frame::Invalid(0, resp::RespError::UnauthenticatedMultibulkLength.into())
+        );
+        assert_eq!(
+            resp.frame(&mut b"*11\r\n".to_vec(), &session),
+            Frame::Incomplete
+        );
     }
 }
