@@ -130,21 +130,70 @@ pub trait Protocol: Send {
 /// Redis's inline PING, as redis-benchmark and Redis health checks send it first.
 const INLINE_PING: &[u8] = b"PING\r\n";
 
-/// The protocol a connection speaks, from its first bytes: RESP if it opens with `*` or
-/// with Redis's inline `PING` (CRLF-terminated, any case); the line protocol otherwise.
-/// `None` while the bytes so far could still be an inline PING.
-pub fn choose(received: &[u8], limits: Limits) -> Option<Box<dyn Protocol>> {
-    let resp = || Some(Box::new(resp::RespWire::new(limits)) as Box<dyn Protocol>);
-    if received.first() == Some(&b'*') {
-        return resp();
+/// What the connections a listener accepts speak.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Wire {
+    /// Whichever protocol each connection's first bytes select (see [`choose`]).
+    #[default]
+    Auto,
+    /// RESP from the first byte, whatever it is, as on a Redis server.
+    Resp,
+}
+
+/// `auto` or `resp`, as logs show it.
+impl std::fmt::Display for Wire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Auto => "auto",
+            Self::Resp => "resp",
+        })
     }
-    let len = received.len().min(INLINE_PING.len());
-    if !received[..len].eq_ignore_ascii_case(&INLINE_PING[..len]) {
-        Some(Box::new(text::TextWire::new(limits)))
-    } else if len == INLINE_PING.len() {
-        resp()
-    } else {
-        None
+}
+
+/// The protocol a connection on a `wire` listener speaks, from the bytes `received` so
+/// far: how many leading bytes to drop, and the protocol once it is known.
+///
+/// A RESP listener's connections speak RESP at once. On an auto-detecting listener,
+/// leading empty lines (`\n` or `\r\n`) are dropped unanswered, so a client that sends
+/// a blank line before its first command is not misjudged by it. Then a connection
+/// speaks RESP if it opens with `*` or with Redis's inline `PING` (CRLF-terminated, any
+/// case), and the line protocol otherwise. No protocol yet while the bytes so far could
+/// still be an empty line or an inline PING.
+pub fn choose(wire: Wire, received: &[u8], limits: Limits) -> (usize, Option<Box<dyn Protocol>>) {
+    let resp = || Some(Box::new(resp::RespWire::new(limits)) as Box<dyn Protocol>);
+    if wire == Wire::Resp {
+        return (0, resp());
+    }
+    let skip = leading_empty_lines(received);
+    let received = received.get(skip..).unwrap_or_default();
+    let protocol = match received {
+        [] | [b'\r'] => None,
+        [b'*', ..] => resp(),
+        _ => {
+            let ping = INLINE_PING.get(..received.len()).unwrap_or(INLINE_PING);
+            let opening = received.get(..ping.len()).unwrap_or(received);
+            if !opening.eq_ignore_ascii_case(ping) {
+                Some(Box::new(text::TextWire::new(limits)) as Box<dyn Protocol>)
+            } else if ping == INLINE_PING {
+                resp()
+            } else {
+                None
+            }
+        }
+    };
+    (skip, protocol)
+}
+
+/// How many bytes at the start of `received` are whole empty lines: LFs, each perhaps
+/// after one CR.
+fn leading_empty_lines(received: &[u8]) -> usize {
+    let mut skip = 0;
+    loop {
+        match received.get(skip..).unwrap_or_default() {
+            [b'\n', ..] => skip += 1,
+            [b'\r', b'\n', ..] => skip += 2,
+            _ => return skip,
+        }
     }
 }
 
@@ -692,28 +741,68 @@ pub enum Refusal {
 mod tests {
     use super::*;
 
-    /// Which protocol `choose` picks from `received`: "resp", "text", or "undecided".
-    fn chosen(received: &[u8]) -> &'static str {
-        let Some(protocol) = choose(received, Limits::new()) else {
-            return "undecided";
+    /// What `choose` does on an auto-detecting listener with `received`: the bytes it
+    /// drops, and "resp", "text", or "undecided".
+    fn chosen(received: &[u8]) -> (usize, &'static str) {
+        let (skip, protocol) = choose(Wire::Auto, received, Limits::new());
+        let Some(protocol) = protocol else {
+            return (skip, "undecided");
         };
         match protocol.recovery() {
-            Recovery::Close => "resp",
-            Recovery::Skip => "text",
+            Recovery::Close => (skip, "resp"),
+            Recovery::Skip => (skip, "text"),
         }
     }
 
     #[test]
     fn the_first_bytes_choose_the_protocol() {
-        assert_eq!(chosen(b"*1\r\n$4\r\nPING\r\n"), "resp");
-        assert_eq!(chosen(b"PING\r\nPING\r\n"), "resp");
-        assert_eq!(chosen(b"ping\r\n"), "resp");
-        assert_eq!(chosen(b"PING\n"), "text");
-        assert_eq!(chosen(b"PIN"), "undecided");
-        assert_eq!(chosen(b"PING\r"), "undecided");
-        assert_eq!(chosen(b"PINGX"), "text");
-        assert_eq!(chosen(b"SET user alice\r\n"), "text");
-        assert_eq!(chosen(b"GET k\n"), "text");
+        let cases: &[(&[u8], (usize, &str))] = &[
+            (b"*1\r\n$4\r\nPING\r\n", (0, "resp")),
+            (b"PING\r\nPING\r\n", (0, "resp")),
+            (b"ping\r\n", (0, "resp")),
+            (b"PING\n", (0, "text")),
+            (b"PIN", (0, "undecided")),
+            (b"PING\r", (0, "undecided")),
+            (b"PINGX", (0, "text")),
+            (b"SET user alice\r\n", (0, "text")),
+            (b"GET k\n", (0, "text")),
+            (b"", (0, "undecided")),
+            // Only `*` and an inline PING select RESP: quotes are the line protocol's.
+            (b"set \"\"\"k\"\"\" v\r\n", (0, "text")),
+            (b"$5\r\nhello\r\n", (0, "text")),
+            (b"\x00PING\r\n", (0, "text")),
+        ];
+        for (received, expected) in cases {
+            assert_eq!(chosen(received), *expected, "{}", received.escape_ascii());
+        }
+    }
+
+    #[test]
+    fn leading_empty_lines_are_dropped_before_choosing() {
+        let cases: &[(&[u8], (usize, &str))] = &[
+            (b"\r\n", (2, "undecided")),
+            (b"\n\n\r\n", (4, "undecided")),
+            (b"\r", (0, "undecided")),
+            (b"\r\n\r", (2, "undecided")),
+            (b"\r\n*1\r\n$4\r\nPING\r\n", (2, "resp")),
+            (b"\n\r\nPING\r\n", (3, "resp")),
+            (b"\nPI", (1, "undecided")),
+            (b"\nGET k\n", (1, "text")),
+            (b"\r\r\n", (0, "text")),
+            (b" \n*1\r\n", (0, "text")),
+        ];
+        for (received, expected) in cases {
+            assert_eq!(chosen(received), *expected, "{}", received.escape_ascii());
+        }
+    }
+
+    #[test]
+    fn a_resp_listener_speaks_resp_whatever_the_first_bytes() {
+        for received in [&b""[..], b"GET k\n", b"\x00", b"\r\n"] {
+            let (skip, protocol) = choose(Wire::Resp, received, Limits::new());
+            assert_eq!(skip, 0);
+            assert_eq!(protocol.map(|p| p.recovery()), Some(Recovery::Close));
+        }
     }
 
     #[test]

@@ -30,5 +30,6 @@ mod protocol;
 mod readme_quickstart;
 mod redis_clients;
 mod resp;
+mod resp_wire;
 mod rust_client;
 mod workflows;
