@@ -1,7 +1,8 @@
 //! One client connection: reads bytes, has its protocol (picked by
-//! [`protocol::choose`] from the first bytes) frame and parse them into requests, has each
-//! executed, and writes the replies back, many per write. One execute loop serves every
-//! protocol; this file knows bytes and buffers, never command names or wire syntax.
+//! [`protocol::choose`] from the listener and the first bytes) frame and parse them into
+//! requests, has each executed, and writes the replies back, many per write. One execute
+//! loop serves every protocol; this file knows bytes and buffers, never command names or
+//! wire syntax.
 //! Every buffer here is bounded:
 //!
 //! * input: at most one request longer than any valid one, plus one read;
@@ -23,7 +24,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::command::{self, transaction, Context, ServerInfo, Session};
-use crate::protocol::{self, Frame, Limits, Protocol, ProtocolError, Recovery, Reply};
+use crate::protocol::{self, Frame, Limits, Protocol, ProtocolError, Recovery, Reply, Wire};
 use crate::store::Store;
 
 /// Bytes asked of the socket per read: one read usually holds a whole pipelined batch.
@@ -81,6 +82,8 @@ pub struct Connection<S> {
     request_limits: Limits,
     /// Idle timeout and output cap.
     limits: ConnectionLimits,
+    /// What the listener that accepted it speaks: RESP, or whatever the first bytes say.
+    wire: Wire,
     /// The protocol this client speaks; `None` until its first bytes say which.
     protocol: Option<Box<dyn Protocol>>,
     /// Received bytes not yet framed: at most one partial request plus one read.
@@ -109,6 +112,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             session,
             request_limits,
             limits: ConnectionLimits::default(),
+            wire: Wire::Auto,
             protocol: None,
             read_buf: BytesMut::with_capacity(READ_CHUNK),
             write_buf: Vec::with_capacity(READ_CHUNK),
@@ -119,6 +123,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Sets the idle timeout and the output cap.
     pub fn limits(mut self, limits: ConnectionLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Sets what the listener speaks (by default, whatever the first bytes say).
+    pub fn wire(mut self, wire: Wire) -> Self {
+        self.wire = wire;
         self
     }
 
@@ -174,7 +184,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     Io::Read(0) => return self.finish().await,
                     Io::Read(_) => {
                         if self.protocol.is_none() {
-                            self.protocol = protocol::choose(&self.read_buf, self.request_limits);
+                            let (skip, chosen) =
+                                protocol::choose(self.wire, &self.read_buf, self.request_limits);
+                            self.read_buf.advance(skip);
+                            self.protocol = chosen;
                         }
                     }
                 },
@@ -263,7 +276,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let mut consumed = 0;
         loop {
             let start = consumed;
-            let len = match protocol.frame(&mut self.read_buf[start..]) {
+            let len = match protocol.frame(&mut self.read_buf[start..], &self.session) {
                 Frame::Incomplete => {
                     let buffered = self.read_buf.len() - start;
                     if buffered <= protocol.max_request_len() {
@@ -342,7 +355,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let mut close = false;
         for frame in queue.frames_mut() {
             // Each frame was framed whole before it was queued.
-            let reply = match protocol.frame(frame) {
+            let reply = match protocol.frame(frame, cx.session) {
                 Frame::Request(len) => match protocol.parse(frame.get(..len).unwrap_or_default()) {
                     Ok(request) => command::apply(request, &mut cx, &guard),
                     Err(err) => Reply::Error(err),

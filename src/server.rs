@@ -16,8 +16,9 @@ use crate::command::ServerInfo;
 use crate::connection::{Connection, ConnectionLimits};
 pub use crate::listener::Listeners;
 use crate::listener::{self, Accept};
+use crate::protocol::resp::RespProtocol;
 use crate::protocol::text::TextProtocol;
-use crate::protocol::{Limits, Refusal, Reply};
+use crate::protocol::{Limits, Refusal, Reply, Wire};
 use crate::store::Store;
 
 /// How long shutdown waits for connections to finish before giving up on them, so the
@@ -124,15 +125,15 @@ pub async fn run(
 }
 
 impl Accept for Shared {
-    fn accept<S>(self: &Arc<Self>, stream: S, peer: String)
+    fn accept<S>(self: &Arc<Self>, stream: S, peer: String, wire: Wire)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        spawn_connection(stream, peer, self);
+        spawn_connection(stream, peer, wire, self);
     }
 }
 
-fn spawn_connection<S>(stream: S, peer: String, shared: &Arc<Shared>)
+fn spawn_connection<S>(stream: S, peer: String, wire: Wire, shared: &Arc<Shared>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -143,9 +144,15 @@ where
         let reply = Reply::Refused(Refusal::TooManyConnections {
             limit: shared.max_connections,
         });
-        // Before the client's first bytes its protocol is unknown: one line.
+        // On an auto-detecting listener, before the client's first bytes, its protocol
+        // is unknown: one line.
         let mut message = Vec::new();
-        TextProtocol::with_limits(shared.request_limits).encode(&reply, &mut message);
+        match wire {
+            Wire::Auto => {
+                TextProtocol::with_limits(shared.request_limits).encode(&reply, &mut message)
+            }
+            Wire::Resp => RespProtocol::new().encode(&reply, &mut message),
+        }
         shared
             .tracker
             .spawn(refuse(stream, message).instrument(span));
@@ -158,7 +165,8 @@ where
         shared.info.clone(),
         id,
     )
-    .limits(shared.limits);
+    .limits(shared.limits)
+    .wire(wire);
     let shutdown = shared.shutdown.clone();
     let info = shared.info.clone();
     shared.tracker.spawn(

@@ -467,20 +467,21 @@ mod tests {
     #[test]
     fn queued_commands_frame_again_as_they_were_framed() {
         let mut resp = RespWire::new(Limits::new());
+        let session = crate::command::Session::default();
         let mut queue = Queue::default();
         for command in [
             &b"SET \"a b\" 1\r\n"[..],
             b"*2\r\n$3\r\nGET\r\n$3\r\na b\r\n",
         ] {
             let mut bytes = command.to_vec();
-            let Frame::Request(len) = resp.frame(&mut bytes) else {
+            let Frame::Request(len) = resp.frame(&mut bytes, &session) else {
                 panic!("framed");
             };
             assert_eq!(queue.push(&resp, &bytes[..len]), Reply::Queued);
         }
         let mut requests = Vec::new();
         for frame in queue.frames_mut() {
-            let Frame::Request(len) = resp.frame(frame) else {
+            let Frame::Request(len) = resp.frame(frame, &session) else {
                 panic!("framed again: {:?}", String::from_utf8_lossy(frame));
             };
             requests.push(format!("{:?}", resp.parse(&frame[..len])));

@@ -105,7 +105,8 @@ pub enum Recovery {
 pub trait Protocol: Send {
     /// Frames the request at the start of `buf`, the bytes received and not yet consumed.
     /// May rewrite the bytes of a complete request in place (RESP's inline quotes).
-    fn frame(&mut self, buf: &mut [u8]) -> Frame;
+    /// `session` says what the client may send: before AUTH, RESP refuses long headers.
+    fn frame(&mut self, buf: &mut [u8], session: &Session) -> Frame;
 
     /// Parses the request [`Protocol::frame`] just framed, at `frame`.
     ///
@@ -140,21 +141,70 @@ pub trait Protocol: Send {
 /// Redis's inline PING, as redis-benchmark and Redis health checks send it first.
 const INLINE_PING: &[u8] = b"PING\r\n";
 
-/// The protocol a connection speaks, from its first bytes: RESP if it opens with `*` or
-/// with Redis's inline `PING` (CRLF-terminated, any case); the line protocol otherwise.
-/// `None` while the bytes so far could still be an inline PING.
-pub fn choose(received: &[u8], limits: Limits) -> Option<Box<dyn Protocol>> {
-    let resp = || Some(Box::new(resp::RespWire::new(limits)) as Box<dyn Protocol>);
-    if received.first() == Some(&b'*') {
-        return resp();
+/// What the connections a listener accepts speak.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Wire {
+    /// Whichever protocol each connection's first bytes select (see [`choose`]).
+    #[default]
+    Auto,
+    /// RESP from the first byte, whatever it is, as on a Redis server.
+    Resp,
+}
+
+/// `auto` or `resp`, as logs show it.
+impl std::fmt::Display for Wire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Auto => "auto",
+            Self::Resp => "resp",
+        })
     }
-    let len = received.len().min(INLINE_PING.len());
-    if !received[..len].eq_ignore_ascii_case(&INLINE_PING[..len]) {
-        Some(Box::new(text::TextWire::new(limits)))
-    } else if len == INLINE_PING.len() {
-        resp()
-    } else {
-        None
+}
+
+/// The protocol a connection on a `wire` listener speaks, from the bytes `received` so
+/// far: how many leading bytes to drop, and the protocol once it is known.
+///
+/// A RESP listener's connections speak RESP at once. On an auto-detecting listener,
+/// leading empty lines (`\n` or `\r\n`) are dropped unanswered, so a client that sends
+/// a blank line before its first command is not misjudged by it. Then a connection
+/// speaks RESP if it opens with `*` or with Redis's inline `PING` (CRLF-terminated, any
+/// case), and the line protocol otherwise. No protocol yet while the bytes so far could
+/// still be an empty line or an inline PING.
+pub fn choose(wire: Wire, received: &[u8], limits: Limits) -> (usize, Option<Box<dyn Protocol>>) {
+    let resp = || Some(Box::new(resp::RespWire::new(limits)) as Box<dyn Protocol>);
+    if wire == Wire::Resp {
+        return (0, resp());
+    }
+    let skip = leading_empty_lines(received);
+    let received = received.get(skip..).unwrap_or_default();
+    let protocol = match received {
+        [] | [b'\r'] => None,
+        [b'*', ..] => resp(),
+        _ => {
+            let ping = INLINE_PING.get(..received.len()).unwrap_or(INLINE_PING);
+            let opening = received.get(..ping.len()).unwrap_or(received);
+            if !opening.eq_ignore_ascii_case(ping) {
+                Some(Box::new(text::TextWire::new(limits)) as Box<dyn Protocol>)
+            } else if ping == INLINE_PING {
+                resp()
+            } else {
+                None
+            }
+        }
+    };
+    (skip, protocol)
+}
+
+/// How many bytes at the start of `received` are whole empty lines: LFs, each perhaps
+/// after one CR.
+fn leading_empty_lines(received: &[u8]) -> usize {
+    let mut skip = 0;
+    loop {
+        match received.get(skip..).unwrap_or_default() {
+            [b'\n', ..] => skip += 1,
+            [b'\r', b'\n', ..] => skip += 2,
+            _ => return skip,
+        }
     }
 }
 
@@ -1049,38 +1099,85 @@ pub enum Refusal {
 mod tests {
     use super::*;
 
-    /// Which protocol `choose` picks from `received`: "resp", "text", or "undecided".
-    fn chosen(received: &[u8]) -> &'static str {
-        let Some(protocol) = choose(received, Limits::new()) else {
-            return "undecided";
+    /// What `choose` does on an auto-detecting listener with `received`: the bytes it
+    /// drops, and "resp", "text", or "undecided".
+    fn chosen(received: &[u8]) -> (usize, &'static str) {
+        let (skip, protocol) = choose(Wire::Auto, received, Limits::new());
+        let Some(protocol) = protocol else {
+            return (skip, "undecided");
         };
         match protocol.recovery() {
-            Recovery::Close => "resp",
-            Recovery::Skip => "text",
+            Recovery::Close => (skip, "resp"),
+            Recovery::Skip => (skip, "text"),
         }
     }
 
     #[test]
     fn the_first_bytes_choose_the_protocol() {
-        assert_eq!(chosen(b"*1\r\n$4\r\nPING\r\n"), "resp");
-        assert_eq!(chosen(b"PING\r\nPING\r\n"), "resp");
-        assert_eq!(chosen(b"ping\r\n"), "resp");
-        assert_eq!(chosen(b"PING\n"), "text");
-        assert_eq!(chosen(b"PIN"), "undecided");
-        assert_eq!(chosen(b"PING\r"), "undecided");
-        assert_eq!(chosen(b"PINGX"), "text");
-        assert_eq!(chosen(b"SET user alice\r\n"), "text");
-        assert_eq!(chosen(b"GET k\n"), "text");
+        let cases: &[(&[u8], (usize, &str))] = &[
+            (b"*1\r\n$4\r\nPING\r\n", (0, "resp")),
+            (b"PING\r\nPING\r\n", (0, "resp")),
+            (b"ping\r\n", (0, "resp")),
+            (b"PING\n", (0, "text")),
+            (b"PIN", (0, "undecided")),
+            (b"PING\r", (0, "undecided")),
+            (b"PINGX", (0, "text")),
+            (b"SET user alice\r\n", (0, "text")),
+            (b"GET k\n", (0, "text")),
+            (b"", (0, "undecided")),
+            // Only `*` and an inline PING select RESP: quotes are the line protocol's.
+            (b"set \"\"\"k\"\"\" v\r\n", (0, "text")),
+            (b"$5\r\nhello\r\n", (0, "text")),
+            (b"\x00PING\r\n", (0, "text")),
+        ];
+        for (received, expected) in cases {
+            assert_eq!(chosen(received), *expected, "{}", received.escape_ascii());
+        }
+    }
+
+    #[test]
+    fn leading_empty_lines_are_dropped_before_choosing() {
+        let cases: &[(&[u8], (usize, &str))] = &[
+            (b"\r\n", (2, "undecided")),
+            (b"\n\n\r\n", (4, "undecided")),
+            (b"\r", (0, "undecided")),
+            (b"\r\n\r", (2, "undecided")),
+            (b"\r\n*1\r\n$4\r\nPING\r\n", (2, "resp")),
+            (b"\n\r\nPING\r\n", (3, "resp")),
+            (b"\nPI", (1, "undecided")),
+            (b"\nGET k\n", (1, "text")),
+            (b"\r\r\n", (0, "text")),
+            (b" \n*1\r\n", (0, "text")),
+        ];
+        for (received, expected) in cases {
+            assert_eq!(chosen(received), *expected, "{}", received.escape_ascii());
+        }
+    }
+
+    #[test]
+    fn a_resp_listener_speaks_resp_whatever_the_first_bytes() {
+        for received in [&b""[..], b"GET k\n", b"\x00", b"\r\n"] {
+            let (skip, protocol) = choose(Wire::Resp, received, Limits::new());
+            assert_eq!(skip, 0);
+            assert_eq!(protocol.map(|p| p.recovery()), Some(Recovery::Close));
+        }
     }
 
     #[test]
     fn the_line_protocol_frames_lines_and_skips_the_rest_of_a_refused_one() {
+        let session = Session::default();
         let mut text = text::TextWire::new(Limits::new().max_key_len(4).max_value_len(4));
-        assert_eq!(text.frame(&mut b"GET k\nGET".to_vec()), Frame::Request(6));
-        assert_eq!(text.frame(&mut b"GET".to_vec()), Frame::Incomplete);
+        assert_eq!(
+            text.frame(&mut b"GET k\nGET".to_vec(), &session),
+            Frame::Request(6)
+        );
+        assert_eq!(
+            text.frame(&mut b"GET".to_vec(), &session),
+            Frame::Incomplete
+        );
         let long = format!("GET {}\n", "k".repeat(100));
         assert!(matches!(
-            text.frame(&mut long.clone().into_bytes()),
+            text.frame(&mut long.clone().into_bytes(), &session),
             Frame::Invalid(len, ProtocolError::LineTooLong { .. }) if len == long.len()
         ));
         // Refused while incomplete: the rest of that line is dropped as it arrives.
@@ -1088,28 +1185,51 @@ mod tests {
             b"GET kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk",
         );
         assert!(matches!(err, ProtocolError::LineTooLong { .. }));
-        assert_eq!(text.frame(&mut b"kkkk".to_vec()), Frame::Skip(4));
-        assert_eq!(text.frame(&mut b"kk\nPING\n".to_vec()), Frame::Skip(3));
-        assert_eq!(text.frame(&mut b"PING\n".to_vec()), Frame::Request(5));
+        assert_eq!(text.frame(&mut b"kkkk".to_vec(), &session), Frame::Skip(4));
+        assert_eq!(
+            text.frame(&mut b"kk\nPING\n".to_vec(), &session),
+            Frame::Skip(3)
+        );
+        assert_eq!(
+            text.frame(&mut b"PING\n".to_vec(), &session),
+            Frame::Request(5)
+        );
         assert_eq!(text.recovery(), Recovery::Skip);
     }
 
     #[test]
     fn resp_skips_empty_commands_and_closes_on_framing_errors() {
+        let session = Session {
+            authenticated: true,
+            ..Session::default()
+        };
         let mut resp = resp::RespWire::new(Limits::new());
-        assert_eq!(resp.frame(&mut b"*0\r\n".to_vec()), Frame::Skip(4));
         assert_eq!(
-            resp.frame(&mut b"*1\r\n$4\r\nPI".to_vec()),
+            resp.frame(&mut b"*0\r\n".to_vec(), &session),
+            Frame::Skip(4)
+        );
+        assert_eq!(
+            resp.frame(&mut b"*1\r\n$4\r\nPI".to_vec(), &session),
             Frame::Incomplete
         );
         assert_eq!(
-            resp.frame(&mut b"*1\r\n$4\r\nPING\r\n".to_vec()),
+            resp.frame(&mut b"*1\r\n$4\r\nPING\r\n".to_vec(), &session),
             Frame::Request(14)
         );
         assert!(matches!(
-            resp.frame(&mut b"*x\r\n".to_vec()),
+            resp.frame(&mut b"*x\r\n".to_vec(), &session),
             Frame::Invalid(_, ProtocolError::Resp(_))
         ));
         assert_eq!(resp.recovery(), Recovery::Close);
+        // Before AUTH, Redis's smaller limits hold.
+        let stranger = Session::default();
+        assert_eq!(
+            resp.frame(&mut b"*11\r\n".to_vec(), &stranger),
+            Frame::Invalid(0, resp::RespError::UnauthenticatedMultibulkLength.into())
+        );
+        assert_eq!(
+            resp.frame(&mut b"*11\r\n".to_vec(), &session),
+            Frame::Incomplete
+        );
     }
 }

@@ -7,7 +7,8 @@ use std::ops::Range;
 use super::info::{human_bytes, Report, REDIS_VERSION};
 use super::text::DEFAULT_MAX_KEY_LEN;
 use super::{
-    ClientError, Field, Frame, Limits, Match, Protocol, ProtocolError, Recovery, Reply, Request,
+    ClientError, Field, Frame, Limits, Match, Protocol, ProtocolError, Recovery, Refusal, Reply,
+    Request,
 };
 use crate::command::Session;
 use std::fmt::Write as _;
@@ -22,6 +23,19 @@ pub const DEFAULT_MAX_ARGS: usize = 1024 * 1024;
 /// Default longest inline command, or length line without its CR, in bytes: 64 KiB,
 /// Redis's `PROTO_INLINE_MAX_SIZE`.
 pub const DEFAULT_MAX_INLINE_LEN: usize = 64 * 1024;
+
+/// Most arguments a client that has not authenticated may promise: Redis 7 refuses more
+/// before AUTH, so a stranger cannot make the server hold a large argument list.
+pub const MAX_UNAUTHENTICATED_ARGS: usize = 10;
+
+/// Longest bulk string a client that has not authenticated may promise, in bytes: Redis
+/// 7's bound before AUTH.
+pub const MAX_UNAUTHENTICATED_BULK_LEN: usize = 16 * 1024;
+
+/// The largest `*` count Redis 7 reads at all: a larger one is an invalid length even
+/// before AUTH, where smaller ones past [`MAX_UNAUTHENTICATED_ARGS`] are refused as
+/// unauthenticated.
+const REDIS_MAX_MULTIBULK_LEN: usize = i32::MAX as usize;
 
 /// Bytes a RESP command may take beyond its key and value: room for its headers, or for
 /// an inline command.
@@ -56,6 +70,14 @@ pub enum RespError {
     /// An inline command has an unclosed quote, or a closing quote followed by more bytes.
     #[error("Protocol error: unbalanced quotes in request")]
     UnbalancedQuotes,
+    /// A client that has not authenticated promised more than
+    /// [`MAX_UNAUTHENTICATED_ARGS`] arguments.
+    #[error("Protocol error: unauthenticated multibulk length")]
+    UnauthenticatedMultibulkLength,
+    /// A client that has not authenticated promised a bulk string longer than
+    /// [`MAX_UNAUTHENTICATED_BULK_LEN`].
+    #[error("Protocol error: unauthenticated bulk length")]
+    UnauthenticatedBulkLength,
 }
 
 /// The RESP framer, parser and encoder, with its limits.
@@ -73,6 +95,9 @@ pub struct RespProtocol {
     max_key_len: usize,
     /// Whether replies use RESP3's types: the connection said `HELLO 3`.
     resp3: bool,
+    /// Whether the client may run commands: before AUTH, headers are held to Redis's
+    /// smaller unauthenticated limits.
+    authenticated: bool,
 }
 
 impl Default for RespProtocol {
@@ -90,6 +115,7 @@ impl RespProtocol {
             max_inline_len: DEFAULT_MAX_INLINE_LEN,
             max_key_len: DEFAULT_MAX_KEY_LEN,
             resp3: false,
+            authenticated: true,
         }
     }
 
@@ -126,6 +152,14 @@ impl RespProtocol {
         self
     }
 
+    /// Says whether the client has authenticated (the default). Before it has, a `*`
+    /// count above [`MAX_UNAUTHENTICATED_ARGS`] or a `$` length above
+    /// [`MAX_UNAUTHENTICATED_BULK_LEN`] is refused, as Redis 7 refuses them.
+    pub fn authenticated(mut self, authenticated: bool) -> Self {
+        self.authenticated = authenticated;
+        self
+    }
+
     /// Frames one command at the start of `buf`, the bytes received so far: a multibulk
     /// (`*<n>\r\n$<len>\r\n<bytes>\r\n...`) if it starts with `*`, else an inline line.
     ///
@@ -135,12 +169,13 @@ impl RespProtocol {
     /// that is consumed and gets no reply. `args` is cleared first and reused, so framing
     /// does not allocate once it has held the longest argument list.
     ///
-    /// Validation follows Redis's `processMultibulkBuffer` and `processInlineBuffer`, with
-    /// two deliberate differences: a length line or inline line longer than the inline
-    /// limit is refused even when its end arrived in the same read (Redis then accepts it
-    /// or not depending on how the bytes were split), and a NUL byte is an ordinary byte
-    /// (Redis stops at it and waits). As in Redis, the byte after a length line's CR and
-    /// the two bytes after a bulk string are skipped unchecked.
+    /// Validation follows Redis 7's `processMultibulkBuffer` and `processInlineBuffer`,
+    /// with one deliberate difference: a length line or inline line longer than the
+    /// inline limit is refused even when its end arrived in the same read (Redis then
+    /// accepts it or not depending on how the bytes were split). As in Redis, the byte
+    /// after a length line's CR and the two bytes after a bulk string are skipped
+    /// unchecked, and a NUL byte before a line's end hides that end (Redis looks for it
+    /// with `strchr`): the line waits for more bytes until it is too long.
     ///
     /// Inline quotes are resolved as Redis's `sdssplitargs` does, in place: the bytes of
     /// a complete inline line are rewritten, which is why `buf` is mutable. Bytes of an
@@ -170,15 +205,9 @@ impl RespProtocol {
         let Some((cr, mut pos)) = self.length_line(buf, 0, RespError::MultibulkLineTooLong)? else {
             return Ok(None);
         };
-        let count = parse_int(buf.get(1..cr).unwrap_or_default())
-            .ok_or(RespError::InvalidMultibulkLength)?;
-        if count <= 0 {
+        let Some(count) = self.arg_count(buf.get(1..cr).unwrap_or_default())? else {
             return Ok(Some(pos));
-        }
-        let count = usize::try_from(count)
-            .ok()
-            .filter(|&count| count <= self.max_args)
-            .ok_or(RespError::InvalidMultibulkLength)?;
+        };
         for _ in 0..count {
             let Some((cr, start)) = self.length_line(buf, pos, RespError::BulkLineTooLong)? else {
                 return Ok(None);
@@ -188,10 +217,7 @@ impl RespProtocol {
                 Some(&byte) => return Err(RespError::ExpectedBulk(byte)),
                 None => return Ok(None),
             }
-            let len = parse_int(buf.get(pos + 1..cr).unwrap_or_default())
-                .and_then(|len| usize::try_from(len).ok())
-                .filter(|&len| len <= self.max_bulk_len)
-                .ok_or(RespError::InvalidBulkLength)?;
+            let len = self.bulk_len(buf.get(pos + 1..cr).unwrap_or_default())?;
             let end = start.checked_add(len).ok_or(RespError::InvalidBulkLength)?;
             let next = end.checked_add(2).ok_or(RespError::InvalidBulkLength)?;
             if buf.len() < next {
@@ -203,8 +229,51 @@ impl RespProtocol {
         Ok(Some(pos))
     }
 
+    /// The arguments a `*` count promises, checked in Redis 7's order: a number; before
+    /// AUTH, within the unauthenticated bound (a count Redis would not read at all is
+    /// invalid instead); then within ours. `None` for zero or less: an empty command.
+    fn arg_count(&self, digits: &[u8]) -> Result<Option<usize>, RespError> {
+        let count = parse_int(digits).ok_or(RespError::InvalidMultibulkLength)?;
+        let Ok(count) = usize::try_from(count) else {
+            return Ok(None);
+        };
+        if !self.authenticated && count > MAX_UNAUTHENTICATED_ARGS {
+            return Err(if count > REDIS_MAX_MULTIBULK_LEN {
+                RespError::InvalidMultibulkLength
+            } else {
+                RespError::UnauthenticatedMultibulkLength
+            });
+        }
+        match count {
+            0 => Ok(None),
+            count if count > self.max_args => Err(RespError::InvalidMultibulkLength),
+            count => Ok(Some(count)),
+        }
+    }
+
+    /// The bytes a `$` length promises, checked in Redis 7's order: a number, not
+    /// negative; before AUTH, within the unauthenticated bound (a length past Redis's
+    /// own bulk limit is invalid instead); then within ours.
+    fn bulk_len(&self, digits: &[u8]) -> Result<usize, RespError> {
+        let len = parse_int(digits)
+            .and_then(|len| usize::try_from(len).ok())
+            .ok_or(RespError::InvalidBulkLength)?;
+        if !self.authenticated && len > MAX_UNAUTHENTICATED_BULK_LEN {
+            return Err(if len > DEFAULT_MAX_BULK_LEN {
+                RespError::InvalidBulkLength
+            } else {
+                RespError::UnauthenticatedBulkLength
+            });
+        }
+        if len > self.max_bulk_len {
+            return Err(RespError::InvalidBulkLength);
+        }
+        Ok(len)
+    }
+
     /// Finds the `*` or `$` line starting at `start`: `(cr, next)`, where `cr` is the index
-    /// of its CR and `next` is past the byte after it. `None` while incomplete.
+    /// of its CR and `next` is past the byte after it. `None` while incomplete, which a
+    /// NUL before the CR makes it until the line is too long.
     fn length_line(
         &self,
         buf: &[u8],
@@ -213,7 +282,7 @@ impl RespProtocol {
     ) -> Result<Option<(usize, usize)>, RespError> {
         let rest = buf.get(start..).unwrap_or_default();
         let window = rest.get(..=self.max_inline_len).unwrap_or(rest);
-        match memchr::memchr(b'\r', window) {
+        match line_end(window, b'\r') {
             None if rest.len() > self.max_inline_len => Err(too_long),
             None => Ok(None),
             Some(cr) if cr + 2 > rest.len() => Ok(None),
@@ -227,7 +296,7 @@ impl RespProtocol {
         args: &mut Vec<Range<usize>>,
     ) -> Result<Option<usize>, RespError> {
         let window = buf.get(..=self.max_inline_len).unwrap_or(buf);
-        let Some(lf) = memchr::memchr(b'\n', window) else {
+        let Some(lf) = line_end(window, b'\n') else {
             return if buf.len() > self.max_inline_len {
                 Err(RespError::InlineTooLong)
             } else {
@@ -359,6 +428,10 @@ impl RespProtocol {
                 }
             }
             Reply::Error(err) => encode_error(err, out),
+            // Redis 7 words a full server this way, without the limit.
+            Reply::Refused(Refusal::TooManyConnections { .. }) => {
+                out.extend_from_slice(b"-ERR max number of clients reached\r\n");
+            }
             Reply::Refused(refusal) => encode_error(refusal, out),
             Reply::Broken(err) => encode_error(err, out),
         }
@@ -422,8 +495,9 @@ impl RespWire {
 }
 
 impl Protocol for RespWire {
-    fn frame(&mut self, buf: &mut [u8]) -> Frame {
-        match self.codec.frame(buf, &mut self.args) {
+    fn frame(&mut self, buf: &mut [u8], session: &Session) -> Frame {
+        let codec = self.codec.authenticated(session.authenticated);
+        match codec.frame(buf, &mut self.args) {
             Ok(None) => Frame::Incomplete,
             // `*0`, `*-1` or a blank line: Redis skips it without a reply.
             Ok(Some(len)) if self.args.is_empty() => Frame::Skip(len),
@@ -680,6 +754,12 @@ impl Splitter<'_> {
     }
 }
 
+/// Where the line in `window` ends: the index of its first `end` byte, if no NUL comes
+/// before it. Redis finds line ends with C's `strchr`, which stops at a NUL.
+fn line_end(window: &[u8], end: u8) -> Option<usize> {
+    memchr::memchr2(end, 0, window).filter(|&at| window.get(at) == Some(&end))
+}
+
 /// C's `isspace`: what separates inline arguments and may follow a closing quote.
 fn is_space(byte: u8) -> bool {
     matches!(byte, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
@@ -901,7 +981,7 @@ mod tests {
         (b"\tSET\tk \x0cv\n", &[b"SET", b"k", b"v"]),
         (b"GET k\r\r\n", &[b"GET", b"k"]),
         (b"GET\x0bk\n", &[b"GET\x0bk"]),
-        (b"GET k\x00\n", &[b"GET", b"k\x00"]),
+        (b"GET k\x01\xff\n", &[b"GET", b"k\x01\xff"]),
         (
             b"SET k \"hello world\"\r\n",
             &[b"SET", b"k", b"hello world"],
@@ -1032,6 +1112,75 @@ mod tests {
             }
             assert_eq!(frame(&small(), input), Err(*expected), "{}", show(input));
         }
+    }
+
+    #[test]
+    fn a_nul_before_the_line_end_hides_it_until_the_line_is_too_long() {
+        let waiting: &[&[u8]] = &[
+            b"\x00\n",
+            b"GET k\x00\r\nPING\r\n",
+            b"*1\x00\r\n$4\r\nPING\r\n",
+            b"*1\r\n$4\x00\r\nPING\r\n",
+        ];
+        for input in waiting {
+            assert_eq!(frame(&small(), input), Ok(None), "{}", show(input));
+        }
+        let cases: &[(&[u8], RespError)] = &[
+            (b"\x00\n", RespError::InlineTooLong),
+            (b"*1\x00\r\n", RespError::MultibulkLineTooLong),
+            (b"*1\r\n$4\x00\r\n", RespError::BulkLineTooLong),
+        ];
+        for (start, expected) in cases {
+            let mut input = start.to_vec();
+            input.resize(40, b'x');
+            assert_eq!(frame(&small(), &input), Err(*expected), "{}", show(&input));
+        }
+        // After the line end, a NUL is an ordinary byte.
+        let input = b"*1\r\n$2\r\n\x00\x00\r\n";
+        assert_eq!(
+            frame(&small(), input),
+            Ok(Some((vec![b"\x00\x00".to_vec()], input.len())))
+        );
+    }
+
+    #[test]
+    fn before_auth_headers_are_held_to_redis_unauthenticated_limits() {
+        let stranger = RespProtocol::new().authenticated(false);
+        let cases: &[(&[u8], Result<Framed, RespError>)] = &[
+            (b"*10\r\n", Ok(None)),
+            (b"*11\r\n", Err(RespError::UnauthenticatedMultibulkLength)),
+            (
+                b"*2147483647\r\n",
+                Err(RespError::UnauthenticatedMultibulkLength),
+            ),
+            // Past what Redis reads at all: invalid, as Redis says.
+            (b"*2147483648\r\n", Err(RespError::InvalidMultibulkLength)),
+            (b"*-5\r\n", Ok(Some((vec![], 5)))),
+            (b"*1\r\n$16384\r\n", Ok(None)),
+            (
+                b"*1\r\n$16385\r\n",
+                Err(RespError::UnauthenticatedBulkLength),
+            ),
+            (
+                b"*1\r\n$536870912\r\n",
+                Err(RespError::UnauthenticatedBulkLength),
+            ),
+            (b"*1\r\n$536870913\r\n", Err(RespError::InvalidBulkLength)),
+            (b"*1\r\n$-1\r\n", Err(RespError::InvalidBulkLength)),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(&frame(&stranger, input), expected, "{}", show(input));
+        }
+        // Our own limits still apply below Redis's: small() takes 6 arguments of 16 bytes.
+        let small_stranger = small().authenticated(false);
+        assert_eq!(
+            frame(&small_stranger, b"*7\r\n"),
+            Err(RespError::InvalidMultibulkLength)
+        );
+        assert_eq!(
+            frame(&small_stranger, b"*1\r\n$17\r\n"),
+            Err(RespError::InvalidBulkLength)
+        );
     }
 
     #[test]
@@ -1278,6 +1427,14 @@ mod tests {
                 RespError::UnbalancedQuotes,
                 "-ERR Protocol error: unbalanced quotes in request\r\n",
             ),
+            (
+                RespError::UnauthenticatedMultibulkLength,
+                "-ERR Protocol error: unauthenticated multibulk length\r\n",
+            ),
+            (
+                RespError::UnauthenticatedBulkLength,
+                "-ERR Protocol error: unauthenticated bulk length\r\n",
+            ),
         ];
         for (err, expected) in cases {
             let mut out = Vec::new();
@@ -1356,6 +1513,10 @@ mod tests {
             (
                 Reply::Error(ClientError::NoSuchKey),
                 b"-ERR no such key\r\n",
+            ),
+            (
+                Reply::Refused(Refusal::TooManyConnections { limit: 2 }),
+                b"-ERR max number of clients reached\r\n",
             ),
         ];
         for (reply, expected) in cases {

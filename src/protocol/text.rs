@@ -313,7 +313,7 @@ impl TextWire {
 impl Protocol for TextWire {
     /// A line up to its LF. While a refused line's rest is being dropped, every byte up
     /// to its LF is skipped, so none of it is buffered.
-    fn frame(&mut self, buf: &mut [u8]) -> Frame {
+    fn frame(&mut self, buf: &mut [u8], _session: &Session) -> Frame {
         let Some(len) = memchr::memchr(b'\n', buf) else {
             return if self.discarding && !buf.is_empty() {
                 Frame::Skip(buf.len())

@@ -460,6 +460,14 @@ pub fn run_with_deadline(command: &mut Command, timeout: Duration) -> Finished {
     }
 }
 
+/// The arguments of a `redis-server` on loopback at `port` that saves nothing, and `extra`.
+fn redis_args(port: u16, extra: &[&str]) -> Vec<String> {
+    let args = ["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"];
+    let port = ["--port".to_owned(), port.to_string()];
+    let args = args.iter().chain(extra).map(|arg| (*arg).to_owned());
+    port.into_iter().chain(args).collect()
+}
+
 /// A Redis or memcached process on a free loopback port; killed on drop.
 pub struct External {
     process: Process,
@@ -493,12 +501,18 @@ impl External {
     pub fn redis() -> External {
         Self::start(
             ("redis-server", "redis-server"),
-            |port| {
-                let args = ["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"];
-                let port = ["--port".to_owned(), port.to_string()];
-                port.into_iter().chain(args.map(str::to_owned)).collect()
-            },
+            |port| redis_args(port, &[]),
             (b"PING\r\n", "+PONG"),
+        )
+    }
+
+    /// [`External::redis`] with a password (`requirepass`) every client must give.
+    pub fn redis_with_password(password: &str) -> External {
+        let auth = format!("AUTH {password}\r\n");
+        Self::start(
+            ("redis-server", "redis-server"),
+            |port| redis_args(port, &["--requirepass", password]),
+            (auth.as_bytes(), "+OK"),
         )
     }
 

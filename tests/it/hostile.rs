@@ -40,7 +40,7 @@ const MAX_ARGS: usize = 1024 * 1024;
 /// a 100 MB line, or a pipeline's replies, would take.
 const MAX_GROWTH_KIB: u64 = 32 * 1024;
 /// The cases there are (README.md gives the number): a floor, so none is lost unnoticed.
-const CASES: usize = 87;
+const CASES: usize = 89;
 
 /// A RESP PING, to check that a RESP connection is still in step.
 const RESP_PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
@@ -170,7 +170,14 @@ fn line_protocol_cases() -> Vec<Case> {
     let line_too_long = format!("ERROR line too long (max {MAX_LINE} bytes)\n");
     let key_too_long = format!("ERROR key too long (max {MAX_KEY} bytes)\n");
     vec![
-        line("empty line", b"\n", b"ERROR empty line\n"),
+        // Empty lines before the first request are dropped before the protocol is
+        // chosen; after it, the line protocol answers each.
+        line(
+            "empty lines before the first request",
+            b"\n\r\n\nPING\n",
+            b"PONG\n",
+        ),
+        line("empty line", b"PING\n\n", b"PONG\nERROR empty line\n"),
         line(
             "whitespace-only lines",
             b"     \n\t\t\n \t \x0c \r\n",
@@ -182,17 +189,23 @@ fn line_protocol_cases() -> Vec<Case> {
             b"\x0b\n",
             b"ERROR unknown command '\\x0b'\n",
         ),
-        line("CRLF-only line", b"\r\n", b"ERROR empty line\n"),
+        line("CRLF-only line", b"PING\n\r\n", b"PONG\nERROR empty line\n"),
         line(
             "10,000 empty lines pipelined",
             [
+                b"PING\n".to_vec(),
                 [&b"\n"[..], b"\r\n", b"  \n", b" \t \r\n"]
                     .concat()
                     .repeat(2_500),
                 b"PING\n".to_vec(),
             ]
             .concat(),
-            [b"ERROR empty line\n".repeat(10_000), b"PONG\n".to_vec()].concat(),
+            [
+                b"PONG\n".to_vec(),
+                b"ERROR empty line\n".repeat(10_000),
+                b"PONG\n".to_vec(),
+            ]
+            .concat(),
         ),
         line(
             "NUL bytes in the command word",
@@ -476,6 +489,11 @@ fn resp_cases() -> Vec<Case> {
             ]
             .concat(),
             b"+PONG\r\n+PONG\r\n",
+        ),
+        resp(
+            "RESP: empty lines before the first frame get no reply",
+            [&b"\r\n\n\r\n"[..], RESP_PING].concat(),
+            b"+PONG\r\n",
         ),
         resp(
             "RESP: empty inline lines between frames get no reply",

@@ -220,7 +220,7 @@ fn the_value_limit_holds_however_a_value_arrives() {
     client.send(b"*3\r\n$6\r\nAPPEND\r\n$1\r\nk\r\n$10\r\n0123456789\r\n");
     expect(
         &mut client,
-        b"-ERR string exceeds maximum allowed size (max 16 bytes)\r\n",
+        b"-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n",
     );
     client.send(b"*2\r\n$6\r\nSTRLEN\r\n$1\r\nk\r\n");
     expect(&mut client, b":10\r\n");

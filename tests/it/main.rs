@@ -33,6 +33,7 @@ mod resp;
 mod resp_keyspace;
 mod resp_objects;
 mod resp_strings;
+mod resp_wire;
 mod rust_client;
 mod transactions;
 mod workflows;

@@ -52,6 +52,7 @@ fn every_client_error_keeps_the_connection_usable() {
     for (transport, mut client) in server.clients() {
         println!("over {transport}");
         client.script(&[
+            (b"PING\n", "PONG\n"),
             (b"\n", "ERROR empty line\n"),
             (b"   \r\n", "ERROR empty line\n"),
             (b"FLY away\n", "ERROR unknown command 'FLY'\n"),

@@ -23,6 +23,8 @@ Examples:
       Serve on 127.0.0.1:8765 with a 10 MiB memory limit.
   blink-store serve --tcp 0.0.0.0:8765 --requirepass-file /etc/blink/password --unix /tmp/blink.sock
       Serve every interface, to clients that give the password, and a Unix socket at once.
+  blink-store serve --resp 127.0.0.1:6379
+      Stand in for a Redis cache: RESP only, on Redis's port.
   BLINK_MEMORY_LIMIT=1G BLINK_LOG_FORMAT=json blink-store serve
       Configure through the environment, as a container would.
   printf 'SET user alice\\nGET user\\n' | nc -N 127.0.0.1 8765
@@ -140,7 +142,7 @@ impl From<PolicyArg> for EvictionPolicy {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// TCP address to listen on, HOST:PORT; a host name is resolved and each of its
-    /// addresses bound [default: 127.0.0.1:8765 when --unix is not given either]
+    /// addresses bound [default: 127.0.0.1:8765 when no other listener is given]
     #[arg(long, env = "BLINK_TCP", value_name = "ADDR")]
     pub tcp: Option<TcpAddr>,
 
@@ -148,7 +150,16 @@ pub struct ServeArgs {
     #[arg(long, env = "BLINK_UNIX", value_name = "PATH")]
     pub unix: Option<PathBuf>,
 
-    /// Permission bits of the Unix socket file, in octal
+    /// TCP address, HOST:PORT, of a listener that speaks only RESP, as a Redis server's
+    /// port does (alone or together with the others)
+    #[arg(long, env = "BLINK_RESP", value_name = "ADDR")]
+    pub resp: Option<TcpAddr>,
+
+    /// Unix socket path of a listener that speaks only RESP
+    #[arg(long, env = "BLINK_RESP_UNIX", value_name = "PATH")]
+    pub resp_unix: Option<PathBuf>,
+
+    /// Permission bits of the Unix socket files, in octal
     #[arg(long, env = "BLINK_UNIX_MODE", value_name = "OCTAL", default_value = "600", value_parser = parse_mode)]
     pub unix_mode: u32,
 
@@ -255,10 +266,11 @@ impl ServeArgs {
 
     /// The TCP address to serve: the flag, or the default when no listener was asked for.
     pub fn tcp_addr(&self) -> Option<TcpAddr> {
-        match (&self.tcp, &self.unix) {
-            (Some(addr), _) => Some(addr.clone()),
-            (None, Some(_)) => None,
-            (None, None) => Some(TcpAddr::new(DEFAULT_HOST, DEFAULT_PORT)),
+        let other_listener = self.unix.is_some() || self.resp.is_some() || self.resp_unix.is_some();
+        match &self.tcp {
+            Some(addr) => Some(addr.clone()),
+            None if other_listener => None,
+            None => Some(TcpAddr::new(DEFAULT_HOST, DEFAULT_PORT)),
         }
     }
 }
@@ -370,12 +382,18 @@ mod tests {
     }
 
     #[test]
-    fn unix_alone_means_no_tcp() {
-        let cli = Cli::try_parse_from(["blink-store", "serve", "--unix", "/tmp/x.sock"]).unwrap();
-        let Some(Command::Serve(args)) = cli.command else {
-            panic!("expected serve");
-        };
-        assert_eq!(args.tcp_addr(), None);
+    fn any_other_listener_alone_means_no_tcp() {
+        for flags in [
+            ["--unix", "/tmp/x.sock"],
+            ["--resp", "127.0.0.1:6379"],
+            ["--resp-unix", "/tmp/redis.sock"],
+        ] {
+            let cli = Cli::try_parse_from(["blink-store", "serve"].iter().chain(&flags)).unwrap();
+            let Some(Command::Serve(args)) = cli.command else {
+                panic!("expected serve");
+            };
+            assert_eq!(args.tcp_addr(), None, "{flags:?}");
+        }
     }
 
     #[test]

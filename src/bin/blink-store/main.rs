@@ -125,11 +125,7 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         .max_args(args.max_args)
         .max_inline_len(args.max_inline);
 
-    let listeners = bind(
-        args.tcp_addr().as_ref(),
-        args.unix.as_deref(),
-        args.unix_mode,
-    )?;
+    let listeners = bind_serve(args)?;
     let workers = args.workers.unwrap_or_else(default_workers);
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -200,7 +196,8 @@ fn warn_if_exposed(listeners: &Listeners, has_password: bool) {
     if has_password {
         return;
     }
-    let bound = listeners.tcp.iter().filter_map(|l| l.local_addr().ok());
+    let tcp = listeners.tcp.iter().chain(&listeners.resp_tcp);
+    let bound = tcp.filter_map(|l| l.local_addr().ok());
     for addr in bound.filter(|addr| !addr.ip().is_loopback()) {
         tracing::warn!(
             %addr,
@@ -264,6 +261,33 @@ fn is_unavailable(err: &std::io::Error) -> bool {
         return true;
     }
     err.kind() == std::io::ErrorKind::AddrNotAvailable
+}
+
+/// Binds the listeners `serve` is asked for: those that detect each connection's
+/// protocol, then those fixed to RESP.
+fn bind_serve(args: &ServeArgs) -> Result<Listeners, Box<dyn std::error::Error>> {
+    if let (Some(unix), Some(resp_unix)) = (&args.unix, &args.resp_unix) {
+        if unix == resp_unix {
+            let path = unix.display();
+            return Err(format!("{path}: --unix and --resp-unix name the same socket").into());
+        }
+    }
+    let mut listeners = bind(
+        args.tcp_addr().as_ref(),
+        args.unix.as_deref(),
+        args.unix_mode,
+    )?;
+    let resp = bind(
+        args.resp.as_ref(),
+        args.resp_unix.as_deref(),
+        args.unix_mode,
+    )?;
+    listeners.resp_tcp = resp.tcp;
+    #[cfg(unix)]
+    {
+        listeners.resp_unix = resp.unix;
+    }
+    Ok(listeners)
 }
 
 /// Binds the TCP listeners and the Unix socket asked for.
