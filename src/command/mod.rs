@@ -2,15 +2,23 @@
 //! [`Request`] and [`Store`]; it never fails: a refusal is a [`Reply::Error`].
 //!
 //! [`strings`] holds the commands on values, [`keys`] those on keys and their expiry,
-//! and [`server`] those about the server and the connection.
+//! [`server`] those about the server, [`clients`] CLIENT, [`config`] CONFIG and
+//! [`catalog`] COMMAND. [`registry`], [`stats`] and [`slowlog`] keep the server-wide
+//! state they report: the live connections, per-command counters and slow commands.
 
+pub mod catalog;
+pub mod clients;
+pub mod config;
 pub mod keys;
+pub mod registry;
 pub mod server;
+pub mod slowlog;
+pub mod stats;
 pub mod strings;
 
 pub use self::server::{ServerInfo, Session};
 
-use crate::protocol::{ClientError, Refusal, Reply, Request};
+use crate::protocol::{ClientError, ConfigQuery, Refusal, Reply, Request, SlowLogQuery};
 use crate::store::Store;
 use crate::sync::Guard;
 
@@ -38,7 +46,7 @@ impl<'c> Context<'c> {
 /// Applies one request. A returned value borrows from the request or from the store
 /// under `guard`.
 pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>) -> Reply<'a> {
-    if !cx.session.authenticated {
+    if !cx.session.authenticated && cx.server.requires_auth() {
         match request {
             Request::Auth { .. } | Request::Quit => {}
             Request::Hello { auth: Some(_), .. } => {}
@@ -91,19 +99,32 @@ pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_
         Request::Ping => Reply::Pong,
         Request::Echo { message } => Reply::Value(message),
         Request::Quit => Reply::Close,
-        Request::Info { section } => server::info(cx, section),
+        Request::Info { sections } => server::info(cx, sections),
         Request::Select { db } => server::select(db),
-        Request::ClientSetName { name } => server::client_set_name(cx, name),
-        Request::ClientGetName => server::client_get_name(cx),
-        Request::ClientId => server::client_id(cx),
-        Request::ClientNoop => Reply::Ok,
+        Request::ClientSetName { name } => clients::set_name(cx, name),
+        Request::ClientGetName => clients::get_name(cx),
+        Request::ClientId => clients::id(cx),
+        Request::Client(query) => clients::client(cx, query),
         Request::Hello {
             version,
             name,
             auth,
         } => server::hello_with_auth(cx, version, name, auth),
-        Request::Command { count } => server::command(count),
-        Request::ConfigGet { pattern } => server::config_get(cx, pattern),
+        Request::Command(query) => catalog::command(query),
+        Request::Config(ConfigQuery::Get(patterns)) => config::get(cx, patterns),
+        Request::Config(ConfigQuery::Set(pairs)) => config::set(cx, pairs),
+        Request::Config(ConfigQuery::ResetStat) => config::reset_stats(cx),
+        Request::SlowLog(SlowLogQuery::Get(count)) => {
+            Reply::SlowLog(cx.server.slow_log.newest(count))
+        }
+        Request::SlowLog(SlowLogQuery::Len) => {
+            Reply::Integer(i64::try_from(cx.server.slow_log.len()).unwrap_or(i64::MAX))
+        }
+        Request::SlowLog(SlowLogQuery::Reset) => {
+            cx.server.slow_log.reset();
+            Reply::Ok
+        }
+        Request::Help(container) => Reply::Help(container),
         Request::Auth { user, password } => server::auth(cx, user, password),
     }
 }

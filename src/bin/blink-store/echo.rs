@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
-use blink_store::listener::{self, Accept, Listeners};
+use blink_store::listener::{self, Accept, Listeners, Peer};
 
 /// The TCP address served when neither `--tcp` nor `--unix` is given: next to the
 /// server's default port, so both can run side by side.
@@ -37,7 +37,7 @@ pub async fn run(listeners: Listeners, shutdown: CancellationToken) -> std::io::
 struct Echo;
 
 impl Accept for Echo {
-    fn accept<S>(self: &Arc<Self>, stream: S, peer: String)
+    fn accept<S>(self: &Arc<Self>, stream: S, peer: Peer)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
