@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use super::{resp_command, show, Client};
 
 /// A RESP2 reply.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
     /// `+...`
     Simple(String),

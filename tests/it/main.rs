@@ -12,6 +12,7 @@ mod common;
 
 mod bench_tool;
 mod cli;
+mod command_table;
 mod concurrency;
 mod differential;
 mod example_client_go;
@@ -31,4 +32,5 @@ mod readme_quickstart;
 mod redis_clients;
 mod resp;
 mod rust_client;
+mod server_admin;
 mod workflows;

@@ -162,34 +162,51 @@ fn redis_benchmark_sets_and_gets_without_errors() {
 
 /// A real `redis-server` and a Blink Store server, each with a RESP client: the same
 /// commands go to both.
-struct SideBySide {
-    theirs: common::Resp,
-    ours: common::Resp,
-    // Held so both servers live as long as the clients.
-    _redis: common::External,
-    _blink: Server,
+pub struct SideBySide {
+    /// The client of `redis-server`.
+    pub theirs: common::Resp,
+    /// The client of Blink Store.
+    pub ours: common::Resp,
+    /// Held so both servers live as long as the clients.
+    pub redis: common::External,
+    /// Held so both servers live as long as the clients.
+    pub blink: Server,
 }
 
 impl SideBySide {
-    fn start() -> SideBySide {
+    /// Starts both servers.
+    pub fn start() -> SideBySide {
+        Self::start_with(&[])
+    }
+
+    /// [`SideBySide::start`] with flags for Blink Store.
+    pub fn start_with(blink_flags: &[&str]) -> SideBySide {
         let redis = common::External::redis();
-        let blink = Server::start(&[]);
+        let blink = Server::start(blink_flags);
         SideBySide {
             theirs: common::Resp::connect(redis.addr().parse().unwrap()),
             ours: common::Resp::connect(blink.tcp.unwrap()),
-            _redis: redis,
-            _blink: blink,
+            redis,
+            blink,
         }
     }
 
+    /// A new client of each: Redis's, then Blink's.
+    pub fn connect(&self) -> (common::Resp, common::Resp) {
+        (
+            common::Resp::connect(self.redis.addr().parse().unwrap()),
+            common::Resp::connect(self.blink.tcp.unwrap()),
+        )
+    }
+
     /// Sends `command` to both: Redis's reply, then Blink's.
-    fn call(&mut self, command: &[&[u8]]) -> (common::Reply, common::Reply) {
+    pub fn call(&mut self, command: &[&[u8]]) -> (common::Reply, common::Reply) {
         (self.theirs.call(command), self.ours.call(command))
     }
 }
 
 /// A command's arguments, readable in a failure message.
-fn show_args(command: &[&[u8]]) -> Vec<String> {
+pub fn show_args(command: &[&[u8]]) -> Vec<String> {
     command
         .iter()
         .map(|arg| String::from_utf8_lossy(arg).into_owned())
