@@ -162,6 +162,16 @@ fn client_list_and_info_have_redis_fields() {
     assert!(by_id.starts_with(&format!("id={other_id} ")), "{by_id}");
     let normal = text(&both.ours.call(&[b"CLIENT", b"LIST", b"TYPE", b"NORMAL"]));
     assert_eq!(normal.lines().count(), 2);
+
+    // Over the Unix socket: Redis's `path:0` addresses and the `U` flag.
+    let socket = both.blink.unix.clone().unwrap();
+    let mut unix = common::Resp(common::Client::unix(&socket));
+    let info: BTreeMap<String, String> = fields(&text(&unix.call(&[b"CLIENT", b"INFO"])))
+        .into_iter()
+        .collect();
+    let path = format!("{}:0", socket.display());
+    assert_eq!((&info["addr"], &info["laddr"]), (&path, &path));
+    assert_eq!(info["flags"], "U");
 }
 
 #[test]
