@@ -14,7 +14,7 @@
 //!   that long is closed.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
 use std::pin::Pin;
@@ -23,8 +23,12 @@ use std::task::{Context as TaskContext, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
+use crate::command::registry::{Buffers, ClientEntry};
 use crate::command::{self, transaction, Context, ServerInfo, Session};
-use crate::protocol::{self, Frame, Limits, Protocol, ProtocolError, Recovery, Reply, Wire};
+use crate::listener::Peer;
+use crate::protocol::{
+    self, Call, Frame, Limits, Protocol, ProtocolError, Recovery, Refusal, Reply, Wire,
+};
 use crate::store::Store;
 
 /// Bytes asked of the socket per read: one read usually holds a whole pipelined batch.
@@ -42,7 +46,9 @@ pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 32 << 20;
 /// How a connection is bounded beyond its protocols' own limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
-    /// Close a connection that neither sends nor takes replies for this long.
+    /// Close a connection that neither sends nor takes replies for this long: the
+    /// server's setting at start ([`crate::server::run`] gives it to [`ServerInfo`],
+    /// where CONFIG SET timeout changes it, and where connections read it).
     pub idle_timeout: Option<Duration>,
     /// Disconnect a client whose unread replies held here pass this many bytes.
     pub max_output_bytes: usize,
@@ -92,6 +98,12 @@ pub struct Connection<S> {
     write_buf: Vec<u8>,
     /// How much of `write_buf` the socket has taken.
     written: usize,
+    /// Where the client connects from and to, for CLIENT LIST and the slow log.
+    peer: Peer,
+    /// What this connection shows in CLIENT LIST, once it is registered there.
+    client: Option<Arc<ClientEntry>>,
+    /// The most replies `write_buf` has held at once, for CLIENT LIST.
+    reply_peak: usize,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
@@ -117,10 +129,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             read_buf: BytesMut::with_capacity(READ_CHUNK),
             write_buf: Vec::with_capacity(READ_CHUNK),
             written: 0,
+            peer: Peer::default(),
+            client: None,
+            reply_peak: 0,
         }
     }
 
-    /// Sets the idle timeout and the output cap.
+    /// Sets the output cap (the idle timeout is the server's, see
+    /// [`ConnectionLimits::idle_timeout`]).
     pub fn limits(mut self, limits: ConnectionLimits) -> Self {
         self.limits = limits;
         self
@@ -132,19 +148,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         self
     }
 
+    /// Sets where the client connects from and to.
+    pub fn peer(mut self, peer: Peer) -> Self {
+        self.peer = peer;
+        self
+    }
+
     /// Replies encoded and not yet taken by the socket.
     fn pending(&self) -> usize {
         self.write_buf.len() - self.written
     }
 
     /// Serves requests until the client quits or disconnects, or `shutdown` fires; then
-    /// flushes every reply owed and closes the write side. A client over the output cap
-    /// or idle past the timeout is dropped without more replies.
+    /// flushes every reply owed and closes the write side. A client over the output cap,
+    /// idle past the timeout, or killed by CLIENT KILL from another connection is
+    /// dropped without more replies. Listed in CLIENT LIST meanwhile.
     ///
     /// # Errors
     /// An I/O error on the socket.
     pub async fn run(mut self, shutdown: CancellationToken) -> std::io::Result<()> {
+        let server = self.server.clone();
+        let registered = server.clients.register(self.session.id, self.peer.clone());
+        let client = registered.entry.clone();
+        self.client = Some(client.clone());
         loop {
+            if client.is_killed() {
+                tracing::debug!("closing: killed by CLIENT KILL");
+                return Ok(());
+            }
             // Input filled the read buffer while the socket took no replies: execute it even
             // though replies are waiting, so a client that never reads reaches the output
             // cap and is disconnected, but no further than just past the cap. A client that
@@ -170,10 +201,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 return Ok(());
             }
             let can_read = self.read_buf.len() < self.max_request_len() + READ_CHUNK;
-            let idle = self.limits.idle_timeout;
+            let idle = self.server.idle_timeout();
             tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return self.finish().await,
+                () = client.killed() => {
+                    tracing::debug!("closing: killed by CLIENT KILL");
+                    return Ok(());
+                }
                 () = sleep_or_never(idle) => {
                     tracing::debug!("closing: idle timeout");
                     return Ok(());
@@ -273,6 +308,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// (A guard held across a long pipeline would keep papaya from freeing any entry
     /// removed meanwhile, by any thread.)
     fn execute_requests(&mut self, protocol: &mut dyn Protocol, limit: usize) -> (usize, Step) {
+        self.publish_buffers();
         let mut consumed = 0;
         loop {
             let start = consumed;
@@ -304,7 +340,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             // Taken only to run a request: EXEC takes its own.
             let guard;
             let frame = &self.read_buf[start..consumed];
+            let started = Instant::now();
             let parsed = protocol.parse(frame);
+            let call = protocol.call();
+            if let (Some(client), Some(call)) = (&self.client, call) {
+                client.called(call.command, started);
+            }
             let reply = match transaction::intercept(&mut self.session, parsed, (&*protocol, frame))
             {
                 transaction::Step::Run(request) => {
@@ -314,7 +355,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 }
                 transaction::Step::Answer(reply) => reply,
                 transaction::Step::Exec(queue) => {
-                    if self.exec(protocol, queue) {
+                    let close = self.exec(protocol, queue);
+                    self.server
+                        .stats
+                        .record(call, &Reply::Ok, started.elapsed());
+                    self.session.command_done();
+                    if close {
                         return (consumed, Step::Quit);
                     }
                     if self.pending() >= limit {
@@ -323,10 +369,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     continue;
                 }
             };
+            self.account(protocol, call, &reply, started.elapsed(), frame);
             tracing::debug!(?reply);
-            protocol.encode(&reply, &self.session, &mut self.write_buf);
-            if matches!(reply, Reply::Close) {
+            // CLIENT REPLY OFF and SKIP silence replies here, and only here.
+            if self.session.wants_reply() {
+                protocol.encode(&reply, &self.session, &mut self.write_buf);
+            }
+            self.session.command_done();
+            self.reply_peak = self.reply_peak.max(self.pending());
+            // QUIT, or CLIENT KILL of this connection: its reply is the last.
+            if matches!(reply, Reply::Close) || self.session.closing() {
                 return (consumed, Step::Quit);
+            }
+            // Killed by another connection: nothing more is executed or sent.
+            if self
+                .client
+                .as_ref()
+                .is_some_and(|client| client.is_killed())
+            {
+                return (consumed, Step::Done);
             }
             if self.pending() >= limit {
                 return (consumed, Step::Full);
@@ -341,38 +402,90 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let store = &*self.store;
         let _held = store.isolation().exclusive();
         let guard = store.guard();
+        // CLIENT REPLY OFF and SKIP silence EXEC's whole reply.
+        let answer = self.session.wants_reply();
+        let before = self.write_buf.len();
         let mut cx = Context::new(store, &self.server, &mut self.session);
         cx.in_exec = true;
-        if let Err(reply) = transaction::begin(&queue, &mut cx, &guard) {
-            protocol.encode(&reply, cx.session, &mut self.write_buf);
-            return false;
-        }
-        protocol.encode(
-            &Reply::Transaction(queue.len()),
-            cx.session,
-            &mut self.write_buf,
-        );
         let mut close = false;
-        for frame in queue.frames_mut() {
-            // Each frame was framed whole before it was queued.
-            let reply = match protocol.frame(frame, cx.session) {
-                Frame::Request(len) => match protocol.parse(frame.get(..len).unwrap_or_default()) {
-                    Ok(request) => command::apply(request, &mut cx, &guard),
-                    Err(err) => Reply::Error(err),
-                },
-                _ => Reply::Error(protocol::ClientError::Syntax),
-            };
-            close |= matches!(reply, Reply::Close);
-            protocol.encode(&reply, cx.session, &mut self.write_buf);
+        match transaction::begin(&queue, &mut cx, &guard) {
+            Err(reply) => protocol.encode(&reply, cx.session, &mut self.write_buf),
+            Ok(()) => {
+                let header = Reply::Transaction(queue.len());
+                protocol.encode(&header, cx.session, &mut self.write_buf);
+                for frame in queue.frames_mut() {
+                    // Each frame was framed whole before it was queued.
+                    let reply = match protocol.frame(frame, cx.session) {
+                        Frame::Request(len) => {
+                            match protocol.parse(frame.get(..len).unwrap_or_default()) {
+                                Ok(request) => command::apply(request, &mut cx, &guard),
+                                Err(err) => Reply::Error(err),
+                            }
+                        }
+                        _ => Reply::Error(protocol::ClientError::Syntax),
+                    };
+                    close |= matches!(reply, Reply::Close);
+                    protocol.encode(&reply, cx.session, &mut self.write_buf);
+                }
+            }
+        }
+        if !answer {
+            self.write_buf.truncate(before);
         }
         close
+    }
+
+    /// Counts an executed request in INFO's statistics, and logs it in the slow log if it
+    /// ran long: the one place a request's running time is taken into account.
+    fn account(
+        &self,
+        protocol: &dyn Protocol,
+        call: Option<Call>,
+        reply: &Reply<'_>,
+        elapsed: Duration,
+        frame: &[u8],
+    ) {
+        self.server.stats.record(call, reply, elapsed);
+        let slow_log = &self.server.slow_log;
+        let Some(call) = call else { return };
+        let refused = call.rejected
+            || matches!(
+                reply,
+                Reply::Refused(Refusal::NoAuth | Refusal::HelloNoAuth)
+            );
+        if refused || call.command.has_flag("skip_slowlog") || !slow_log.is_slow(elapsed) {
+            return;
+        }
+        let name = self.session.name.as_deref().unwrap_or_default();
+        slow_log.push(
+            call.command,
+            &protocol.arguments(frame),
+            elapsed,
+            (&self.peer.addr, &String::from_utf8_lossy(name)),
+        );
+    }
+
+    /// Shows this connection's buffers in CLIENT LIST, once per batch of requests.
+    fn publish_buffers(&self) {
+        if let Some(client) = &self.client {
+            client.publish(Buffers {
+                query_bytes: self.read_buf.len(),
+                query_capacity: self.read_buf.capacity(),
+                reply_capacity: self.write_buf.capacity(),
+                reply_peak: self.reply_peak,
+                output_bytes: self.pending(),
+                fixed_bytes: std::mem::size_of::<Self>(),
+            });
+        }
     }
 
     /// Answers a framing error; whether the connection closes is the protocol's call.
     fn broken(&mut self, protocol: &dyn Protocol, err: ProtocolError) -> Step {
         let recovery = protocol.recovery();
         tracing::debug!(%err, ?recovery, "framing error");
-        protocol.encode(&Reply::Broken(err), &self.session, &mut self.write_buf);
+        let reply = Reply::Broken(err);
+        self.server.stats.record(None, &reply, Duration::ZERO);
+        protocol.encode(&reply, &self.session, &mut self.write_buf);
         match recovery {
             Recovery::Close => Step::Quit,
             Recovery::Skip => Step::Done,

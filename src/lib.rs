@@ -30,6 +30,7 @@
 pub mod client;
 pub mod command;
 pub mod connection;
+pub mod cpu;
 pub mod decimal;
 pub mod evictor;
 pub mod float;

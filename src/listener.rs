@@ -48,12 +48,55 @@ impl Listeners {
     }
 }
 
+/// Where an accepted client connects from and to, as logs and CLIENT LIST show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// The client's address: `ip:port`, or `path:0` over a Unix socket, as Redis shows it.
+    pub addr: String,
+    /// The address it connected to, the same way.
+    pub local: String,
+    /// The socket's file descriptor, -1 where there is none to show.
+    pub fd: i64,
+    /// Whether it came over a Unix socket.
+    pub unix: bool,
+}
+
+impl Default for Peer {
+    /// A peer nothing is known of: a stream handed over directly, not accepted here.
+    fn default() -> Self {
+        Self {
+            addr: "?:0".into(),
+            local: "?:0".into(),
+            fd: -1,
+            unix: false,
+        }
+    }
+}
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.addr)
+    }
+}
+
+/// The file descriptor of an accepted socket.
+#[cfg(unix)]
+fn fd_of(socket: &impl std::os::fd::AsRawFd) -> i64 {
+    i64::from(socket.as_raw_fd())
+}
+
+/// Where sockets have no file descriptors to show: -1, as Redis shows a client without one.
+#[cfg(not(unix))]
+fn fd_of<T>(_socket: &T) -> i64 {
+    -1
+}
+
 /// What a server does with each client it accepts.
 pub trait Accept: Send + Sync + 'static {
-    /// Takes over an accepted client's stream; `peer` names it for logs (its address,
-    /// or `unix`), and `wire` is what the listener that accepted it speaks. Must not
-    /// block: spawn a task for the client.
-    fn accept<S>(self: &Arc<Self>, stream: S, peer: String, wire: Wire)
+    /// Takes over an accepted client's stream, connected from and to `peer`; `wire` is
+    /// what the listener that accepted it speaks. Must not block: spawn a task for the
+    /// client.
+    fn accept<S>(self: &Arc<Self>, stream: S, peer: Peer, wire: Wire)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static;
 }
@@ -92,7 +135,9 @@ pub async fn accept_until<H: Accept>(
         listener.set_nonblocking(true)?;
         let listener = UnixListener::from_std(listener)?;
         tracing::info!(path = %file.path().display(), %wire, "listening on unix socket");
-        let accepted = accept_unix(listener, wire, handler.clone(), shutdown.clone());
+        // Redis shows a Unix socket's clients as `path:0`, from and to.
+        let addr = format!("{}:0", file.path().display());
+        let accepted = accept_unix(listener, (addr, wire), handler.clone(), shutdown.clone());
         accepting.spawn(accepted);
         socket_files.push(file);
     }
@@ -117,13 +162,22 @@ async fn accept_tcp<H: Accept>(
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, peer)) => {
+            Ok((stream, addr)) => {
                 // Replies are written once per batch; waiting for more would only add
                 // latency.
                 if let Err(err) = stream.set_nodelay(true) {
                     tracing::debug!(cause = %err, "could not set TCP_NODELAY");
                 }
-                handler.accept(stream, peer.to_string(), wire);
+                let local = stream
+                    .local_addr()
+                    .map_or_else(|_| "?:0".into(), |a| a.to_string());
+                let peer = Peer {
+                    addr: addr.to_string(),
+                    local,
+                    fd: fd_of(&stream),
+                    unix: false,
+                };
+                handler.accept(stream, peer, wire);
             }
             Err(err) => accept_failed(&err).await,
         }
@@ -133,7 +187,7 @@ async fn accept_tcp<H: Accept>(
 #[cfg(unix)]
 async fn accept_unix<H: Accept>(
     listener: UnixListener,
-    wire: Wire,
+    (addr, wire): (String, Wire),
     handler: Arc<H>,
     shutdown: CancellationToken,
 ) {
@@ -143,7 +197,15 @@ async fn accept_unix<H: Accept>(
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, _)) => handler.accept(stream, "unix".into(), wire),
+            Ok((stream, _)) => {
+                let peer = Peer {
+                    addr: addr.clone(),
+                    local: addr.clone(),
+                    fd: fd_of(&stream),
+                    unix: true,
+                };
+                handler.accept(stream, peer, wire);
+            }
             Err(err) => accept_failed(&err).await,
         }
     }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
@@ -15,7 +14,7 @@ use tracing::Instrument;
 use crate::command::ServerInfo;
 use crate::connection::{Connection, ConnectionLimits};
 pub use crate::listener::Listeners;
-use crate::listener::{self, Accept};
+use crate::listener::{self, Accept, Peer};
 use crate::protocol::resp::RespProtocol;
 use crate::protocol::text::TextProtocol;
 use crate::protocol::{Limits, Refusal, Reply, Wire};
@@ -34,17 +33,13 @@ struct Shared {
     store: Arc<Store>,
     /// The key, value and argument limits of every protocol.
     request_limits: Limits,
-    /// One permit per open connection.
-    permits: Arc<Semaphore>,
-    /// The limit the semaphore was created with, for the refusal message.
-    max_connections: usize,
     /// Tracks connection tasks so shutdown can wait for them.
     tracker: TaskTracker,
     /// Fired once, when the server starts shutting down.
     shutdown: CancellationToken,
     /// Source of connection ids, for log spans and CLIENT ID.
     next_id: AtomicU64,
-    /// Facts and counters for INFO.
+    /// Facts and counters for INFO, and the connection limit.
     info: Arc<ServerInfo>,
     /// Idle timeout and output cap per connection.
     limits: ConnectionLimits,
@@ -101,8 +96,6 @@ pub async fn run(
     let shared = Arc::new(Shared {
         store,
         request_limits,
-        permits: Arc::new(Semaphore::new(max_connections)),
-        max_connections,
         tracker: TaskTracker::new(),
         shutdown,
         next_id: AtomicU64::new(1),
@@ -125,7 +118,7 @@ pub async fn run(
 }
 
 impl Accept for Shared {
-    fn accept<S>(self: &Arc<Self>, stream: S, peer: String, wire: Wire)
+    fn accept<S>(self: &Arc<Self>, stream: S, peer: Peer, wire: Wire)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -133,17 +126,16 @@ impl Accept for Shared {
     }
 }
 
-fn spawn_connection<S>(stream: S, peer: String, wire: Wire, shared: &Arc<Shared>)
+fn spawn_connection<S>(stream: S, peer: Peer, wire: Wire, shared: &Arc<Shared>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!("conn", peer = %peer, id);
-    let Ok(permit) = shared.permits.clone().try_acquire_owned() else {
-        tracing::warn!(parent: &span, limit = shared.max_connections, "refusing connection: too many");
-        let reply = Reply::Refused(Refusal::TooManyConnections {
-            limit: shared.max_connections,
-        });
+    let Some(open) = shared.info.try_open() else {
+        let limit = usize::try_from(shared.info.max_connections()).unwrap_or(usize::MAX);
+        tracing::warn!(parent: &span, limit, "refusing connection: too many");
+        let reply = Reply::Refused(Refusal::TooManyConnections { limit });
         // On an auto-detecting listener, before the client's first bytes, its protocol
         // is unknown: one line.
         let mut message = Vec::new();
@@ -166,18 +158,18 @@ where
         id,
     )
     .limits(shared.limits)
-    .wire(wire);
+    .wire(wire)
+    .peer(peer);
     let shutdown = shared.shutdown.clone();
-    let info = shared.info.clone();
     shared.tracker.spawn(
         async move {
             tracing::debug!("connection opened");
-            let _open = info.connection_opened();
             if let Err(err) = connection.run(shutdown).await {
                 tracing::warn!(cause = %err, "connection closed with error");
             }
             tracing::debug!("connection closed");
-            drop(permit);
+            // Counted open until here, also if the task unwinds.
+            drop(open);
         }
         .instrument(span),
     );

@@ -60,9 +60,11 @@ const LIMITS: [(usize, usize); 4] = [(16, 64), (8, 16), (64, 1024), (1024, 8192)
 /// limits allow (64 KiB of headers, a key and a value), with room to spare.
 const MAX_EXPANDED: usize = 96 * 1024;
 
-/// Bytes of replies one request may produce beyond a value: INFO's sections, HELLO's map,
-/// an error that quotes the request (that part bounded by the request's own length).
-const MAX_REPLY_OVERHEAD: usize = 4096;
+/// Bytes of replies one byte of requests may produce beyond a value: INFO's sections,
+/// HELLO's map, an error that quotes the request (that part bounded by the request's own
+/// length), and the command table's descriptions (the longest, COMMAND DOCS, is about
+/// 30 KiB for the 13 bytes of `COMMAND DOCS\n`, and grows with the commands served).
+const MAX_REPLY_OVERHEAD: usize = 16 * 1024;
 
 /// How long a connection may take before it counts as hung.
 const DEADLINE: Duration = Duration::from_secs(5);

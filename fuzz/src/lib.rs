@@ -4,7 +4,7 @@
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use blink_store::protocol::info::Report;
-use blink_store::protocol::{ClientError, Field, Reply, Request};
+use blink_store::protocol::{ClientError, ConfigQuery, Field, Reply, Request};
 
 /// The first words of every line-protocol reply.
 const TEXT_REPLY_WORDS: [&[u8]; 9] = [
@@ -254,7 +254,7 @@ pub fn replies_for<'a>(request: &Request<'a>) -> Vec<Reply<'a>> {
         }
         Request::IncrBy { delta, .. } => vec![Reply::Integer(delta), Reply::Integer(i64::MIN)],
         Request::Echo { message, .. } => vec![Reply::Value(message), Reply::Text(lossy(message))],
-        Request::Info { section } => {
+        Request::Info { sections } => {
             let report = Report {
                 keys: 1,
                 usage_bytes: 9,
@@ -262,7 +262,7 @@ pub fn replies_for<'a>(request: &Request<'a>) -> Vec<Reply<'a>> {
             };
             vec![Reply::Info {
                 report: Box::new(report),
-                section,
+                sections,
             }]
         }
         Request::ClientSetName { name, .. } => vec![Reply::Ok, Reply::Text(lossy(name))],
@@ -280,10 +280,12 @@ pub fn replies_for<'a>(request: &Request<'a>) -> Vec<Reply<'a>> {
             ("name".into(), Field::Text(lossy(name.unwrap_or_default()))),
             ("modules".into(), Field::Empty),
         ])],
-        Request::ConfigGet { pattern, .. } => vec![Reply::Map(vec![(
-            lossy(pattern),
-            Field::Text(lossy(pattern)),
-        )])],
+        Request::Config(ConfigQuery::Get(patterns)) => vec![Reply::Map(
+            patterns
+                .iter()
+                .map(|pattern| (lossy(pattern), Field::Text(lossy(pattern))))
+                .collect(),
+        )],
         Request::Ttl { .. } => vec![Reply::Ttl(-2), Reply::Ttl(-1), Reply::Ttl(i64::MAX)],
         Request::Expire { .. } | Request::Persist { .. } => vec![
             Reply::Expired(true),

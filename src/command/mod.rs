@@ -5,23 +5,31 @@
 //! the longest common subsequence of two; [`keys`] those on keys and their expiry,
 //! [`keyspace`] those on the keyspace as a whole or on two keys, [`object`] those on a
 //! key's entry (OBJECT, MEMORY, DUMP, RESTORE), [`transaction`] MULTI, EXEC and WATCH,
-//! and [`server`] those about the server and the connection. [`glob`] matches Redis's
-//! patterns and [`dump`] is DUMP's format.
+//! [`server`] those about the server, [`clients`] CLIENT, [`config`] CONFIG and
+//! [`catalog`] COMMAND. [`registry`], [`stats`] and [`slowlog`] keep the server-wide
+//! state they report: the live connections, per-command counters and slow commands.
+//! [`glob`] matches Redis's patterns and [`dump`] is DUMP's format.
 
 pub mod bits;
+pub mod catalog;
+pub mod clients;
+pub mod config;
 pub mod dump;
 pub mod glob;
 pub mod keys;
 pub mod keyspace;
 pub mod lcs;
 pub mod object;
+pub mod registry;
 pub mod server;
+pub mod slowlog;
+pub mod stats;
 pub mod strings;
 pub mod transaction;
 
 pub use self::server::{ServerInfo, Session};
 
-use crate::protocol::{ClientError, Refusal, Reply, Request};
+use crate::protocol::{ClientError, ConfigQuery, Refusal, Reply, Request, SlowLogQuery};
 use crate::store::Store;
 use crate::sync::Guard;
 
@@ -52,7 +60,7 @@ impl<'c> Context<'c> {
 /// Applies one request. A returned value borrows from the request or from the store
 /// under `guard`.
 pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>) -> Reply<'a> {
-    if !cx.session.authenticated {
+    if !cx.session.authenticated && cx.server.requires_auth() {
         match request {
             Request::Auth { .. } | Request::Quit | Request::Reset => {}
             Request::Hello { auth: Some(_), .. } => {}
@@ -173,7 +181,7 @@ fn execute<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>)
         Request::Copy { from, to, replace } => keyspace::copy(store, (from, to), replace, guard),
         Request::Object { key, field } => object::object(store, key, field, guard),
         Request::MemoryUsage { key } => object::memory_usage(store, key, guard),
-        Request::Help { topic } => Reply::Help(topic),
+        Request::HelpTopic { topic } => Reply::HelpText(topic),
         Request::Dump { key } => object::dump(store, key, guard),
         Request::Restore {
             key,
@@ -185,19 +193,32 @@ fn execute<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>)
         Request::Ping => Reply::Pong,
         Request::Echo { message } => Reply::Value(message),
         Request::Quit => Reply::Close,
-        Request::Info { section } => server::info(cx, section),
+        Request::Info { sections } => server::info(cx, sections),
         Request::Select { db } => server::select(db),
-        Request::ClientSetName { name } => server::client_set_name(cx, name),
-        Request::ClientGetName => server::client_get_name(cx),
-        Request::ClientId => server::client_id(cx),
-        Request::ClientNoop => Reply::Ok,
+        Request::ClientSetName { name } => clients::set_name(cx, name),
+        Request::ClientGetName => clients::get_name(cx),
+        Request::ClientId => clients::id(cx),
+        Request::Client(query) => clients::client(cx, query),
         Request::Hello {
             version,
             name,
             auth,
         } => server::hello_with_auth(cx, version, name, auth),
-        Request::Command { count } => server::command(count),
-        Request::ConfigGet { pattern } => server::config_get(cx, pattern),
+        Request::Command(query) => catalog::command(query),
+        Request::Config(ConfigQuery::Get(patterns)) => config::get(cx, patterns),
+        Request::Config(ConfigQuery::Set(pairs)) => config::set(cx, pairs),
+        Request::Config(ConfigQuery::ResetStat) => config::reset_stats(cx),
+        Request::SlowLog(SlowLogQuery::Get(count)) => {
+            Reply::SlowLog(cx.server.slow_log.newest(count))
+        }
+        Request::SlowLog(SlowLogQuery::Len) => {
+            Reply::Integer(i64::try_from(cx.server.slow_log.len()).unwrap_or(i64::MAX))
+        }
+        Request::SlowLog(SlowLogQuery::Reset) => {
+            cx.server.slow_log.reset();
+            Reply::Ok
+        }
+        Request::Help(container) => Reply::Help(container),
         Request::Auth { user, password } => server::auth(cx, user, password),
         Request::Multi => transaction::multi(cx),
         // Inside MULTI the connection runs these itself (see `transaction::intercept`).

@@ -1,38 +1,54 @@
-//! Commands about the server and the connection: INFO, HELLO, CLIENT, CONFIG GET,
-//! COMMAND and SELECT, and the facts they report.
+//! Commands about the server and the connection: INFO, HELLO, AUTH, TIME and SELECT,
+//! and the server-wide state they and CLIENT, CONFIG and SLOWLOG report and change.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
+use super::clients::{name_session, this_client};
+use super::config::policy_name;
+use super::registry::Registry;
+use super::slowlog::SlowLog;
+use super::stats::CommandStats;
 use super::transaction::{Queue, Watches, Watching};
 use super::Context;
 use crate::protocol::info::{AllocatorFigures, Report};
-use crate::protocol::{ClientError, Field, Reply};
-use crate::store::evict::EvictionPolicy;
+use crate::protocol::{Args, ClientError, Field, Reply, ReplyMode};
 use crate::store::Store;
 
 pub use crate::protocol::info::REDIS_VERSION;
 
-/// Server-wide facts and counters for INFO, shared by every connection.
+/// Server-wide facts, settings and counters, shared by every connection.
 #[derive(Debug)]
 pub struct ServerInfo {
     /// When the server started, for `uptime_in_seconds`.
     started: Instant,
     /// Connections open now.
     connected: AtomicU64,
-    /// Connections accepted since start.
+    /// Connections accepted since start (or the last CONFIG RESETSTAT).
     accepted: AtomicU64,
-    /// The configured connection limit.
-    pub max_connections: u64,
+    /// Connections refused at the limit since then.
+    rejected_connections: AtomicU64,
+    /// The connection limit; CONFIG SET maxclients changes it.
+    max_connections: AtomicU64,
     /// The TCP port, if the server listens on TCP (0 otherwise).
     pub tcp_port: u16,
-    /// The password every connection must give first, if one is set.
-    password: Option<Vec<u8>>,
+    /// The password every connection must give first, if one is set; CONFIG SET
+    /// requirepass changes it.
+    password: RwLock<Option<Vec<u8>>>,
+    /// Whether `password` is set, read without the lock by every command of a connection
+    /// that has not authenticated.
+    auth_required: AtomicBool,
+    /// The idle timeout in seconds, 0 for none; CONFIG SET timeout changes it.
+    idle_timeout_secs: AtomicU64,
+    /// The live connections, for CLIENT LIST and KILL.
+    pub clients: Registry,
+    /// Per-command counters, for INFO.
+    pub stats: CommandStats,
+    /// Commands that ran long, for SLOWLOG.
+    pub slow_log: SlowLog,
     /// The keys connections WATCH.
     pub watches: crate::sync::Arc<Watches>,
-    /// The idle timeout, for CONFIG GET timeout.
-    idle_timeout: Option<std::time::Duration>,
 }
 
 impl Default for ServerInfo {
@@ -48,29 +64,54 @@ impl ServerInfo {
             started: Instant::now(),
             connected: AtomicU64::new(0),
             accepted: AtomicU64::new(0),
-            max_connections,
+            rejected_connections: AtomicU64::new(0),
+            max_connections: AtomicU64::new(max_connections),
             tcp_port,
-            password: None,
+            password: RwLock::new(None),
+            auth_required: AtomicBool::new(false),
+            idle_timeout_secs: AtomicU64::new(0),
+            clients: Registry::default(),
+            stats: CommandStats::default(),
+            slow_log: SlowLog::default(),
             watches: crate::sync::Arc::new(Watches::default()),
-            idle_timeout: None,
         }
     }
 
-    /// Records the idle timeout, for CONFIG GET.
-    pub fn with_idle_timeout(mut self, idle_timeout: Option<std::time::Duration>) -> Self {
-        self.idle_timeout = idle_timeout;
+    /// Sets the idle timeout.
+    pub fn with_idle_timeout(self, idle_timeout: Option<Duration>) -> Self {
+        self.set_idle_timeout(idle_timeout.map_or(0, |timeout| timeout.as_secs()));
         self
     }
 
     /// Requires every connection to authenticate with `password` first.
-    pub fn with_password(mut self, password: Option<Vec<u8>>) -> Self {
-        self.password = password;
+    pub fn with_password(self, password: Option<Vec<u8>>) -> Self {
+        self.set_password(password);
         self
     }
 
     /// Whether connections must authenticate.
     pub fn requires_auth(&self) -> bool {
-        self.password.is_some()
+        // Ordering: Relaxed; a setting. A connection that reads the old value for one
+        // command is as if the command came just before the change.
+        self.auth_required.load(Ordering::Relaxed)
+    }
+
+    /// The password, if one is set.
+    pub fn password(&self) -> Option<Vec<u8>> {
+        self.password
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Sets or clears the password. Connections already authenticated stay so; without
+    /// a password, every connection may run commands.
+    pub fn set_password(&self, password: Option<Vec<u8>>) {
+        let mut slot = self.password.write().unwrap_or_else(|p| p.into_inner());
+        // Ordering: Relaxed; see `requires_auth`. Set under the lock, with the password.
+        self.auth_required
+            .store(password.is_some(), Ordering::Relaxed);
+        *slot = password;
     }
 
     /// Whether `given` is the password, compared in constant time (for equal lengths;
@@ -78,8 +119,37 @@ impl ServerInfo {
     fn password_matches(&self, given: &[u8]) -> bool {
         use subtle::ConstantTimeEq as _;
         self.password
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
             .as_deref()
             .is_some_and(|password| bool::from(password.ct_eq(given)))
+    }
+
+    /// The connection limit.
+    pub fn max_connections(&self) -> u64 {
+        // Ordering: Relaxed; a setting, compared with `connected` in `try_open`.
+        self.max_connections.load(Ordering::Relaxed)
+    }
+
+    /// Changes the connection limit. Connections beyond a lowered limit stay open; new
+    /// ones are refused until enough close.
+    pub fn set_max_connections(&self, max: u64) {
+        // Ordering: Relaxed; see `max_connections`.
+        self.max_connections.store(max, Ordering::Relaxed);
+    }
+
+    /// The idle timeout, if any.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        // Ordering: Relaxed; a setting.
+        let secs = self.idle_timeout_secs.load(Ordering::Relaxed);
+        (secs > 0).then(|| Duration::from_secs(secs))
+    }
+
+    /// Sets the idle timeout in seconds (0: none). Each connection applies it from its
+    /// next wait for input.
+    pub fn set_idle_timeout(&self, secs: u64) {
+        // Ordering: Relaxed; a setting.
+        self.idle_timeout_secs.store(secs, Ordering::Relaxed);
     }
 
     /// A new connection's state: authenticated unless a password is set.
@@ -91,13 +161,24 @@ impl ServerInfo {
         }
     }
 
-    /// Counts a connection that is now being served, until the returned guard is
-    /// dropped (also when its task unwinds).
-    pub fn connection_opened(self: &Arc<Self>) -> OpenConnection {
-        // Ordering: Relaxed; statistics.
-        self.connected.fetch_add(1, Ordering::Relaxed);
+    /// Admits a connection if fewer than the limit are open, counting it open until the
+    /// returned guard is dropped (also when its task unwinds); `None`, counted as a
+    /// refused connection, at the limit.
+    pub fn try_open(self: &Arc<Self>) -> Option<OpenConnection> {
+        let max = self.max_connections();
+        // Ordering: Relaxed; the compare-exchange makes "check the limit, then count"
+        // one step, and nothing else is published through the counter.
+        let admitted = self
+            .connected
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |open| {
+                (open < max).then_some(open + 1)
+            });
+        if admitted.is_err() {
+            self.rejected_connections.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
         self.accepted.fetch_add(1, Ordering::Relaxed);
-        OpenConnection(self.clone())
+        Some(OpenConnection(self.clone()))
     }
 
     /// Connections open now.
@@ -108,6 +189,15 @@ impl ServerInfo {
     /// Whole seconds since start.
     pub fn uptime_secs(&self) -> u64 {
         self.started.elapsed().as_secs()
+    }
+
+    /// Zeroes the server's counters (CONFIG RESETSTAT): per command and per error,
+    /// connections accepted and refused.
+    pub fn reset_stats(&self) {
+        self.stats.reset();
+        // Ordering: Relaxed; statistics.
+        self.accepted.store(0, Ordering::Relaxed);
+        self.rejected_connections.store(0, Ordering::Relaxed);
     }
 }
 
@@ -137,6 +227,14 @@ pub struct Session {
     pub transaction: Option<Queue>,
     /// The keys this connection WATCHes, if any.
     pub watching: Option<Watching>,
+    /// CLIENT REPLY OFF: no reply is sent until CLIENT REPLY ON.
+    replies_off: bool,
+    /// This command's reply is not sent: the previous one was CLIENT REPLY SKIP.
+    skip_this: bool,
+    /// The next command's reply is not sent: this one is CLIENT REPLY SKIP.
+    skip_next: bool,
+    /// The connection closes once this command's reply is sent: it killed itself.
+    closing: bool,
 }
 
 impl Session {
@@ -144,25 +242,61 @@ impl Session {
     pub fn unwatch(&mut self) {
         self.watching = None;
     }
+
+    /// Whether the connection is to close once the last reply is sent (CLIENT KILL of
+    /// itself).
+    pub fn closing(&self) -> bool {
+        self.closing
+    }
+
+    /// Closes the connection once the reply to this command is sent.
+    pub fn close_after_reply(&mut self) {
+        self.closing = true;
+    }
+
+    /// Whether the reply to the command just run is sent (CLIENT REPLY).
+    pub fn wants_reply(&self) -> bool {
+        !self.replies_off && !self.skip_this
+    }
+
+    /// Ends a command: a CLIENT REPLY SKIP just run silences the next one.
+    pub fn command_done(&mut self) {
+        self.skip_this = std::mem::take(&mut self.skip_next);
+    }
+
+    /// CLIENT REPLY: ON answers everything again, OFF nothing, SKIP (unless OFF) not the
+    /// next command.
+    pub fn set_reply_mode(&mut self, mode: ReplyMode) {
+        match mode {
+            ReplyMode::On => {
+                self.replies_off = false;
+                self.skip_this = false;
+                self.skip_next = false;
+            }
+            ReplyMode::Off => self.replies_off = true,
+            ReplyMode::Skip => self.skip_next = !self.replies_off,
+        }
+    }
 }
 
 /// RESET: the connection as it was on connecting: no transaction, no watched keys, no
-/// name, RESP2, and not authenticated if a password is set.
+/// name, replies on, RESP2, and not authenticated if a password is set.
 pub fn reset<'a>(cx: &mut Context<'_>) -> Reply<'a> {
+    name_session(cx, b"");
     let session = &mut *cx.session;
     session.transaction = None;
     session.unwatch();
-    session.name = None;
+    session.set_reply_mode(ReplyMode::On);
     session.resp3 = false;
     session.authenticated = !cx.server.requires_auth();
     Reply::Reset
 }
 
 /// INFO: every figure, laid out by the protocol's encoder.
-pub fn info<'a>(cx: &Context<'_>, section: Option<&'a [u8]>) -> Reply<'a> {
+pub fn info<'a>(cx: &Context<'_>, sections: Args<'a>) -> Reply<'a> {
     Reply::Info {
         report: Box::new(report(cx.store, cx.server)),
-        section,
+        sections,
     }
 }
 
@@ -194,28 +328,6 @@ pub fn select<'a>(db: &[u8]) -> Reply<'a> {
     }
 }
 
-/// CLIENT SETNAME.
-pub fn client_set_name<'a>(cx: &mut Context<'_>, name: &[u8]) -> Reply<'a> {
-    if name.iter().any(|&b| b <= b' ' || b > b'~') {
-        return Reply::Error(ClientError::InvalidClientName);
-    }
-    cx.session.name = (!name.is_empty()).then(|| name.to_vec());
-    Reply::Ok
-}
-
-/// CLIENT GETNAME.
-pub fn client_get_name<'a>(cx: &Context<'_>) -> Reply<'a> {
-    match &cx.session.name {
-        Some(name) => Reply::Text(String::from_utf8_lossy(name).into_owned()),
-        None => Reply::NotFound,
-    }
-}
-
-/// CLIENT ID.
-pub fn client_id<'a>(cx: &Context<'_>) -> Reply<'a> {
-    Reply::Integer(i64::try_from(cx.session.id).unwrap_or(i64::MAX))
-}
-
 /// HELLO, authenticating first if it carries AUTH.
 pub fn hello_with_auth<'a>(
     cx: &mut Context<'_>,
@@ -237,26 +349,6 @@ pub fn auth<'a>(cx: &mut Context<'_>, user: Option<&[u8]>, password: &[u8]) -> R
         Ok(()) => Reply::Ok,
         Err(err) => Reply::Error(err),
     }
-}
-
-/// COMMAND and COMMAND COUNT: an empty command table.
-pub fn command<'a>(count: bool) -> Reply<'a> {
-    if count {
-        Reply::Integer(0)
-    } else {
-        Reply::Values(Vec::new())
-    }
-}
-
-/// CONFIG GET with a glob pattern.
-pub fn config_get<'a>(cx: &Context<'_>, pattern: &[u8]) -> Reply<'a> {
-    Reply::Map(
-        config(cx.store, cx.server)
-            .into_iter()
-            .filter(|(name, _)| glob_match(pattern, name.as_bytes()))
-            .map(|(name, value)| (name.to_owned(), Field::Text(value)))
-            .collect(),
-    )
 }
 
 /// Checks a password (and user, which must be `default`) and marks the session.
@@ -290,9 +382,16 @@ fn hello<'a>(cx: &mut Context<'_>, version: Option<&[u8]>, name: Option<&[u8]>) 
             Some(_) => return Reply::Error(ClientError::NoProto),
             None => return Reply::Error(ClientError::ProtocolVersionNotInteger),
         }
+        if let Some(entry) = this_client(cx) {
+            entry.set_resp(if cx.session.resp3 { 3 } else { 2 });
+        }
     }
     if let Some(name) = name {
-        cx.session.name = (!name.is_empty()).then(|| name.to_vec());
+        // Names CLIENT LIST could not show are refused, as CLIENT SETNAME refuses them.
+        if name.iter().any(|&b| b <= b' ' || b > b'~') {
+            return Reply::Error(ClientError::InvalidClientName);
+        }
+        name_session(cx, name);
     }
     Reply::Map(vec![
         ("server".into(), Field::Text("blink-store".into())),
@@ -314,18 +413,20 @@ fn hello<'a>(cx: &mut Context<'_>, version: Option<&[u8]>, name: Option<&[u8]>) 
 /// INFO's figures, now.
 fn report(store: &Store, server: &ServerInfo) -> Report {
     let stats = store.stats();
+    let commands = server.stats.commands();
+    let errors = server.stats.errors();
     Report {
         keys: store.len() as u64,
         volatile_keys: store.volatile_count(),
         usage_bytes: store.usage_bytes(),
         max_bytes: store.max_bytes(),
-        policy: policy_name(store),
+        policy: policy_name(store.policy()),
         hits: stats.hits,
         misses: stats.misses,
         evicted: stats.evicted,
         expired: stats.expired,
         connected: server.connected(),
-        max_connections: server.max_connections,
+        max_connections: server.max_connections(),
         accepted: server.accepted.load(Ordering::Relaxed),
         uptime_secs: server.uptime_secs(),
         tcp_port: server.tcp_port,
@@ -337,50 +438,12 @@ fn report(store: &Store, server: &ServerInfo) -> Report {
             resident: heap.resident,
             metadata: heap.metadata,
         }),
-    }
-}
-
-/// The eviction policy, as Redis names the closest of its own.
-fn policy_name(store: &Store) -> &'static str {
-    match store.config().policy {
-        EvictionPolicy::TinyLfu => "allkeys-lfu",
-        EvictionPolicy::Lru => "allkeys-lru",
-    }
-}
-
-/// The configuration CONFIG GET can report.
-fn config(store: &Store, server: &ServerInfo) -> Vec<(&'static str, String)> {
-    vec![
-        ("maxmemory", store.max_bytes().to_string()),
-        ("maxmemory-policy", policy_name(store).into()),
-        ("maxmemory-samples", store.config().samples.to_string()),
-        ("maxclients", server.max_connections.to_string()),
-        (
-            "timeout",
-            server
-                .idle_timeout
-                .map_or(0, |timeout| timeout.as_secs())
-                .to_string(),
-        ),
-        ("databases", "1".into()),
-        ("save", String::new()),
-        ("appendonly", "no".into()),
-    ]
-}
-
-/// Glob matching as CONFIG GET does it: `*`, `?` and literal bytes, case-insensitive.
-fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
-    match (pattern.split_first(), name.split_first()) {
-        (None, None) => true,
-        (Some((b'*', rest)), _) => {
-            glob_match(rest, name)
-                || name
-                    .split_first()
-                    .is_some_and(|(_, tail)| glob_match(pattern, tail))
-        }
-        (Some((b'?', rest)), Some((_, tail))) => glob_match(rest, tail),
-        (Some((p, rest)), Some((n, tail))) if p.eq_ignore_ascii_case(n) => glob_match(rest, tail),
-        _ => false,
+        commands_processed: commands.iter().map(|stat| stat.calls).sum(),
+        error_replies: errors.iter().map(|(_, count)| count).sum(),
+        rejected_connections: server.rejected_connections.load(Ordering::Relaxed),
+        cpu: crate::cpu::used(),
+        commands,
+        errors,
     }
 }
 
@@ -388,22 +451,16 @@ fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn globs_match_as_config_get_does() {
-        assert!(glob_match(b"maxmemory", b"maxmemory"));
-        assert!(glob_match(b"MAXMEMORY", b"maxmemory"));
-        assert!(glob_match(b"max*", b"maxmemory-policy"));
-        assert!(glob_match(b"*", b"save"));
-        assert!(glob_match(b"s?ve", b"save"));
-        assert!(!glob_match(b"max", b"maxmemory"));
-        assert!(!glob_match(b"*policy", b"maxmemory"));
-    }
-
     /// INFO in `protocol`'s layout, for only `section` if given.
     fn info(store: &Store, section: Option<&[u8]>, resp: bool) -> String {
+        let ranges = std::slice::from_ref(&(0..section.map_or(0, <[u8]>::len))).to_vec();
+        let sections = match section {
+            Some(section) => Args::new(section, &ranges),
+            None => Args::new(&[], &[]),
+        };
         let reply = Reply::Info {
             report: Box::new(report(store, &ServerInfo::default())),
-            section,
+            sections,
         };
         let mut out = Vec::new();
         if resp {

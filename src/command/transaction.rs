@@ -423,7 +423,8 @@ pub fn touch_modified(watches: &Watches, request: &Request<'_>, reply: &Reply<'_
         | Request::RandomKey
         | Request::Object { .. }
         | Request::MemoryUsage { .. }
-        | Request::Help { .. }
+        | Request::HelpTopic { .. }
+        | Request::Help(_)
         | Request::Dump { .. }
         | Request::MGet { .. }
         | Request::Exists { .. }
@@ -443,10 +444,11 @@ pub fn touch_modified(watches: &Watches, request: &Request<'_>, reply: &Reply<'_
         | Request::ClientSetName { .. }
         | Request::ClientGetName
         | Request::ClientId
-        | Request::ClientNoop
+        | Request::Client(_)
+        | Request::SlowLog(_)
         | Request::Hello { .. }
-        | Request::Command { .. }
-        | Request::ConfigGet { .. }
+        | Request::Command(_)
+        | Request::Config(_)
         | Request::Auth { .. }
         | Request::Multi
         | Request::Exec

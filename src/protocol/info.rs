@@ -1,6 +1,7 @@
-//! INFO's figures as plain data: [`crate::command`] gathers them, and each protocol's
-//! encoder lays them out in its own form (the line protocol's one line of integers,
-//! Redis's `# Section` text).
+//! The server's reports as plain data: INFO's figures, CLIENT LIST's rows and SLOWLOG's
+//! entries. [`crate::command`] gathers them, and each protocol's encoder lays them out in
+//! its own form (the line protocol's one line of integers, Redis's `# Section` text and
+//! `id=.. addr=..` lines).
 
 /// The Redis version whose commands and replies this server follows; clients read it from
 /// `INFO` and `HELLO` to decide which commands they may send.
@@ -43,6 +44,114 @@ pub struct Report {
     pub rss_bytes: u64,
     /// What the allocator reports, if it reports anything.
     pub allocator: Option<AllocatorFigures>,
+    /// Commands executed (rejected ones not included), as `total_commands_processed`.
+    pub commands_processed: u64,
+    /// Error replies sent, as `total_error_replies`.
+    pub error_replies: u64,
+    /// Connections refused at the connection limit, as `rejected_connections`.
+    pub rejected_connections: u64,
+    /// CPU time the process has used, if the system says.
+    pub cpu: Option<CpuTimes>,
+    /// Per-command counters of the commands called since the last reset, in table order.
+    pub commands: Vec<CommandStat>,
+    /// Error replies by error code (`ERR`, `WRONGPASS`...), of the codes seen.
+    pub errors: Vec<(&'static str, u64)>,
+}
+
+/// CPU time used by the process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuTimes {
+    /// In user mode.
+    pub user: std::time::Duration,
+    /// In the kernel on its behalf.
+    pub system: std::time::Duration,
+}
+
+/// One command's counters, as `INFO commandstats` shows them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommandStat {
+    /// The command's name (`container|sub` for a subcommand).
+    pub name: &'static str,
+    /// Times it ran.
+    pub calls: u64,
+    /// Microseconds it ran for, in total.
+    pub usec: u64,
+    /// Times it was refused before running (wrong arity, no authentication).
+    pub rejected: u64,
+    /// Times it ran and answered with an error.
+    pub failed: u64,
+}
+
+impl CommandStat {
+    /// Microseconds per call, as `usec_per_call`.
+    pub fn usec_per_call(&self) -> f64 {
+        if self.calls == 0 {
+            return 0.0;
+        }
+        self.usec as f64 / self.calls as f64
+    }
+}
+
+/// One client connection, as CLIENT LIST shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientReport {
+    /// CLIENT ID.
+    pub id: u64,
+    /// Where it connects from: `ip:port`, or `path:0` over a Unix socket.
+    pub addr: String,
+    /// Where it connected to, the same way.
+    pub laddr: String,
+    /// Its socket's file descriptor (-1 where there is none).
+    pub fd: i64,
+    /// CLIENT SETNAME's name, empty if none.
+    pub name: String,
+    /// Seconds since it connected.
+    pub age_secs: u64,
+    /// Seconds since its last command.
+    pub idle_secs: u64,
+    /// Redis's flag letters: `U` over a Unix socket, `e` with NO-EVICT, `N` for none.
+    pub flags: String,
+    /// Commands queued in a transaction (`multi`), -1 outside one.
+    pub multi: i64,
+    /// Bytes received and not yet executed (`qbuf`).
+    pub query_bytes: u64,
+    /// Room left in the read buffer (`qbuf-free`).
+    pub query_free_bytes: u64,
+    /// The reply buffer's size (`rbs`).
+    pub reply_buffer_bytes: u64,
+    /// The most replies the buffer has held at once (`rbp`).
+    pub reply_peak_bytes: u64,
+    /// Replies waiting to be sent (`obl`).
+    pub output_bytes: u64,
+    /// Memory the connection's buffers take (`tot-mem`).
+    pub total_memory_bytes: u64,
+    /// Whether replies are waiting, so the socket is watched for writing (`events=rw`).
+    pub writing: bool,
+    /// The last command it called (`cmd`), `NULL` before any.
+    pub last_command: &'static str,
+    /// The protocol version it speaks: 2, or 3 after HELLO 3.
+    pub resp: u8,
+    /// CLIENT SETINFO LIB-NAME, empty if none.
+    pub lib_name: String,
+    /// CLIENT SETINFO LIB-VER, empty if none.
+    pub lib_version: String,
+}
+
+/// One entry of the slow log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlowEntry {
+    /// Its number; entries are numbered from 0 in the order logged.
+    pub id: u64,
+    /// When it was logged, in Unix seconds.
+    pub unix_secs: u64,
+    /// How long the command ran, in microseconds.
+    pub micros: u64,
+    /// The command's arguments, at most 32, each cut to 128 bytes, as Redis keeps them.
+    pub args: Vec<Vec<u8>>,
+    /// The client's address, as CLIENT LIST shows it.
+    pub addr: String,
+    /// The client's name, empty if none.
+    pub name: String,
 }
 
 /// The allocator's own figures, under the names of Redis's `INFO memory`.

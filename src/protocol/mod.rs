@@ -9,18 +9,23 @@
 //! encoder: [`ProtocolError`] (the bytes cannot be framed), [`ClientError`] (a mistake in
 //! a well-framed request) and [`Refusal`] (the server will not serve it).
 
+pub mod command_table;
 pub mod info;
 pub mod keyspace;
 pub mod resp;
 mod resp_commands;
 mod resp_keyspace;
+mod resp_reports;
 mod resp_strings;
+mod resp_subcommands;
 pub mod text;
 
 use std::ops::Range;
 
 use crate::command::Session;
 use keyspace::{HelpTopic, ObjectField, RestoreOptions};
+
+pub use self::command_table::CommandSpec;
 
 /// The request limits every protocol enforces, set once at start-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +141,22 @@ pub trait Protocol: Send {
 
     /// What a framing error does to the connection.
     fn recovery(&self) -> Recovery;
+
+    /// The command the last [`Protocol::parse`] called, for per-command statistics and
+    /// the slow log; `None` if it named none this protocol counts.
+    fn call(&self) -> Option<Call> {
+        None
+    }
+
+    /// The arguments of the request at `frame`, the one [`Protocol::parse`] read last,
+    /// as sent: for the slow log. Without arguments of its own, a protocol's are the
+    /// words of its line.
+    fn arguments<'a>(&self, frame: &'a [u8]) -> Vec<&'a [u8]> {
+        frame
+            .split(u8::is_ascii_whitespace)
+            .filter(|word| !word.is_empty())
+            .collect()
+    }
 }
 
 /// Redis's inline PING, as redis-benchmark and Redis health checks send it first.
@@ -378,6 +399,146 @@ pub enum LcsAnswer {
         /// `WITHMATCHLEN`: give each range's length.
         with_len: bool,
     },
+}
+
+/// A COMMAND subcommand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandQuery<'a> {
+    /// COMMAND: every command's COMMAND INFO.
+    All,
+    /// COMMAND COUNT.
+    Count,
+    /// COMMAND INFO: the named commands' entries (none named: every command's).
+    Info(Args<'a>),
+    /// COMMAND DOCS: the named commands' documentation (none named: every command's).
+    Docs(Args<'a>),
+    /// COMMAND LIST, maybe filtered.
+    List(Option<ListFilter<'a>>),
+    /// COMMAND GETKEYS and GETKEYSANDFLAGS.
+    GetKeys {
+        /// The command line whose keys are asked for, its name first.
+        line: Args<'a>,
+        /// Whether each key comes with its access flags (GETKEYSANDFLAGS).
+        flags: bool,
+    },
+}
+
+/// COMMAND LIST's FILTERBY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListFilter<'a> {
+    /// `MODULE name`: commands of a module (there are none).
+    Module(&'a [u8]),
+    /// `ACLCAT category`: commands in an ACL category, named without its `@`.
+    AclCategory(&'a [u8]),
+    /// `PATTERN glob`: commands whose name matches.
+    Pattern(&'a [u8]),
+}
+
+/// A CLIENT subcommand beyond ID, GETNAME and SETNAME.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientQuery<'a> {
+    /// CLIENT LIST, of every client or of some.
+    List(ClientSelection<'a>),
+    /// CLIENT INFO: this connection's line of CLIENT LIST.
+    Info,
+    /// CLIENT KILL.
+    Kill(KillFilter<'a>),
+    /// CLIENT REPLY.
+    Reply(ReplyMode),
+    /// CLIENT NO-EVICT: recorded, and shown in CLIENT LIST's flags; a connection is never
+    /// evicted here anyway.
+    NoEvict(bool),
+    /// CLIENT NO-TOUCH: accepted; commands touch keys either way.
+    NoTouch(bool),
+    /// CLIENT SETINFO.
+    SetInfo {
+        /// Which attribute.
+        attr: ClientAttr,
+        /// Its value; empty clears it.
+        value: &'a [u8],
+    },
+}
+
+/// Which clients CLIENT LIST shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientSelection<'a> {
+    /// Every client (no filter, or `TYPE normal`: every client here is a normal one).
+    All,
+    /// None (`TYPE` of a kind of client that does not exist here: replicas, masters...).
+    Nobody,
+    /// `ID id...`: those, in the order given (already checked to be integers).
+    Ids(Args<'a>),
+}
+
+/// Which connections CLIENT KILL closes: those that match every filter given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KillFilter<'a> {
+    /// The old form, `CLIENT KILL addr`: replies OK or an error, and may close this
+    /// connection.
+    pub old_form: bool,
+    /// `ADDR`: the client's address, as CLIENT LIST shows it.
+    pub addr: Option<&'a [u8]>,
+    /// `LADDR`: the address it connected to.
+    pub laddr: Option<&'a [u8]>,
+    /// `ID`.
+    pub id: Option<u64>,
+    /// A `TYPE` no client here has (replicas, masters, pub/sub): matches nobody.
+    pub nobody: bool,
+    /// `SKIPME yes` (the new form's default): never this connection.
+    pub skip_me: bool,
+}
+
+/// CLIENT REPLY's modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyMode {
+    /// Reply to every command.
+    On,
+    /// Reply to none, this one included, until ON.
+    Off,
+    /// Reply to neither this command nor the next.
+    Skip,
+}
+
+/// What CLIENT SETINFO sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAttr {
+    /// `LIB-NAME`: the client library's name.
+    LibName,
+    /// `LIB-VER`: its version.
+    LibVersion,
+}
+
+/// A CONFIG subcommand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigQuery<'a> {
+    /// CONFIG GET with glob patterns.
+    Get(Args<'a>),
+    /// CONFIG SET with parameter and value pairs, all applied or none.
+    Set(Args<'a>),
+    /// CONFIG RESETSTAT: zero the counters INFO reports.
+    ResetStat,
+}
+
+/// A SLOWLOG subcommand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlowLogQuery {
+    /// SLOWLOG GET: the newest entries, at most this many (`None`: all).
+    Get(Option<usize>),
+    /// SLOWLOG LEN.
+    Len,
+    /// SLOWLOG RESET.
+    Reset,
+}
+
+/// Which command of the command table a request called, for per-command statistics and
+/// the slow log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Call {
+    /// Its row (a subcommand's own row for a subcommand).
+    pub command: &'static CommandSpec,
+    /// Refused before it could run (the wrong number of arguments), as Redis counts
+    /// `rejected_calls`; such a call is not counted among the command's calls.
+    pub rejected: bool,
 }
 
 /// One parsed request. Keys and values borrow from the connection's read buffer.
@@ -639,7 +800,7 @@ pub enum Request<'a> {
         key: &'a [u8],
     },
     /// A command's list of subcommands (OBJECT HELP, MEMORY HELP).
-    Help {
+    HelpTopic {
         /// Which command's.
         topic: HelpTopic,
     },
@@ -664,8 +825,8 @@ pub enum Request<'a> {
     Flush,
     /// Server information.
     Info {
-        /// Only this section (RESP), lowercase match.
-        section: Option<&'a [u8]>,
+        /// The sections asked for (RESP), any case; none: the default ones.
+        sections: Args<'a>,
     },
     /// Report the bytes of keys and values held.
     Usage,
@@ -690,8 +851,8 @@ pub enum Request<'a> {
     ClientGetName,
     /// The connection's id (CLIENT ID).
     ClientId,
-    /// Accepted and ignored: CLIENT SETINFO and other client bookkeeping.
-    ClientNoop,
+    /// The other CLIENT subcommands.
+    Client(ClientQuery<'a>),
     /// Switch protocol version (HELLO), replying with server facts.
     Hello {
         /// The version asked for, if any.
@@ -701,16 +862,14 @@ pub enum Request<'a> {
         /// `AUTH user password` given with it.
         auth: Option<(&'a [u8], &'a [u8])>,
     },
-    /// COMMAND, COMMAND DOCS, COMMAND COUNT...: an empty command table.
-    Command {
-        /// Whether the reply is a count (COMMAND COUNT).
-        count: bool,
-    },
-    /// CONFIG GET with a pattern.
-    ConfigGet {
-        /// The glob pattern.
-        pattern: &'a [u8],
-    },
+    /// COMMAND and its subcommands: what the command table says.
+    Command(CommandQuery<'a>),
+    /// CONFIG GET, SET and RESETSTAT.
+    Config(ConfigQuery<'a>),
+    /// SLOWLOG GET, LEN and RESET.
+    SlowLog(SlowLogQuery),
+    /// A container's HELP (CLIENT HELP, CONFIG HELP...).
+    Help(&'static CommandSpec),
     /// Authenticate the connection (AUTH password, or AUTH default password in RESP).
     Auth {
         /// The user name given, if any (only `default` exists).
@@ -809,7 +968,7 @@ pub enum Reply<'a> {
         keys: Vec<&'a [u8]>,
     },
     /// A command's help text: an array of simple strings in RESP.
-    Help(HelpTopic),
+    HelpText(HelpTopic),
     /// A key's time to live: `TTL <n>` in the line protocol, an integer in RESP.
     Ttl(i64),
     /// PERSIST's answer: whether the key exists, and whether an expiry was removed.
@@ -825,8 +984,8 @@ pub enum Reply<'a> {
     Info {
         /// The figures.
         report: Box<info::Report>,
-        /// Only this section, where the protocol has sections.
-        section: Option<&'a [u8]>,
+        /// The sections asked for, where the protocol has sections; none: the default.
+        sections: Args<'a>,
     },
     /// A command queued by MULTI: `+QUEUED` in RESP.
     Queued,
@@ -836,6 +995,21 @@ pub enum Reply<'a> {
     TransactionAborted,
     /// RESET's answer: `+RESET` in RESP.
     Reset,
+    /// Rows of the command table (COMMAND, COMMAND INFO): an entry each, or a null
+    /// for a name that is not a command.
+    CommandInfo(Vec<Option<&'static CommandSpec>>),
+    /// Rows of the command table (COMMAND DOCS): each command's name and documentation.
+    CommandDocs(Vec<&'static CommandSpec>),
+    /// COMMAND GETKEYSANDFLAGS: each key with its access flags.
+    KeysAndFlags(Vec<(&'a [u8], &'static [&'static str])>),
+    /// A container's HELP: its lines between Redis's header and footer.
+    Help(&'static CommandSpec),
+    /// CLIENT LIST and CLIENT INFO: a line per client.
+    Clients(Vec<info::ClientReport>),
+    /// SLOWLOG GET: the newest entries first.
+    SlowLog(Vec<info::SlowEntry>),
+    /// Nothing at all: CLIENT REPLY OFF and SKIP, which are not answered.
+    Silent,
     /// The connection closes after flushing earlier replies. The line protocol writes
     /// nothing for it; RESP writes `+OK`, as Redis answers QUIT.
     Close,
@@ -868,7 +1042,7 @@ impl std::fmt::Debug for Reply<'_> {
             Self::Info { .. } => f.write_str("Info"),
             Self::Map(fields) => write!(f, "Map(count={})", fields.len()),
             Self::Scan { cursor, keys } => write!(f, "Scan({cursor}, count={})", keys.len()),
-            Self::Help(topic) => write!(f, "Help({topic:?})"),
+            Self::HelpText(topic) => write!(f, "HelpText({topic:?})"),
             Self::Ttl(ttl) => write!(f, "Ttl({ttl})"),
             Self::Persisted { exists, removed } => write!(f, "Persisted({exists}, {removed})"),
             Self::Expired(existed) => write!(f, "Expired({existed})"),
@@ -876,6 +1050,13 @@ impl std::fmt::Debug for Reply<'_> {
             Self::Transaction(count) => write!(f, "Transaction(count={count})"),
             Self::TransactionAborted => f.write_str("TransactionAborted"),
             Self::Reset => f.write_str("Reset"),
+            Self::CommandInfo(rows) => write!(f, "CommandInfo(count={})", rows.len()),
+            Self::CommandDocs(rows) => write!(f, "CommandDocs(count={})", rows.len()),
+            Self::KeysAndFlags(keys) => write!(f, "KeysAndFlags(count={})", keys.len()),
+            Self::Help(spec) => write!(f, "Help({})", spec.name),
+            Self::Clients(clients) => write!(f, "Clients(count={})", clients.len()),
+            Self::SlowLog(entries) => write!(f, "SlowLog(count={})", entries.len()),
+            Self::Silent => f.write_str("Silent"),
             Self::Close => f.write_str("Close"),
             Self::Error(err) => write!(f, "Error({err})"),
             Self::Refused(refusal) => write!(f, "Refused({refusal})"),
@@ -1023,11 +1204,22 @@ pub enum ClientError {
         limit: usize,
     },
     /// An unknown subcommand, as Redis words it.
-    #[error("unknown subcommand '{sub}'. Try {cmd} HELP.")]
+    #[error("unknown subcommand '{sub}'. Try {} HELP.", cmd.to_ascii_uppercase())]
     UnknownSubcommand {
+        /// The subcommand as sent, cut to 128 bytes.
+        sub: String,
+        /// The command (shown uppercase).
+        cmd: &'static str,
+    },
+    /// A known subcommand with arguments its command does not take, as Redis words it.
+    #[error(
+        "unknown subcommand or wrong number of arguments for '{sub}'. Try {} HELP.",
+        cmd.to_ascii_uppercase()
+    )]
+    SubcommandSyntax {
         /// The subcommand as sent.
         sub: String,
-        /// The command, uppercase.
+        /// The command (shown uppercase).
         cmd: &'static str,
     },
     /// An integer argument beyond 32 bits where Redis reads a C `int` (COPY's DB), worded
@@ -1065,6 +1257,44 @@ pub enum ClientError {
     /// words it for its LFU policies.
     #[error("An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")]
     IdleTimeNotTracked,
+    /// A client type CLIENT LIST or KILL does not know.
+    #[error("Unknown client type '{0}'")]
+    UnknownClientType(String),
+    /// CLIENT LIST ID with an id that is not an integer.
+    #[error("Invalid client ID")]
+    InvalidClientId,
+    /// CLIENT KILL ID 0 or less, or not an integer.
+    #[error("client-id should be greater than 0")]
+    ClientIdNotPositive,
+    /// CLIENT KILL USER with a user that does not exist (only `default` does).
+    #[error("No such user '{0}'")]
+    NoSuchUser(String),
+    /// CLIENT KILL's old form matched no client.
+    #[error("No such client")]
+    NoSuchClient,
+    /// CLIENT SETINFO with an attribute other than LIB-NAME and LIB-VER.
+    #[error("Unrecognized option '{0}'")]
+    UnrecognizedOption(String),
+    /// CLIENT SETINFO with spaces or other bytes CLIENT LIST could not show.
+    #[error("{0} cannot contain spaces, newlines or special characters.")]
+    InvalidClientAttr(String),
+    /// SLOWLOG GET with a count below -1 or not a number.
+    #[error("count should be greater than or equal to -1")]
+    SlowLogCount,
+    /// COMMAND GETKEYS that finds no keys.
+    #[error("{0}")]
+    Keys(#[from] command_table::keys::KeysError),
+    /// CONFIG SET of a parameter that does not exist.
+    #[error("Unknown option or number of arguments for CONFIG SET - '{0}'")]
+    UnknownConfig(String),
+    /// CONFIG SET of a value that cannot be set.
+    #[error("CONFIG SET failed (possibly related to argument '{name}') - {reason}")]
+    ConfigSetFailed {
+        /// The parameter, as sent.
+        name: String,
+        /// Why, as Redis words it.
+        reason: String,
+    },
 }
 
 /// The server's refusals: the request may be fine, but the server will not serve it.
@@ -1199,10 +1429,8 @@ mod tests {
 
     #[test]
     fn resp_skips_empty_commands_and_closes_on_framing_errors() {
-        let session = Session {
-            authenticated: true,
-            ..Session::default()
-        };
+        let mut session = Session::default();
+        session.authenticated = true;
         let mut resp = resp::RespWire::new(Limits::new());
         assert_eq!(
             resp.frame(&mut b"*0\r\n".to_vec(), &session),

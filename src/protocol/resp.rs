@@ -4,14 +4,17 @@
 
 use std::ops::Range;
 
+use std::cell::Cell;
+use std::fmt::Write as _;
+
 use super::info::{human_bytes, Report, REDIS_VERSION};
+use super::resp_reports::Writer;
 use super::text::DEFAULT_MAX_KEY_LEN;
 use super::{
-    ClientError, Field, Frame, Limits, Match, Protocol, ProtocolError, Recovery, Refusal, Reply,
-    Request,
+    Args, Call, ClientError, Field, Frame, Limits, Match, Protocol, ProtocolError, Recovery,
+    Refusal, Reply, Request,
 };
 use crate::command::Session;
-use std::fmt::Write as _;
 
 /// Default longest bulk string, in bytes: 512 MiB, Redis's `proto-max-bulk-len`.
 pub const DEFAULT_MAX_BULK_LEN: usize = 512 << 20;
@@ -330,6 +333,16 @@ impl RespProtocol {
         buf: &'a [u8],
         args: &'a [Range<usize>],
     ) -> Result<Request<'a>, ClientError> {
+        self.parse_call(buf, args).1
+    }
+
+    /// [`RespProtocol::parse`], also saying which command of the command table the
+    /// request called, if it named one.
+    pub fn parse_call<'a>(
+        &self,
+        buf: &'a [u8],
+        args: &'a [Range<usize>],
+    ) -> (Option<Call>, Result<Request<'a>, ClientError>) {
         let limits = (self.max_key_len, self.max_bulk_len);
         super::resp_commands::parse(buf, args, limits, || unknown_command(buf, args))
     }
@@ -380,9 +393,16 @@ impl RespProtocol {
                     encode_bulk(text.as_bytes(), out);
                 }
             }
-            Reply::Info { report, section } => {
-                encode_bulk(info_sections(report, *section).as_bytes(), out);
+            Reply::Info { report, sections } => {
+                encode_bulk(info_sections(report, *sections).as_bytes(), out);
             }
+            Reply::CommandInfo(rows) => Writer::new(out, self.resp3).command_info(rows),
+            Reply::CommandDocs(rows) => Writer::new(out, self.resp3).command_docs(rows),
+            Reply::KeysAndFlags(keys) => Writer::new(out, self.resp3).keys_and_flags(keys),
+            Reply::Help(spec) => Writer::new(out, self.resp3).help(spec),
+            Reply::Clients(clients) => Writer::new(out, self.resp3).clients(clients),
+            Reply::SlowLog(entries) => Writer::new(out, self.resp3).slow_log(entries),
+            Reply::Silent => {}
             Reply::Map(fields) => {
                 if self.resp3 {
                     encode_header(b'%', fields.len(), out);
@@ -418,7 +438,7 @@ impl RespProtocol {
                     encode_bulk(key, out);
                 }
             }
-            Reply::Help(topic) => {
+            Reply::HelpText(topic) => {
                 let lines = topic.lines();
                 encode_header(b'*', lines.len(), out);
                 for line in lines {
@@ -481,6 +501,8 @@ pub struct RespWire {
     args: Vec<Range<usize>>,
     /// The longest command that can be valid: a key, a value and headers.
     max_command_len: usize,
+    /// The command the last parse called, for [`Protocol::call`].
+    call: Cell<Option<Call>>,
 }
 
 impl RespWire {
@@ -490,6 +512,7 @@ impl RespWire {
             codec: RespProtocol::with_limits(limits),
             args: Vec::new(),
             max_command_len: limits.max_key_len + limits.max_value_len + RESP_OVERHEAD,
+            call: Cell::new(None),
         }
     }
 }
@@ -507,7 +530,9 @@ impl Protocol for RespWire {
     }
 
     fn parse<'a>(&'a self, frame: &'a [u8]) -> Result<Request<'a>, ClientError> {
-        self.codec.parse(frame, &self.args)
+        let (call, request) = self.codec.parse_call(frame, &self.args);
+        self.call.set(call);
+        request
     }
 
     /// As a multibulk request, whether it arrived as one or inline: an inline frame's
@@ -537,15 +562,32 @@ impl Protocol for RespWire {
     fn recovery(&self) -> Recovery {
         Recovery::Close
     }
+
+    fn call(&self) -> Option<Call> {
+        self.call.get()
+    }
+
+    fn arguments<'a>(&self, frame: &'a [u8]) -> Vec<&'a [u8]> {
+        self.args
+            .iter()
+            .map(|range| frame.get(range.clone()).unwrap_or_default())
+            .collect()
+    }
 }
 
-fn info_sections(report: &Report, section: Option<&[u8]>) -> String {
+/// INFO's text: the sections asked for, or Redis's default ones (all but
+/// `commandstats`); `all` and `everything` ask for every section, `default` for those.
+fn info_sections(report: &Report, sections: Args<'_>) -> String {
     let wanted = |name: &str| {
-        section.is_none_or(|asked| {
+        let by_default = name != "commandstats";
+        if sections.is_empty() {
+            return by_default;
+        }
+        sections.iter().any(|asked| {
             asked.eq_ignore_ascii_case(name.as_bytes())
-                || [&b"all"[..], b"default", b"everything"]
-                    .iter()
-                    .any(|all| asked.eq_ignore_ascii_case(all))
+                || asked.eq_ignore_ascii_case(b"all")
+                || asked.eq_ignore_ascii_case(b"everything")
+                || (by_default && asked.eq_ignore_ascii_case(b"default"))
         })
     };
     let mut out = String::new();
@@ -603,16 +645,57 @@ fn info_sections(report: &Report, section: Option<&[u8]>) -> String {
     if wanted("stats") {
         let _ = write!(
             out,
-            "# Stats\r\ntotal_connections_received:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nevicted_keys:{}\r\nexpired_keys:{}\r\n\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\nrejected_connections:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nevicted_keys:{}\r\nexpired_keys:{}\r\ntotal_error_replies:{}\r\n\r\n",
             report.accepted,
+            report.commands_processed,
+            report.rejected_connections,
             report.hits,
             report.misses,
             report.evicted,
             report.expired,
+            report.error_replies,
         );
     }
     if wanted("replication") {
         out.push_str("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\r\n");
+    }
+    if wanted("cpu") {
+        out.push_str("# CPU\r\n");
+        if let Some(cpu) = report.cpu {
+            let seconds = |time: std::time::Duration| {
+                format!("{}.{:06}", time.as_secs(), time.subsec_micros())
+            };
+            let _ = write!(
+                out,
+                "used_cpu_sys:{}\r\nused_cpu_user:{}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n",
+                seconds(cpu.system),
+                seconds(cpu.user),
+            );
+        }
+        out.push_str("\r\n");
+    }
+    if wanted("commandstats") {
+        out.push_str("# Commandstats\r\n");
+        for stat in &report.commands {
+            let _ = write!(
+                out,
+                "cmdstat_{}:calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}\r\n",
+                stat.name,
+                stat.calls,
+                stat.usec,
+                stat.usec_per_call(),
+                stat.rejected,
+                stat.failed,
+            );
+        }
+        out.push_str("\r\n");
+    }
+    if wanted("errorstats") {
+        out.push_str("# Errorstats\r\n");
+        for (code, count) in &report.errors {
+            let _ = write!(out, "errorstat_{code}:count={count}\r\n");
+        }
+        out.push_str("\r\n");
     }
     if wanted("keyspace") {
         out.push_str("# Keyspace\r\n");
@@ -633,7 +716,7 @@ fn info_sections(report: &Report, section: Option<&[u8]>) -> String {
 }
 
 /// `$<len>\r\n<bytes>\r\n`.
-fn encode_bulk(value: &[u8], out: &mut Vec<u8>) {
+pub(super) fn encode_bulk(value: &[u8], out: &mut Vec<u8>) {
     out.reserve(value.len() + 32);
     encode_header(b'$', value.len(), out);
     out.extend_from_slice(value);
@@ -641,7 +724,7 @@ fn encode_bulk(value: &[u8], out: &mut Vec<u8>) {
 }
 
 /// `<kind><len>\r\n`.
-fn encode_header(kind: u8, len: usize, out: &mut Vec<u8>) {
+pub(super) fn encode_header(kind: u8, len: usize, out: &mut Vec<u8>) {
     out.push(kind);
     // usize → u64 is lossless on every supported target.
     write_decimal(len as u64, out);
@@ -649,7 +732,7 @@ fn encode_header(kind: u8, len: usize, out: &mut Vec<u8>) {
 }
 
 /// `:<n>\r\n`.
-fn encode_integer(n: i64, out: &mut Vec<u8>) {
+pub(super) fn encode_integer(n: i64, out: &mut Vec<u8>) {
     out.push(b':');
     if n < 0 {
         out.push(b'-');
@@ -872,6 +955,19 @@ const ERROR_CODES: [&str; 10] = [
 fn has_error_code(text: &str) -> bool {
     text.split_once(' ')
         .is_some_and(|(word, _)| ERROR_CODES.contains(&word))
+}
+
+/// The error codes an error reply can open with: what `INFO errorstats` counts by.
+pub fn error_codes() -> &'static [&'static str] {
+    &ERROR_CODES
+}
+
+/// The index in [`error_codes`] of the code an error reply with this text opens with:
+/// its own, or `ERR`'s (0).
+pub fn error_code_index(text: &str) -> usize {
+    text.split_once(' ')
+        .and_then(|(word, _)| ERROR_CODES.iter().position(|code| *code == word))
+        .unwrap_or(0)
 }
 
 /// Redis 7's reply to an unknown command: the name cut to 128 bytes, then each argument
@@ -1352,6 +1448,67 @@ mod tests {
             (
                 &[b"USAGE", b"x"],
                 "-ERR wrong number of arguments for 'usage' command\r\n",
+            ),
+            (
+                &[b"CLIENT"],
+                "-ERR wrong number of arguments for 'client' command\r\n",
+            ),
+            (
+                &[b"client", b"KILL"],
+                "-ERR wrong number of arguments for 'client|kill' command\r\n",
+            ),
+            (
+                &[b"CLIENT", b"KILL", b"ID", b"0"],
+                "-ERR client-id should be greater than 0\r\n",
+            ),
+            (
+                &[b"CLIENT", b"KILL", b"ID", b"1", b"SKIPME", b"maybe"],
+                "-ERR syntax error\r\n",
+            ),
+            (
+                &[b"CLIENT", b"KILL", b"USER", b"bob"],
+                "-ERR No such user 'bob'\r\n",
+            ),
+            (
+                &[b"CLIENT", b"LIST", b"TYPE", b"foo"],
+                "-ERR Unknown client type 'foo'\r\n",
+            ),
+            (
+                &[b"CLIENT", b"LIST", b"ID", b"x"],
+                "-ERR Invalid client ID\r\n",
+            ),
+            (&[b"CLIENT", b"REPLY", b"x"], "-ERR syntax error\r\n"),
+            (
+                &[b"CLIENT", b"SETINFO", b"foo", b"x"],
+                "-ERR Unrecognized option 'foo'\r\n",
+            ),
+            (
+                &[b"CLIENT", b"SETINFO", b"LIB-NAME", b"a b"],
+                "-ERR LIB-NAME cannot contain spaces, newlines or special characters.\r\n",
+            ),
+            (
+                &[b"CONFIG", b"SET", b"a", b"b", b"c"],
+                "-ERR syntax error\r\n",
+            ),
+            (
+                &[b"SLOWLOG", b"GET", b"-2"],
+                "-ERR count should be greater than or equal to -1\r\n",
+            ),
+            (
+                &[b"SLOWLOG", b"GET", b"1", b"2"],
+                "-ERR unknown subcommand or wrong number of arguments for 'GET'. Try SLOWLOG HELP.\r\n",
+            ),
+            (
+                &[b"COMMAND", b"LIST", b"FILTERBY", b"x", b"y"],
+                "-ERR syntax error\r\n",
+            ),
+            (
+                &[b"command", b"foo"],
+                "-ERR unknown subcommand 'foo'. Try COMMAND HELP.\r\n",
+            ),
+            (
+                &[b"COMMAND", b"COUNT", b"x"],
+                "-ERR wrong number of arguments for 'command|count' command\r\n",
             ),
             (
                 &[b"GET", b"123456789"],

@@ -6,15 +6,20 @@ use std::ops::Range;
 use crate::decimal::parse_integer;
 use crate::store::update::ExpireIf;
 
+use super::command_table::{self as table, CommandSpec};
 use super::resp_strings;
+use super::resp_subcommands as sub;
 use super::{
-    resp_keyspace, Args, ClientError, Deadline, Request, SetCondition, TimeUnit, TtlOption,
-    MAX_RELATIVE_TTL_MS,
+    resp_keyspace, Args, Call, ClientError, ClientQuery, CommandQuery, ConfigQuery, Deadline,
+    Request, SetCondition, SlowLogQuery, TimeUnit, TtlOption, MAX_RELATIVE_TTL_MS,
 };
+
+/// Bytes of an unknown subcommand that its error echoes, as Redis's `%.128s`.
+const MAX_SUBCOMMAND_ECHO: usize = 128;
 
 /// The commands RESP knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     Get,
     Set,
     SetEx,
@@ -71,10 +76,7 @@ enum Kind {
     Ping,
     Echo,
     Select,
-    Client,
     Hello,
-    Command,
-    Config,
     Auth,
     Multi,
     Exec,
@@ -83,82 +85,151 @@ enum Kind {
     Unwatch,
     Reset,
     Quit,
+    /// A container (CLIENT, CONFIG, SLOWLOG) called without a subcommand.
+    Container,
+    /// COMMAND without a subcommand: the whole table.
+    CommandAll,
+    ClientId,
+    ClientGetName,
+    ClientSetName,
+    ClientSetInfo,
+    ClientList,
+    ClientInfo,
+    ClientKill,
+    ClientReply,
+    ClientNoEvict,
+    ClientNoTouch,
+    CommandCount,
+    CommandDocs,
+    CommandGetKeys,
+    CommandGetKeysAndFlags,
+    CommandInfo,
+    CommandList,
+    ConfigGet,
+    ConfigSet,
+    ConfigResetStat,
+    SlowLogGet,
+    SlowLogLen,
+    SlowLogReset,
+    /// A container's HELP.
+    Help,
 }
 
-/// Command names, lowercase as Redis names them in errors; what they mean; and their
-/// arity as Redis counts it (the name included; negative: at least that many).
-const COMMANDS: &[(&str, Kind, i32)] = &[
-    ("get", Kind::Get, 2),
-    ("set", Kind::Set, -3),
-    ("setex", Kind::SetEx, 4),
-    ("psetex", Kind::PSetEx, 4),
-    ("setnx", Kind::SetNx, 3),
-    ("getset", Kind::GetSet, 3),
-    ("getrange", Kind::GetRange, 4),
-    ("substr", Kind::GetRange, 4),
-    ("getdel", Kind::GetDel, 2),
-    ("getex", Kind::GetEx, -2),
-    ("mget", Kind::MGet, -2),
-    ("mset", Kind::MSet, -3),
-    ("del", Kind::Del, -2),
-    ("unlink", Kind::Del, -2),
-    ("exists", Kind::Exists, -2),
-    ("expire", Kind::Expire, -3),
-    ("pexpire", Kind::PExpire, -3),
-    ("expireat", Kind::ExpireAt, -3),
-    ("pexpireat", Kind::PExpireAt, -3),
-    ("ttl", Kind::Ttl, 2),
-    ("pttl", Kind::PTtl, 2),
-    ("expiretime", Kind::ExpireTime, 2),
-    ("pexpiretime", Kind::PExpireTime, 2),
-    ("persist", Kind::Persist, 2),
-    ("touch", Kind::Touch, -2),
-    ("type", Kind::Type, 2),
-    ("time", Kind::Time, 1),
-    ("keys", Kind::Keys, 2),
-    ("scan", Kind::Scan, -2),
-    ("randomkey", Kind::RandomKey, 1),
-    ("rename", Kind::Rename, 3),
-    ("renamenx", Kind::RenameNx, 3),
-    ("copy", Kind::Copy, -3),
-    ("object", Kind::Object, -2),
-    ("memory", Kind::Memory, -2),
-    ("dump", Kind::Dump, 2),
-    ("restore", Kind::Restore, -4),
-    ("incr", Kind::Incr, 2),
-    ("decr", Kind::Decr, 2),
-    ("incrby", Kind::IncrBy, 3),
-    ("decrby", Kind::DecrBy, 3),
-    ("append", Kind::Append, 3),
-    ("strlen", Kind::StrLen, 2),
-    ("setrange", Kind::SetRange, 4),
-    ("getbit", Kind::GetBit, 3),
-    ("setbit", Kind::SetBit, 4),
-    ("bitcount", Kind::BitCount, -2),
-    ("incrbyfloat", Kind::IncrByFloat, 3),
-    ("msetnx", Kind::MSetNx, -3),
-    ("lcs", Kind::Lcs, -3),
-    ("wait", Kind::Wait, 3),
-    ("dbsize", Kind::DbSize, 1),
-    ("flushdb", Kind::Flush, -1),
-    ("flushall", Kind::Flush, -1),
-    ("info", Kind::Info, -1),
-    ("usage", Kind::Usage, 1),
-    ("ping", Kind::Ping, -1),
-    ("echo", Kind::Echo, 2),
-    ("select", Kind::Select, 2),
-    ("client", Kind::Client, -2),
-    ("hello", Kind::Hello, -1),
-    ("command", Kind::Command, -1),
-    ("config", Kind::Config, -2),
-    ("auth", Kind::Auth, -2),
-    ("multi", Kind::Multi, 1),
-    ("exec", Kind::Exec, 1),
-    ("discard", Kind::Discard, 1),
-    ("watch", Kind::Watch, -2),
-    ("unwatch", Kind::Unwatch, 1),
-    ("reset", Kind::Reset, 1),
-    ("quit", Kind::Quit, -1),
+/// The commands RESP serves: each one's row in the command table, which gives its name
+/// (lowercase, as Redis names it in errors) and its arity, and what it means.
+const COMMANDS: &[(&CommandSpec, Kind)] = &[
+    (&table::GET, Kind::Get),
+    (&table::SET, Kind::Set),
+    (&table::SETEX, Kind::SetEx),
+    (&table::PSETEX, Kind::PSetEx),
+    (&table::SETNX, Kind::SetNx),
+    (&table::GETSET, Kind::GetSet),
+    (&table::GETRANGE, Kind::GetRange),
+    (&table::SUBSTR, Kind::GetRange),
+    (&table::GETDEL, Kind::GetDel),
+    (&table::GETEX, Kind::GetEx),
+    (&table::MGET, Kind::MGet),
+    (&table::MSET, Kind::MSet),
+    (&table::DEL, Kind::Del),
+    (&table::UNLINK, Kind::Del),
+    (&table::EXISTS, Kind::Exists),
+    (&table::EXPIRE, Kind::Expire),
+    (&table::PEXPIRE, Kind::PExpire),
+    (&table::EXPIREAT, Kind::ExpireAt),
+    (&table::PEXPIREAT, Kind::PExpireAt),
+    (&table::TTL, Kind::Ttl),
+    (&table::PTTL, Kind::PTtl),
+    (&table::EXPIRETIME, Kind::ExpireTime),
+    (&table::PEXPIRETIME, Kind::PExpireTime),
+    (&table::PERSIST, Kind::Persist),
+    (&table::TOUCH, Kind::Touch),
+    (&table::TYPE, Kind::Type),
+    (&table::TIME, Kind::Time),
+    (&table::INCR, Kind::Incr),
+    (&table::DECR, Kind::Decr),
+    (&table::INCRBY, Kind::IncrBy),
+    (&table::DECRBY, Kind::DecrBy),
+    (&table::APPEND, Kind::Append),
+    (&table::STRLEN, Kind::StrLen),
+    (&table::DBSIZE, Kind::DbSize),
+    (&table::FLUSHDB, Kind::Flush),
+    (&table::FLUSHALL, Kind::Flush),
+    (&table::INFO, Kind::Info),
+    (&table::USAGE, Kind::Usage),
+    (&table::PING, Kind::Ping),
+    (&table::ECHO, Kind::Echo),
+    (&table::SELECT, Kind::Select),
+    (&table::CLIENT, Kind::Container),
+    (&table::HELLO, Kind::Hello),
+    (&table::COMMAND, Kind::CommandAll),
+    (&table::CONFIG, Kind::Container),
+    (&table::SLOWLOG, Kind::Container),
+    (&table::AUTH, Kind::Auth),
+    (&table::KEYS, Kind::Keys),
+    (&table::SCAN, Kind::Scan),
+    (&table::RANDOMKEY, Kind::RandomKey),
+    (&table::RENAME, Kind::Rename),
+    (&table::RENAMENX, Kind::RenameNx),
+    (&table::COPY, Kind::Copy),
+    (&table::OBJECT, Kind::Object),
+    (&table::MEMORY, Kind::Memory),
+    (&table::DUMP, Kind::Dump),
+    (&table::RESTORE, Kind::Restore),
+    (&table::SETRANGE, Kind::SetRange),
+    (&table::GETBIT, Kind::GetBit),
+    (&table::SETBIT, Kind::SetBit),
+    (&table::BITCOUNT, Kind::BitCount),
+    (&table::INCRBYFLOAT, Kind::IncrByFloat),
+    (&table::MSETNX, Kind::MSetNx),
+    (&table::LCS, Kind::Lcs),
+    (&table::WAIT, Kind::Wait),
+    (&table::MULTI, Kind::Multi),
+    (&table::EXEC, Kind::Exec),
+    (&table::DISCARD, Kind::Discard),
+    (&table::WATCH, Kind::Watch),
+    (&table::UNWATCH, Kind::Unwatch),
+    (&table::RESET, Kind::Reset),
+    (&table::QUIT, Kind::Quit),
+];
+
+/// The subcommands RESP serves, by their rows in the command table.
+const SUBCOMMANDS: &[(&CommandSpec, Kind)] = &[
+    (&table::CLIENT_ID, Kind::ClientId),
+    (&table::CLIENT_GETNAME, Kind::ClientGetName),
+    (&table::CLIENT_SETNAME, Kind::ClientSetName),
+    (&table::CLIENT_SETINFO, Kind::ClientSetInfo),
+    (&table::CLIENT_LIST, Kind::ClientList),
+    (&table::CLIENT_INFO, Kind::ClientInfo),
+    (&table::CLIENT_KILL, Kind::ClientKill),
+    (&table::CLIENT_REPLY, Kind::ClientReply),
+    (&table::CLIENT_NO_EVICT, Kind::ClientNoEvict),
+    (&table::CLIENT_NO_TOUCH, Kind::ClientNoTouch),
+    (&table::CLIENT_HELP, Kind::Help),
+    (&table::COMMAND_COUNT, Kind::CommandCount),
+    (&table::COMMAND_DOCS, Kind::CommandDocs),
+    (&table::COMMAND_GETKEYS, Kind::CommandGetKeys),
+    (
+        &table::COMMAND_GETKEYSANDFLAGS,
+        Kind::CommandGetKeysAndFlags,
+    ),
+    (&table::COMMAND_HELP, Kind::Help),
+    (&table::COMMAND_INFO, Kind::CommandInfo),
+    (&table::COMMAND_LIST, Kind::CommandList),
+    (&table::CONFIG_GET, Kind::ConfigGet),
+    (&table::CONFIG_SET, Kind::ConfigSet),
+    (&table::CONFIG_RESETSTAT, Kind::ConfigResetStat),
+    (&table::CONFIG_HELP, Kind::Help),
+    (&table::SLOWLOG_GET, Kind::SlowLogGet),
+    (&table::SLOWLOG_LEN, Kind::SlowLogLen),
+    (&table::SLOWLOG_RESET, Kind::SlowLogReset),
+    (&table::SLOWLOG_HELP, Kind::Help),
+    (&table::OBJECT_ENCODING, Kind::Object),
+    (&table::OBJECT_FREQ, Kind::Object),
+    (&table::OBJECT_IDLETIME, Kind::Object),
+    (&table::OBJECT_REFCOUNT, Kind::Object),
+    (&table::OBJECT_HELP, Kind::Object),
+    (&table::MEMORY_USAGE, Kind::Memory),
+    (&table::MEMORY_HELP, Kind::Memory),
 ];
 
 /// The arguments of one command, with the limits keys are checked against.
@@ -173,8 +244,10 @@ pub(super) struct Command<'a> {
     max_key_len: usize,
     /// Longest value accepted, however it arrived (bulk string or inline argument).
     pub(super) max_value_len: usize,
-    /// The command's name, lowercase.
-    name: &'static str,
+    /// The command's name, lowercase (`container|sub` for a subcommand).
+    pub(super) name: &'static str,
+    /// The container, for a subcommand.
+    pub(super) container: Option<&'static CommandSpec>,
 }
 
 impl<'a> Command<'a> {
@@ -194,7 +267,7 @@ impl<'a> Command<'a> {
         Ok(key)
     }
 
-    /// Arguments from `from` on, each checked as a key if `keys`.
+    /// Arguments from `from` on.
     pub(super) fn rest(&self, from: usize) -> Args<'a> {
         Args::new(self.buf, self.ranges.get(from..).unwrap_or_default())
     }
@@ -238,36 +311,64 @@ impl<'a> Command<'a> {
     }
 }
 
-/// Parses one framed command; see [`super::resp::RespProtocol::parse`].
+/// Parses one framed command; see [`super::resp::RespProtocol::parse`]. Also says which
+/// command of the command table it called, if it named one.
 pub(super) fn parse<'a>(
     buf: &'a [u8],
     ranges: &'a [Range<usize>],
     (max_key_len, max_value_len): (usize, usize),
     unknown: impl FnOnce() -> ClientError,
-) -> Result<Request<'a>, ClientError> {
+) -> (Option<Call>, Result<Request<'a>, ClientError>) {
     let all = Args::new(buf, ranges);
     let Some(name) = all.iter().next() else {
-        return Err(ClientError::EmptyLine);
+        return (None, Err(ClientError::EmptyLine));
     };
-    let Some(&(cmd, kind, arity)) = COMMANDS
+    let Some(&(mut spec, mut kind)) = COMMANDS
         .iter()
-        .find(|(known, _, _)| name.eq_ignore_ascii_case(known.as_bytes()))
+        .find(|(spec, _)| name.eq_ignore_ascii_case(spec.name.as_bytes()))
     else {
-        return Err(unknown());
+        return (None, Err(unknown()));
     };
-    let count = i32::try_from(all.len()).unwrap_or(i32::MAX);
+    let mut container = None;
+    // As Redis looks a call up: a container's subcommand names the command, and only its
+    // arity is checked; a container alone is checked as itself.
+    if let (false, Some(sub)) = (spec.subcommands.is_empty(), all.iter().nth(1)) {
+        let Some(&(sub_spec, sub_kind)) = spec.subcommand(sub).and_then(|found| {
+            SUBCOMMANDS
+                .iter()
+                .find(|(row, _)| std::ptr::eq(*row, found))
+        }) else {
+            let sub = sub.get(..MAX_SUBCOMMAND_ECHO).unwrap_or(sub);
+            let err = ClientError::UnknownSubcommand {
+                sub: String::from_utf8_lossy(sub).replace(['\r', '\n'], " "),
+                cmd: spec.name,
+            };
+            return (None, Err(err));
+        };
+        container = Some(spec);
+        (spec, kind) = (sub_spec, sub_kind);
+    }
     let command = Command {
         all,
         buf,
         ranges,
         max_key_len,
         max_value_len,
-        name: cmd,
+        name: spec.name,
+        container,
     };
-    if (arity > 0 && count != arity) || (arity < 0 && count < -arity) {
-        return Err(command.arity());
+    if !spec.accepts(all.len()) {
+        let call = Call {
+            command: spec,
+            rejected: true,
+        };
+        return (Some(call), Err(command.arity()));
     }
-    parse_kind(&command, kind)
+    let call = Call {
+        command: spec,
+        rejected: false,
+    };
+    (Some(call), parse_kind(&command, kind))
 }
 
 fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientError> {
@@ -389,7 +490,7 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
             Request::Flush
         }
         Kind::Info => Request::Info {
-            section: (n > 1).then(|| c.arg(1)),
+            sections: c.rest(1),
         },
         Kind::Usage => Request::Usage,
         Kind::Ping => match n {
@@ -402,27 +503,7 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
             c.integer(1)?;
             Request::Select { db: c.arg(1) }
         }
-        Kind::Client => parse_client(c)?,
         Kind::Hello => parse_hello(c)?,
-        Kind::Command => {
-            let sub = c.arg(1);
-            Request::Command {
-                count: n > 1 && sub.eq_ignore_ascii_case(b"count"),
-            }
-        }
-        Kind::Config => {
-            let sub = c.arg(1);
-            if !sub.eq_ignore_ascii_case(b"get") {
-                return Err(ClientError::UnknownSubcommand {
-                    sub: String::from_utf8_lossy(sub).into_owned(),
-                    cmd: "CONFIG",
-                });
-            }
-            if n != 3 {
-                return Err(ClientError::RespArity { cmd: "config|get" });
-            }
-            Request::ConfigGet { pattern: c.arg(2) }
-        }
         Kind::Auth => match n {
             2 => Request::Auth {
                 user: None,
@@ -446,6 +527,45 @@ fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientErro
         Kind::Unwatch => Request::Unwatch,
         Kind::Reset => Request::Reset,
         Kind::Quit => Request::Quit,
+        // Only reached if a container's arity lets it be called alone.
+        Kind::Container => return Err(c.arity()),
+        Kind::Help => match c.container {
+            Some(container) => Request::Help(container),
+            None => return Err(c.arity()),
+        },
+        Kind::CommandAll => Request::Command(CommandQuery::All),
+        Kind::ClientId => Request::ClientId,
+        Kind::ClientGetName => Request::ClientGetName,
+        Kind::ClientSetName => Request::ClientSetName { name: c.arg(2) },
+        Kind::ClientSetInfo => sub::client_set_info(c)?,
+        Kind::ClientList => sub::client_list(c)?,
+        Kind::ClientInfo => Request::Client(ClientQuery::Info),
+        Kind::ClientKill => sub::client_kill(c)?,
+        Kind::ClientReply => sub::client_reply(c)?,
+        Kind::ClientNoEvict => Request::Client(ClientQuery::NoEvict(sub::on_off(c.arg(2))?)),
+        Kind::ClientNoTouch => Request::Client(ClientQuery::NoTouch(sub::on_off(c.arg(2))?)),
+        Kind::CommandCount => Request::Command(CommandQuery::Count),
+        Kind::CommandDocs => Request::Command(CommandQuery::Docs(c.rest(2))),
+        Kind::CommandGetKeys | Kind::CommandGetKeysAndFlags => {
+            Request::Command(CommandQuery::GetKeys {
+                line: c.rest(2),
+                flags: kind == Kind::CommandGetKeysAndFlags,
+            })
+        }
+        Kind::CommandInfo => Request::Command(CommandQuery::Info(c.rest(2))),
+        Kind::CommandList => sub::command_list(c)?,
+        Kind::ConfigGet => Request::Config(ConfigQuery::Get(c.rest(2))),
+        Kind::ConfigSet => {
+            // Parameter and value pairs.
+            if n % 2 == 1 {
+                return Err(ClientError::Syntax);
+            }
+            Request::Config(ConfigQuery::Set(c.rest(2)))
+        }
+        Kind::ConfigResetStat => Request::Config(ConfigQuery::ResetStat),
+        Kind::SlowLogGet => sub::slowlog_get(c)?,
+        Kind::SlowLogLen => Request::SlowLog(SlowLogQuery::Len),
+        Kind::SlowLogReset => Request::SlowLog(SlowLogQuery::Reset),
     })
 }
 
@@ -633,37 +753,6 @@ fn relative_ttl(n: i64, unit: u64, cmd: &'static str) -> Result<TtlOption, Clien
     ttl_option(n, (unit, false), cmd)
 }
 
-/// CLIENT SETNAME / GETNAME / ID / SETINFO, and other subcommands clients send when they
-/// connect, accepted without effect.
-fn parse_client<'a>(c: &Command<'a>) -> Result<Request<'a>, ClientError> {
-    let sub = c.arg(1);
-    let is = |name: &str| sub.eq_ignore_ascii_case(name.as_bytes());
-    let n = c.all.len();
-    let arity = |cmd| ClientError::RespArity { cmd };
-    Ok(if is("setname") {
-        if n != 3 {
-            return Err(arity("client|setname"));
-        }
-        Request::ClientSetName { name: c.arg(2) }
-    } else if is("getname") {
-        Request::ClientGetName
-    } else if is("id") {
-        Request::ClientId
-    } else if is("setinfo") {
-        if n != 4 {
-            return Err(arity("client|setinfo"));
-        }
-        Request::ClientNoop
-    } else if is("no-evict") || is("no-touch") || is("reply") {
-        Request::ClientNoop
-    } else {
-        return Err(ClientError::UnknownSubcommand {
-            sub: String::from_utf8_lossy(sub).into_owned(),
-            cmd: "CLIENT",
-        });
-    })
-}
-
 /// `HELLO [protover [AUTH user pass] [SETNAME name]]`.
 fn parse_hello<'a>(c: &Command<'a>) -> Result<Request<'a>, ClientError> {
     let version = (c.all.len() > 1).then(|| c.arg(1));
@@ -687,4 +776,45 @@ fn parse_hello<'a>(c: &Command<'a>) -> Result<Request<'a>, ClientError> {
         name,
         auth,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether the parser serves this row: as a command, or as a subcommand.
+    fn parsed(spec: &CommandSpec) -> bool {
+        COMMANDS
+            .iter()
+            .chain(SUBCOMMANDS)
+            .any(|(row, _)| std::ptr::eq(*row, spec))
+    }
+
+    /// The command table and the parser cannot drift: every row of the table is parsed
+    /// (but those still pending, and their subcommands), and everything parsed has a row.
+    #[test]
+    fn every_row_is_parsed_and_everything_parsed_has_a_row() {
+        for spec in table::ALL {
+            let top = spec.name.split('|').next().unwrap();
+            let pending = table::PENDING.contains(&top);
+            assert_eq!(parsed(spec), !pending, "{}", spec.name);
+        }
+        for (spec, _) in COMMANDS.iter().chain(SUBCOMMANDS) {
+            assert!(
+                table::ALL.iter().any(|row| std::ptr::eq(*row, *spec)),
+                "{} is parsed but not in the table",
+                spec.name
+            );
+            assert!(
+                table::is_served(spec),
+                "{} is parsed but pending",
+                spec.name
+            );
+        }
+        for (spec, _) in SUBCOMMANDS {
+            let container = spec.name.split('|').next().unwrap();
+            let row = COMMANDS.iter().find(|(row, _)| row.name == container);
+            assert!(row.is_some(), "{}'s container is not parsed", spec.name);
+        }
+    }
 }

@@ -111,7 +111,7 @@ pub(super) fn parse_object<'a>(c: &Command<'a>) -> Result<Request<'a>, ClientErr
         if c.len() != 2 {
             return Err(ClientError::RespArity { cmd: "object|help" });
         }
-        return Ok(Request::Help {
+        return Ok(Request::HelpTopic {
             topic: HelpTopic::Object,
         });
     } else if is("encoding") {
@@ -142,7 +142,7 @@ pub(super) fn parse_memory<'a>(c: &Command<'a>) -> Result<Request<'a>, ClientErr
         if c.len() != 2 {
             return Err(ClientError::RespArity { cmd: "memory|help" });
         }
-        return Ok(Request::Help {
+        return Ok(Request::HelpTopic {
             topic: HelpTopic::Memory,
         });
     }
@@ -286,7 +286,7 @@ mod tests {
             ),
             (
                 &[b"MEMORY", b"HELP"],
-                Request::Help {
+                Request::HelpTopic {
                     topic: HelpTopic::Memory,
                 },
             ),

@@ -159,12 +159,7 @@ mod tests {
             ranges.push(start..buf.len());
         }
         let unknown = || ClientError::UnknownCommand("?".into());
-        check(super::super::resp_commands::parse(
-            &buf,
-            &ranges,
-            (8, 16),
-            unknown,
-        ));
+        check(super::super::resp_commands::parse(&buf, &ranges, (8, 16), unknown).1);
     }
 
     fn float(text: &str) -> LongDouble {

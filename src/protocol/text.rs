@@ -7,10 +7,13 @@ use std::io::Write as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
+use std::cell::Cell;
+
+use super::command_table::{self as table, CommandSpec};
 use super::info::Report;
 use super::{
-    ClientError, Deadline, Frame, Limits, Protocol, ProtocolError, Recovery, Reply, Request,
-    TimeUnit, MAX_RELATIVE_TTL_MS,
+    Args, Call, ClientError, Deadline, Frame, Limits, Protocol, ProtocolError, Recovery, Reply,
+    Request, TimeUnit, MAX_RELATIVE_TTL_MS,
 };
 use crate::command::Session;
 
@@ -143,7 +146,9 @@ impl TextProtocol {
                 unit: TimeUnit::Seconds,
             },
             Kind::Persist => Request::Persist { key: key()? },
-            Kind::Info => no_args().map(|()| Request::Info { section: None })?,
+            Kind::Info => no_args().map(|()| Request::Info {
+                sections: Args::new(&[], &[]),
+            })?,
             // Handled above, with its two arguments.
             Kind::Expire => return Err(arity),
         })
@@ -273,6 +278,7 @@ impl TextProtocol {
                 out.push(b'\n');
             }
             // No line-protocol request produces these.
+            Reply::Silent => {}
             Reply::Values(_)
             | Reply::Map(_)
             | Reply::Status(_)
@@ -282,8 +288,14 @@ impl TextProtocol {
             | Reply::TransactionAborted
             | Reply::Reset
             | Reply::Scan { .. }
+            | Reply::HelpText(_)
+            | Reply::Matches { .. }
+            | Reply::CommandInfo(_)
+            | Reply::CommandDocs(_)
+            | Reply::KeysAndFlags(_)
             | Reply::Help(_)
-            | Reply::Matches { .. } => {
+            | Reply::Clients(_)
+            | Reply::SlowLog(_) => {
                 out.extend_from_slice(b"ERROR reply has no line form\n");
             }
         }
@@ -298,6 +310,8 @@ pub struct TextWire {
     codec: TextProtocol,
     /// Inside a line that was too long: drop bytes up to its LF.
     discarding: bool,
+    /// The command the last parse called, for [`Protocol::call`].
+    call: Cell<Option<Call>>,
 }
 
 impl TextWire {
@@ -306,8 +320,28 @@ impl TextWire {
         Self {
             codec: TextProtocol::with_limits(limits),
             discarding: false,
+            call: Cell::new(None),
         }
     }
+}
+
+/// The command of the command table a line's request is counted as: the RESP command
+/// that does the same.
+fn counted_as(request: &Request<'_>) -> Option<&'static CommandSpec> {
+    Some(match request {
+        Request::Get { .. } => &table::GET,
+        Request::Set { .. } => &table::SET,
+        Request::Delete { .. } => &table::DEL,
+        Request::Usage => &table::USAGE,
+        Request::Ping => &table::PING,
+        Request::Quit => &table::QUIT,
+        Request::Ttl { .. } => &table::TTL,
+        Request::Persist { .. } => &table::PERSIST,
+        Request::Expire { .. } | Request::ExpireInvalid { .. } => &table::EXPIRE,
+        Request::Info { .. } => &table::INFO,
+        Request::Auth { .. } => &table::AUTH,
+        _ => return None,
+    })
 }
 
 impl Protocol for TextWire {
@@ -331,7 +365,13 @@ impl Protocol for TextWire {
     }
 
     fn parse<'a>(&'a self, frame: &'a [u8]) -> Result<Request<'a>, ClientError> {
-        self.codec.parse(frame.strip_suffix(b"\n").unwrap_or(frame))
+        let request = self.codec.parse(frame.strip_suffix(b"\n").unwrap_or(frame));
+        let command = request.as_ref().ok().and_then(counted_as);
+        self.call.set(command.map(|command| Call {
+            command,
+            rejected: false,
+        }));
+        request
     }
 
     fn encode(&self, reply: &Reply<'_>, _session: &Session, out: &mut Vec<u8>) {
@@ -349,6 +389,10 @@ impl Protocol for TextWire {
 
     fn recovery(&self) -> Recovery {
         Recovery::Skip
+    }
+
+    fn call(&self) -> Option<Call> {
+        self.call.get()
     }
 }
 

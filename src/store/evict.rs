@@ -79,7 +79,7 @@ pub fn evict_once(
         let find = |hash| store.map.get_key_value(&ByHash(hash), &guard);
         let mut sample = ArrayVec::<_, MAX_SAMPLES>::new();
         let now = store.now_ms();
-        pool.draw(store.config.samples, &find, &mut sample);
+        pool.draw(store.samples(), &find, &mut sample);
         outcome.sampled += sample.len();
         let Some(&(index, hash, (victim, victim_meta))) = choose(store, &sample, now) else {
             break;
@@ -139,7 +139,7 @@ fn choose<'s, 'g>(
     }
     // Age as a signed distance, so an entry touched after `now` counts as youngest.
     let age = |meta: &Meta| now.wrapping_sub(meta.stamp()) as i32;
-    match store.config.policy {
+    match store.policy() {
         EvictionPolicy::Lru => sample.iter().max_by_key(|(_, _, (_, meta))| age(meta)),
         EvictionPolicy::TinyLfu => sample
             .iter()
@@ -172,14 +172,8 @@ mod tests {
     /// `store` with its limit lowered to its shared structures plus `entry_bytes`.
     fn with_entry_budget(store: Store, entry_bytes: u64) -> Store {
         store.refresh_structures();
-        let max_bytes = store.structure_bytes() + entry_bytes;
-        Store {
-            config: StoreConfig {
-                max_bytes,
-                ..store.config
-            },
-            ..store
-        }
+        store.set_max_bytes(store.structure_bytes() + entry_bytes);
+        store
     }
 
     #[test]

@@ -91,7 +91,9 @@ use self::sampler::Sampler;
 use self::sketch::FrequencySketch;
 use self::stats::{Counter, Stats, StatsSnapshot};
 use crate::sync::thread::{self, Thread};
-use crate::sync::{AtomicU32, AtomicU64, Guard, Map, Mutex, Ordering, Reclaim as _, TryLockError};
+use crate::sync::{
+    AtomicU32, AtomicU64, AtomicUsize, Guard, Map, Mutex, Ordering, Reclaim as _, TryLockError,
+};
 
 /// Expected bytes per entry when sizing the frequency sketch from the memory limit.
 const SKETCH_BYTES_PER_ENTRY: u64 = 128;
@@ -170,6 +172,25 @@ pub enum StoreError {
     NotFinite,
 }
 
+/// The frequency sketch for a store limited to `max_bytes`.
+fn new_sketch(max_bytes: u64) -> FrequencySketch {
+    let entries = max_bytes / SKETCH_BYTES_PER_ENTRY;
+    FrequencySketch::new(usize::try_from(entries).unwrap_or(usize::MAX))
+}
+
+/// The heap step's shift for a limit: see `Store::heap_step_shift`.
+fn heap_step_shift(max_bytes: u64) -> u32 {
+    (max_bytes / HEAP_STEPS).max(MIN_HEAP_STEP).ilog2()
+}
+
+/// A policy as the store keeps it in an atomic.
+fn policy_code(policy: EvictionPolicy) -> u32 {
+    match policy {
+        EvictionPolicy::TinyLfu => 0,
+        EvictionPolicy::Lru => 1,
+    }
+}
+
 /// The bytes of an entry's key and value, as `USAGE` counts them.
 pub fn entry_size(key: &[u8], value: &[u8]) -> u64 {
     // usize → u64 is lossless on every supported target.
@@ -246,17 +267,25 @@ pub struct Store {
     heap: OnceLock<HeapGauge>,
     /// A writer whose charge carries `used` across a multiple of 2^this refreshes
     /// `structure_bytes`: the heap then is read every [`HEAP_STEPS`]th of the limit
-    /// written, however busy the low-priority evictor is.
-    heap_step_shift: u32,
+    /// written, however busy the low-priority evictor is. Follows the limit.
+    heap_step_shift: AtomicU32,
     /// When (in access-stamp milliseconds) the heap's reading is next due: a writer whose
     /// charge finds it due refreshes `structure_bytes`. In steady churn `used` hovers just
     /// under the budget and crosses no step, and the low-priority evictor may go a
     /// hundred milliseconds without a turn.
     heap_due_ms: AtomicU32,
-    /// Limits and eviction settings.
+    /// Limits and eviction settings, as the store was created with; the limit, the
+    /// policy and the sample size may have changed since (`max_bytes` and below).
     config: StoreConfig,
-    /// Access frequencies, for the TinyLFU policy; `None` under plain LRU.
-    sketch: Option<FrequencySketch>,
+    /// The memory limit; CONFIG SET maxmemory changes it while the store serves.
+    max_bytes: AtomicU64,
+    /// The eviction policy, as [`policy_code`]; changed the same way.
+    policy: AtomicU32,
+    /// Entries per eviction sample; changed the same way.
+    samples: AtomicUsize,
+    /// Access frequencies, for the TinyLFU policy: made when the store starts under it,
+    /// or when it first switches to it.
+    sketch: OnceLock<FrequencySketch>,
     /// Random access to live entries, for eviction.
     sampler: Sampler,
     /// Random access to entries with an expiry, for active expiry.
@@ -289,10 +318,11 @@ impl Store {
 
     /// An empty store whose expiry times are compared with `clock`.
     pub fn with_clock(config: StoreConfig, clock: Clock) -> Self {
-        let sketch = (config.policy == EvictionPolicy::TinyLfu).then(|| {
-            let entries = config.max_bytes / SKETCH_BYTES_PER_ENTRY;
-            FrequencySketch::new(usize::try_from(entries).unwrap_or(usize::MAX))
-        });
+        let sketch = OnceLock::new();
+        if config.policy == EvictionPolicy::TinyLfu {
+            // The lock was just made: nothing else can have set it.
+            let _ = sketch.set(new_sketch(config.max_bytes));
+        }
         Self {
             map: crate::sync::new_map(PassThrough),
             used: AtomicU64::new(0),
@@ -302,9 +332,12 @@ impl Store {
             structures: Mutex::new(Overheads::default()),
             structure_bytes: AtomicU64::new(0),
             heap: OnceLock::new(),
-            heap_step_shift: (config.max_bytes / HEAP_STEPS).max(MIN_HEAP_STEP).ilog2(),
+            heap_step_shift: AtomicU32::new(heap_step_shift(config.max_bytes)),
             heap_due_ms: AtomicU32::new(0),
             config,
+            max_bytes: AtomicU64::new(config.max_bytes),
+            policy: AtomicU32::new(policy_code(config.policy)),
+            samples: AtomicUsize::new(config.samples),
             sketch,
             sampler: Sampler::new(),
             expiring: Sampler::new(),
@@ -361,6 +394,12 @@ impl Store {
     /// Hits, misses, evictions and expirations so far.
     pub fn stats(&self) -> StatsSnapshot {
         self.stats.snapshot()
+    }
+
+    /// Zeroes the hits, misses, evictions and expirations (CONFIG RESETSTAT). Counts
+    /// made while it runs may survive it.
+    pub fn reset_stats(&self) {
+        self.stats.reset();
     }
 
     /// The number of entries with an expiry (some may have expired and not be removed
@@ -484,7 +523,7 @@ impl Store {
 
     /// What entries may be charged: the memory limit less the shared structures.
     pub fn entry_budget(&self) -> u64 {
-        self.config.max_bytes.saturating_sub(self.structure_bytes())
+        self.max_bytes().saturating_sub(self.structure_bytes())
     }
 
     /// Re-estimates the shared structures from the entries stored and the new keys since
@@ -515,7 +554,7 @@ impl Store {
             new_keys.wrapping_sub(overheads.new_keys_seen),
         );
         overheads.new_keys_seen = new_keys;
-        let sketch = self.sketch.as_ref().map_or(0, FrequencySketch::grown_bytes);
+        let sketch = self.sketch.get().map_or(0, FrequencySketch::grown_bytes);
         let estimated = overheads.table.table_bytes() + sketch;
         if let Some(heap) = self.heap.get() {
             let now = Instant::now();
@@ -531,7 +570,7 @@ impl Store {
                     Ordering::Relaxed,
                 );
                 if let Some(stats) = (heap.read)() {
-                    let cap = self.config.max_bytes / MAX_OVERHEAD_FRACTION;
+                    let cap = self.max_bytes() / MAX_OVERHEAD_FRACTION;
                     let grown = stats.held().saturating_sub(heap.baseline.held());
                     // Removed entries awaiting reclamation beyond a 32nd of the limit are
                     // not charged: evicting cannot free them sooner, and while papaya copies
@@ -539,7 +578,7 @@ impl Store {
                     // freed no sooner either (a fifth of the limit went that way).
                     let excused = self
                         .reclaiming_bytes()
-                        .saturating_sub(self.config.max_bytes / RECLAIMING_CHARGED_FRACTION);
+                        .saturating_sub(self.max_bytes() / RECLAIMING_CHARGED_FRACTION);
                     overheads.uncharged = grown
                         .saturating_sub(self.used_bytes() + estimated + excused)
                         .min(cap);
@@ -577,19 +616,66 @@ impl Store {
 
     /// The memory limit in bytes.
     pub fn max_bytes(&self) -> u64 {
-        self.config.max_bytes
+        // Ordering: Relaxed; a setting read afresh by every decision, guarding no memory.
+        self.max_bytes.load(Ordering::Relaxed)
     }
 
-    /// The limits and eviction settings.
+    /// Changes the memory limit while the store serves: writers and the evictor use the
+    /// new limit from their next decision, and the evictor is woken if entries are now
+    /// over it. The overshoot allowed above the limit stays as configured.
+    pub fn set_max_bytes(&self, max_bytes: u64) {
+        // Ordering: Relaxed; see `max_bytes`. Nothing else changes with it atomically:
+        // the heap step only times the heap's readings.
+        self.max_bytes.store(max_bytes, Ordering::Relaxed);
+        self.heap_step_shift
+            .store(heap_step_shift(max_bytes), Ordering::Relaxed);
+        if self.used_bytes() > self.entry_budget() {
+            self.wake_evictor();
+        }
+    }
+
+    /// The eviction policy in use.
+    pub fn policy(&self) -> EvictionPolicy {
+        // Ordering: Relaxed; a setting, guarding no memory (the sketch has its own lock).
+        match self.policy.load(Ordering::Relaxed) {
+            0 => EvictionPolicy::TinyLfu,
+            _ => EvictionPolicy::Lru,
+        }
+    }
+
+    /// Changes the eviction policy while the store serves. The first switch to TinyLFU
+    /// makes its frequency sketch, sized for the limit at that time, which then starts
+    /// counting.
+    pub fn set_policy(&self, policy: EvictionPolicy) {
+        if policy == EvictionPolicy::TinyLfu {
+            self.sketch.get_or_init(|| new_sketch(self.max_bytes()));
+        }
+        // Ordering: Relaxed; see `policy`.
+        self.policy.store(policy_code(policy), Ordering::Relaxed);
+    }
+
+    /// Entries per eviction sample.
+    pub fn samples(&self) -> usize {
+        // Ordering: Relaxed; a setting, guarding no memory.
+        self.samples.load(Ordering::Relaxed)
+    }
+
+    /// Changes the entries per eviction sample (1 to [`evict::MAX_SAMPLES`]).
+    pub fn set_samples(&self, samples: usize) {
+        // Ordering: Relaxed; see `samples`.
+        self.samples
+            .store(samples.clamp(1, evict::MAX_SAMPLES), Ordering::Relaxed);
+    }
+
+    /// The limits and eviction settings the store was created with; [`Store::max_bytes`],
+    /// [`Store::policy`] and [`Store::samples`] say what they are now.
     pub fn config(&self) -> &StoreConfig {
         &self.config
     }
 
     /// The most `used` may reach: the limit plus the allowed overshoot.
     pub fn hard_cap_bytes(&self) -> u64 {
-        self.config
-            .max_bytes
-            .saturating_add(self.config.overshoot_bytes)
+        self.max_bytes().saturating_add(self.config.overshoot_bytes)
     }
 
     /// The number of live entries.
@@ -659,7 +745,7 @@ impl Store {
                 break;
             }
         }
-        if let Some(sketch) = &self.sketch {
+        if let Some(sketch) = self.sketch.get() {
             sketch.fit(self.len());
             sketch.age_if_due();
         }
@@ -702,7 +788,7 @@ impl Store {
                 "expired"
             );
         }
-        if let Some(sketch) = &self.sketch {
+        if let Some(sketch) = self.sketch.get() {
             sketch.fit(self.len());
             sketch.age_if_due();
         }
@@ -711,7 +797,7 @@ impl Store {
     /// Refuses an entry of `size` key and value bytes whose `charge` alone is more than
     /// the whole limit.
     fn check_fits(&self, size: u64, charge: u64) -> Result<(), StoreError> {
-        let max_bytes = self.config.max_bytes.min(MAX_ENTRY_BYTES);
+        let max_bytes = self.max_bytes().min(MAX_ENTRY_BYTES);
         if charge > max_bytes || size > MAX_ENTRY_BYTES {
             return Err(StoreError::LargerThanLimit { max_bytes });
         }
@@ -752,9 +838,10 @@ impl Store {
                 Ordering::Relaxed,
             ) {
                 Ok(_) => {
+                    // Ordering: Relaxed; see `heap_step_shift`.
+                    let step_shift = self.heap_step_shift.load(Ordering::Relaxed);
                     if self.heap.get().is_some()
-                        && ((used >> self.heap_step_shift)
-                            != ((used + size) >> self.heap_step_shift)
+                        && ((used >> step_shift) != ((used + size) >> step_shift)
                             || self.heap_reading_due(meta.stamp()))
                     {
                         self.refresh_unless_busy();
@@ -802,16 +889,16 @@ impl Store {
     }
 
     fn record_access(&self, hash: u64) {
-        if let Some(sketch) = &self.sketch {
-            sketch.record(hash);
+        if self.policy() == EvictionPolicy::TinyLfu {
+            if let Some(sketch) = self.sketch.get() {
+                sketch.record(hash);
+            }
         }
     }
 
     /// The estimated read frequency of the key with this [`key_hash`] (0 under plain LRU).
     pub fn frequency(&self, hash: u64) -> u8 {
-        self.sketch
-            .as_ref()
-            .map_or(0, |sketch| sketch.estimate(hash))
+        self.sketch.get().map_or(0, |sketch| sketch.estimate(hash))
     }
 
     /// Takes the entry's charge off `used` and its bytes off `data`.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Shards per counter; threads pick one round-robin. More than the cores of most hosts
 /// this runs on, so two busy threads rarely share one.
-const SHARDS: usize = 16;
+pub const SHARDS: usize = 16;
 
 /// One shard, on a cache line of its own (two, for CPUs that prefetch line pairs).
 #[derive(Default)]
@@ -20,6 +20,12 @@ static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
 thread_local! {
     /// This thread's shard of every counter.
     static SHARD: Cell<usize> = Cell::new(NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS);
+}
+
+/// This thread's shard, below [`SHARDS`]: for other sharded counters to pick theirs the
+/// same way.
+pub fn thread_shard() -> usize {
+    SHARD.with(Cell::get)
 }
 
 /// A counter sharded by thread.
@@ -60,6 +66,14 @@ impl Counter {
             .fold(0, u64::wrapping_add)
     }
 
+    /// Zeroes every shard; adds made meanwhile may survive.
+    pub fn reset(&self) {
+        for shard in self.shards.iter() {
+            // Ordering: Relaxed; a statistic.
+            shard.0.store(0, Ordering::Relaxed);
+        }
+    }
+
     /// Bytes of memory the counter takes.
     pub fn memory_bytes(&self) -> usize {
         self.shards.len() * std::mem::size_of::<Shard>()
@@ -93,6 +107,13 @@ pub struct StatsSnapshot {
 }
 
 impl Stats {
+    /// Zeroes every counter.
+    pub fn reset(&self) {
+        for counter in [&self.hits, &self.misses, &self.evicted, &self.expired] {
+            counter.reset();
+        }
+    }
+
     /// The counters' current totals.
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use super::{resp_command, show, Client, External, Server};
 
 /// A RESP2 reply.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
     /// `+...`
     Simple(String),
@@ -87,9 +87,10 @@ pub struct SideBySide {
     pub theirs: Resp,
     /// Blink Store's client.
     pub ours: Resp,
-    // Held so both servers live as long as the clients.
-    _redis: External,
-    _blink: Server,
+    /// Redis, held so it lives as long as the clients.
+    pub redis: External,
+    /// Blink Store, held so it lives as long as the clients.
+    pub blink: Server,
 }
 
 impl SideBySide {
@@ -105,8 +106,8 @@ impl SideBySide {
         SideBySide {
             theirs: Resp::connect(redis.addr().parse().unwrap()),
             ours: Resp::connect(blink.tcp.unwrap()),
-            _redis: redis,
-            _blink: blink,
+            redis,
+            blink,
         }
     }
 
@@ -135,11 +136,11 @@ impl SideBySide {
         }
     }
 
-    /// Another client of each: Redis's, then Blink's.
-    pub fn connect_again(&self) -> (Resp, Resp) {
+    /// A new client of each: Redis's, then Blink's.
+    pub fn connect(&self) -> (Resp, Resp) {
         (
-            Resp::connect(self._redis.addr().parse().unwrap()),
-            Resp::connect(self._blink.tcp.unwrap()),
+            Resp::connect(self.redis.addr().parse().unwrap()),
+            Resp::connect(self.blink.tcp.unwrap()),
         )
     }
 }

@@ -12,6 +12,7 @@ mod common;
 
 mod bench_tool;
 mod cli;
+mod command_table;
 mod concurrency;
 mod differential;
 mod example_client_go;
@@ -35,5 +36,6 @@ mod resp_objects;
 mod resp_strings;
 mod resp_wire;
 mod rust_client;
+mod server_admin;
 mod transactions;
 mod workflows;

@@ -136,7 +136,7 @@ fn an_expired_watched_key_aborts_exec() {
 #[test]
 fn a_write_by_another_connection_aborts_exec() {
     let mut both = SideBySide::start();
-    let (mut redis_other, mut blink_other) = both.connect_again();
+    let (mut redis_other, mut blink_other) = both.connect();
     both.assert_same(&[&[b"SET", b"k", b"1"], &[b"WATCH", b"k"], &[b"MULTI"]]);
     assert_eq!(
         redis_other.call(&[b"SET", b"k", b"2"]),

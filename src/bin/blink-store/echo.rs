@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
-use blink_store::listener::{self, Accept, Listeners};
+use blink_store::listener::{self, Accept, Listeners, Peer};
 use blink_store::protocol::Wire;
 
 /// The TCP address served when neither `--tcp` nor `--unix` is given: next to the
@@ -38,7 +38,7 @@ pub async fn run(listeners: Listeners, shutdown: CancellationToken) -> std::io::
 struct Echo;
 
 impl Accept for Echo {
-    fn accept<S>(self: &Arc<Self>, stream: S, peer: String, _wire: Wire)
+    fn accept<S>(self: &Arc<Self>, stream: S, peer: Peer, _wire: Wire)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
