@@ -29,6 +29,7 @@ mod memory;
 mod protocol;
 mod readme_quickstart;
 mod redis_clients;
+mod redis_differential;
 mod resp;
 mod rust_client;
 mod workflows;
