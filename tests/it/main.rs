@@ -30,6 +30,7 @@ mod memory;
 mod protocol;
 mod readme_quickstart;
 mod redis_clients;
+mod redis_differential;
 mod resp;
 mod resp_keyspace;
 mod resp_objects;

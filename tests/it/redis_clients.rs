@@ -4,6 +4,11 @@
 //! load; and twemproxy, configured by the documented docs/nutcracker.yml, shards keys
 //! over three servers.
 //!
+//! Caching libraries run their own scripts: Django's and Flask-Caching's Redis backends,
+//! and redis-py's and ioredis's transactions, WATCH retries and SCAN iteration. Each of
+//! these scripts also runs against a real `redis-server`, which shows that what it
+//! expects is what Redis does.
+//!
 //! .ci/test installs every tool these tests drive. A missing one fails its test with a
 //! message that says so: nothing is skipped.
 
@@ -329,4 +334,126 @@ fn twemproxy_shards_keys_over_three_servers_with_the_documented_config() {
         "keys over all servers"
     );
     proxy.stop();
+}
+
+/// Where an acceptance script connects: the server under test, or a real `redis-server`
+/// that shows the script itself expects what Redis does. Either stops when dropped.
+enum Target {
+    Blink(Server),
+    Redis(common::External),
+}
+
+impl Target {
+    fn blink() -> Target {
+        Target::Blink(start_server())
+    }
+
+    fn redis() -> Target {
+        Target::Redis(common::External::redis())
+    }
+
+    fn host_and_port(&self) -> (String, String) {
+        match self {
+            Target::Blink(server) => host_and_port(server),
+            Target::Redis(redis) => {
+                let addr: SocketAddr = redis.addr().parse().unwrap();
+                (addr.ip().to_string(), addr.port().to_string())
+            }
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Target::Blink(_) => "Blink Store",
+            Target::Redis(_) => "redis-server",
+        }
+    }
+}
+
+fn python() -> PathBuf {
+    let python = root().join("target/pyenv/bin/python3");
+    assert!(
+        python.is_file(),
+        "{} is missing: .ci/test makes it (python3 -m venv target/pyenv)",
+        python.display()
+    );
+    python
+}
+
+fn node_with_ioredis() -> PathBuf {
+    let node = tool("node", "nodejs");
+    let module = root().join("tests/clients/node_modules/ioredis");
+    assert!(
+        module.is_dir(),
+        "ioredis is missing: .ci/test installs it (npm ci --prefix tests/clients)"
+    );
+    node
+}
+
+/// Runs the acceptance script `script` of tests/clients with `program` against
+/// `target`, and fails with everything it printed unless it passes every check. The
+/// scripts say themselves which library is missing, if one is.
+fn passes(program: PathBuf, script: &str, target: &Target) {
+    let (host, port) = target.host_and_port();
+    let finished = run_with_deadline(
+        Command::new(program)
+            .arg(client_script(script))
+            .args([&host, &port]),
+        SCRIPT_TIMEOUT,
+    );
+    let what = format!("{script} against {}", target.name());
+    finished.assert_success(&what);
+    finished.assert_stdout_has(&what, "all checks passed");
+}
+
+#[test]
+fn redis_py_transactions_watch_and_scan_iter_pass_against_redis() {
+    passes(python(), "redis_py_transactions_check.py", &Target::redis());
+}
+
+#[test]
+#[ignore = "needs MULTI/EXEC, WATCH/UNWATCH and SCAN (issue 16 merge)"]
+fn redis_py_transactions_watch_and_scan_iter_pass() {
+    passes(python(), "redis_py_transactions_check.py", &Target::blink());
+}
+
+#[test]
+fn django_redis_cache_passes_against_redis() {
+    passes(python(), "django_cache_check.py", &Target::redis());
+}
+
+#[test]
+#[ignore = "needs MULTI/EXEC: set_many() is a transaction (issue 16 merge)"]
+fn django_redis_cache_passes() {
+    passes(python(), "django_cache_check.py", &Target::blink());
+}
+
+#[test]
+fn flask_caching_redis_cache_passes_against_redis() {
+    passes(python(), "flask_caching_check.py", &Target::redis());
+}
+
+#[test]
+#[ignore = "needs KEYS: clear() finds the prefixed keys with it (issue 16 merge)"]
+fn flask_caching_redis_cache_passes() {
+    passes(python(), "flask_caching_check.py", &Target::blink());
+}
+
+#[test]
+fn ioredis_multi_pipeline_and_scan_stream_pass_against_redis() {
+    passes(
+        node_with_ioredis(),
+        "ioredis_transactions_check.js",
+        &Target::redis(),
+    );
+}
+
+#[test]
+#[ignore = "needs MULTI/EXEC/DISCARD, WATCH/UNWATCH and SCAN (issue 16 merge)"]
+fn ioredis_multi_pipeline_and_scan_stream_pass() {
+    passes(
+        node_with_ioredis(),
+        "ioredis_transactions_check.js",
+        &Target::blink(),
+    );
 }
