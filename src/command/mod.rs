@@ -146,7 +146,21 @@ fn execute<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>)
         } => lcs::lcs(store, keys, answer, max_table_bytes, guard),
         Request::Wait => server::wait(),
         Request::Delete { key } => keys::delete(store, key),
-        Request::DeleteMany { keys } => keys::delete_many(store, keys),
+        Request::DeleteMany { keys } => {
+            // Only the keys that existed are modified, and the reply counts, not names,
+            // them: find them first (a key another client deletes meanwhile is marked
+            // twice, which changes nothing).
+            let existed: Vec<&[u8]> = if watches.any() {
+                keys.iter()
+                    .filter(|key| store.lookup(key, guard).is_some())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let reply = keys::delete_many(store, keys);
+            existed.into_iter().for_each(|key| watches.touch(key));
+            reply
+        }
         Request::Exists { keys } => keys::exists(store, keys, guard),
         Request::Expire {
             key,

@@ -117,12 +117,16 @@ pub fn intercept<'a>(
         // Run at once, as Redis does: QUIT closes, RESET ends the transaction.
         Ok(request @ (Request::Quit | Request::Reset)) => Step::Run(request),
         Ok(_) => Step::Answer(queue.push(protocol, frame)),
+        // Redis finds these only when the command runs (an odd number of MSET's
+        // arguments, a bad option): queue it, and EXEC answers the same error in its
+        // place.
+        Err(_) if protocol.call().is_some_and(|call| !call.rejected) => {
+            Step::Answer(queue.push(protocol, frame))
+        }
         Err(err) if refused_before_queuing(&err) => {
             queue.failed = true;
             Step::Answer(Reply::Error(err))
         }
-        // Redis finds these only when the command runs: queue it, and EXEC answers the
-        // same error in its place.
         Err(_) => Step::Answer(queue.push(protocol, frame)),
     }
 }
@@ -136,7 +140,8 @@ pub fn abort<'a>(session: &mut super::Session, why: &dyn std::fmt::Display) -> R
 }
 
 /// Whether Redis refuses this mistake before queuing (and so fails the transaction):
-/// an unknown command or subcommand, or a wrong number of arguments.
+/// an unknown command or subcommand, or a number of arguments its command table refuses
+/// (a call the protocol does not mark as accepted).
 fn refused_before_queuing(err: &ClientError) -> bool {
     matches!(
         err,
@@ -355,11 +360,6 @@ pub fn touch_modified(watches: &Watches, request: &Request<'_>, reply: &Reply<'_
             }
         }
         Request::MSet { pairs } => pairs.iter().step_by(2).for_each(|key| watches.touch(key)),
-        Request::DeleteMany { keys } => {
-            if !matches!(reply, Reply::Integer(0) | Reply::Deleted(0)) {
-                keys.iter().for_each(|key| watches.touch(key));
-            }
-        }
         Request::GetDel { key } => {
             if matches!(reply, Reply::Value(_)) {
                 watches.touch(key);
@@ -410,8 +410,9 @@ pub fn touch_modified(watches: &Watches, request: &Request<'_>, reply: &Reply<'_
                 watches.touch(key);
             }
         }
-        // Marked before it runs: see `Watches::touch_where`.
+        // Marked where they run, which knows which keys existed.
         Request::Flush
+        | Request::DeleteMany { .. }
         | Request::Get { .. }
         | Request::GetRange { .. }
         | Request::GetBit { .. }

@@ -79,6 +79,11 @@ fn bit_span(c: &Command<'_>) -> Result<BitSpan, LateError> {
     }
     let integer = |i| parse_integer(c.arg(i)).ok_or(LateError::NotAnInteger);
     let (start, end) = (integer(2)?, integer(3)?);
+    // Redis answers 0 for a range of two negative indexes the wrong way round before it
+    // reads the unit, so even an unknown unit is no error then.
+    if start < 0 && end < 0 && start > end {
+        return Ok(BitSpan::Bytes { start, end });
+    }
     let unit = c.arg(4);
     if n == 4 || unit.eq_ignore_ascii_case(b"byte") {
         Ok(BitSpan::Bytes { start, end })

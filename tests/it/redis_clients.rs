@@ -412,7 +412,6 @@ fn redis_py_transactions_watch_and_scan_iter_pass_against_redis() {
 }
 
 #[test]
-#[ignore = "needs MULTI/EXEC, WATCH/UNWATCH and SCAN (issue 16 merge)"]
 fn redis_py_transactions_watch_and_scan_iter_pass() {
     passes(python(), "redis_py_transactions_check.py", &Target::blink());
 }
@@ -423,7 +422,6 @@ fn django_redis_cache_passes_against_redis() {
 }
 
 #[test]
-#[ignore = "needs MULTI/EXEC: set_many() is a transaction (issue 16 merge)"]
 fn django_redis_cache_passes() {
     passes(python(), "django_cache_check.py", &Target::blink());
 }
@@ -434,7 +432,6 @@ fn flask_caching_redis_cache_passes_against_redis() {
 }
 
 #[test]
-#[ignore = "needs KEYS: clear() finds the prefixed keys with it (issue 16 merge)"]
 fn flask_caching_redis_cache_passes() {
     passes(python(), "flask_caching_check.py", &Target::blink());
 }
@@ -449,7 +446,6 @@ fn ioredis_multi_pipeline_and_scan_stream_pass_against_redis() {
 }
 
 #[test]
-#[ignore = "needs MULTI/EXEC/DISCARD, WATCH/UNWATCH and SCAN (issue 16 merge)"]
 fn ioredis_multi_pipeline_and_scan_stream_pass() {
     passes(
         node_with_ioredis(),

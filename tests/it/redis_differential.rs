@@ -385,6 +385,11 @@ fn two_redis_servers_agree_on_every_generator() {
 #[test]
 fn blink_store_answers_random_sequences_as_redis_does() {
     let redis = External::redis();
+    // Redis held to Blink Store's default value limit (1 MiB), which also bounds bit
+    // offsets and SETRANGE: its proto-max-bulk-len.
+    let set = [&b"CONFIG"[..], b"SET", b"proto-max-bulk-len", b"1048576"];
+    let mut config = common::Resp::connect(redis.addr().parse().unwrap());
+    assert_eq!(config.call(&set), common::Reply::Simple("OK".into()));
     let blink = Server::start(&["--memory-limit", "64MiB"]);
     let run = Run::new(blink_generators());
     compare(

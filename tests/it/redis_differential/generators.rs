@@ -74,9 +74,20 @@ pub const ENABLED: &[&str] = &[
     "PING ECHO",
     "wrong arity",
     "pipeline",
-    // Off until merged: "MSETNX", "INCRBYFLOAT", "SETRANGE", "GETBIT", "SETBIT",
-    // "BITCOUNT", "RENAME RENAMENX", "COPY", "KEYS", "RANDOMKEY", "LCS",
-    // "WATCH UNWATCH", "EXEC DISCARD MULTI alone", "MULTI".
+    "MSETNX",
+    "INCRBYFLOAT",
+    "SETRANGE",
+    "GETBIT",
+    "SETBIT",
+    "BITCOUNT",
+    "RENAME RENAMENX",
+    "COPY",
+    "KEYS",
+    "RANDOMKEY",
+    "LCS",
+    "WATCH UNWATCH",
+    "EXEC DISCARD MULTI alone",
+    "MULTI",
     // Off until Blink Store answers as Redis 7.0 does:
     // "SET odd options": Redis accepts an option given twice (`NX NX`, `GET GET`,
     //   `KEEPTTL KEEPTTL`, `EX 100 EX 200`, the last time winning) and checks the whole
