@@ -29,7 +29,8 @@ pub mod transaction;
 
 pub use self::server::{ServerInfo, Session};
 
-use crate::protocol::{ClientError, ConfigQuery, Refusal, Reply, Request, SlowLogQuery};
+use crate::protocol::{ClientError, ConfigQuery, Refusal, Reply, Request, SlowLogQuery, TtlOption};
+use crate::store::update::Ttl;
 use crate::store::Store;
 use crate::sync::Guard;
 
@@ -115,7 +116,17 @@ fn execute<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>)
         Request::MGet { keys } => strings::mget(store, keys, guard),
         Request::MSet { pairs } => strings::mset(store, pairs),
         Request::GetDel { key } => strings::get_del(store, key, guard),
-        Request::GetEx { key, ttl } => strings::get_ex(store, key, ttl, guard),
+        Request::GetEx { key, ttl } => {
+            // PERSIST modifies the key only if it had an expiry to remove.
+            let persists = ttl == Ok(TtlOption::Persist)
+                && watches.any()
+                && matches!(store.ttl(key, guard), Ttl::Millis(_));
+            let reply = strings::get_ex(store, key, ttl, guard);
+            if persists {
+                watches.touch(key);
+            }
+            reply
+        }
         Request::IncrBy { key, delta } => strings::incr_by(store, key, delta, guard),
         Request::Append {
             key,
@@ -135,7 +146,22 @@ fn execute<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>)
             offset,
             on,
             max_len,
-        } => bits::set_bit(store, key, (offset, on), max_len, guard),
+        } => {
+            // Redis marks the key only if the value grows or the bit flips.
+            let changes = watches.any()
+                && store.lookup(key, guard).is_none_or(|entry| {
+                    let byte = usize::try_from(offset / 8).unwrap_or(usize::MAX);
+                    entry.value().get(byte).is_none_or(|&value| {
+                        let mask = 0x80u8 >> (offset % 8);
+                        (value & mask != 0) != on
+                    })
+                });
+            let reply = bits::set_bit(store, key, (offset, on), max_len, guard);
+            if changes && matches!(reply, Reply::Integer(_)) {
+                watches.touch(key);
+            }
+            reply
+        }
         Request::BitCount { key, span } => bits::bit_count(store, key, span, guard),
         Request::IncrByFloat { key, delta } => strings::incr_by_float(store, key, delta, guard),
         Request::MSetNx { pairs } => strings::mset_nx(store, pairs, guard),

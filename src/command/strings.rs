@@ -2,7 +2,7 @@
 //! INCR and DECR, INCRBYFLOAT, APPEND, SETRANGE, STRLEN.
 
 use crate::float::LongDouble;
-use crate::protocol::{Args, Reply, SetCondition, TtlOption};
+use crate::protocol::{Args, LateError, Reply, SetCondition, TtlOption};
 use crate::store::update::{Condition, ExpiryChange, SetOptions};
 use crate::store::Store;
 use crate::sync::Guard;
@@ -133,7 +133,17 @@ pub fn get_del<'a>(store: &Store, key: &[u8], guard: &'a Guard<'_>) -> Reply<'a>
 }
 
 /// GETEX.
-pub fn get_ex<'a>(store: &Store, key: &[u8], ttl: TtlOption, guard: &'a Guard<'_>) -> Reply<'a> {
+pub fn get_ex<'a>(
+    store: &Store,
+    key: &[u8],
+    ttl: Result<TtlOption, LateError>,
+    guard: &'a Guard<'_>,
+) -> Reply<'a> {
+    let ttl = match ttl {
+        Ok(ttl) => ttl,
+        Err(_) if store.lookup(key, guard).is_none() => return Reply::NotFound,
+        Err(err) => return Reply::Error(err.into()),
+    };
     store
         .get_and_expire(key, expiry_change(store, ttl), guard)
         .map_or(Reply::NotFound, Reply::Value)

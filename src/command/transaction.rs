@@ -366,7 +366,12 @@ pub fn touch_modified(watches: &Watches, request: &Request<'_>, reply: &Reply<'_
             }
         }
         Request::GetEx { key, ttl } => {
-            if matches!(reply, Reply::Value(_)) && ttl != crate::protocol::TtlOption::Unchanged {
+            // PERSIST is marked where it runs, which knows whether there was an expiry.
+            let changes = !matches!(
+                ttl,
+                Ok(crate::protocol::TtlOption::Unchanged | crate::protocol::TtlOption::Persist)
+            );
+            if matches!(reply, Reply::Value(_)) && changes {
                 watches.touch(key);
             }
         }
@@ -382,7 +387,6 @@ pub fn touch_modified(watches: &Watches, request: &Request<'_>, reply: &Reply<'_
         }
         Request::IncrBy { key, .. }
         | Request::Append { key, .. }
-        | Request::SetBit { key, .. }
         | Request::IncrByFloat { key, .. } => watches.touch(key),
         Request::SetRange { key, value, .. } => {
             if !value.is_empty() {
@@ -410,9 +414,10 @@ pub fn touch_modified(watches: &Watches, request: &Request<'_>, reply: &Reply<'_
                 watches.touch(key);
             }
         }
-        // Marked where they run, which knows which keys existed.
+        // Marked where they run, which knows what they change.
         Request::Flush
         | Request::DeleteMany { .. }
+        | Request::SetBit { .. }
         | Request::Get { .. }
         | Request::GetRange { .. }
         | Request::GetBit { .. }

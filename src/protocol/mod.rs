@@ -367,13 +367,18 @@ pub enum BitSpan {
 }
 
 /// An argument error Redis reports only once it has found the key: BITCOUNT of a missing
-/// key answers 0 whatever its range says.
+/// key answers 0 whatever its range says, GETEX of one nil whatever its time says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LateError {
     /// [`ClientError::NotAnInteger`].
     NotAnInteger,
     /// [`ClientError::Syntax`].
     Syntax,
+    /// [`ClientError::InvalidExpireTime`].
+    InvalidExpireTime {
+        /// The command, lowercase.
+        cmd: &'static str,
+    },
 }
 
 impl From<LateError> for ClientError {
@@ -381,6 +386,7 @@ impl From<LateError> for ClientError {
         match err {
             LateError::NotAnInteger => ClientError::NotAnInteger,
             LateError::Syntax => ClientError::Syntax,
+            LateError::InvalidExpireTime { cmd } => ClientError::InvalidExpireTime { cmd },
         }
     }
 }
@@ -620,8 +626,8 @@ pub enum Request<'a> {
     GetEx {
         /// The key.
         key: &'a [u8],
-        /// The new expiry.
-        ttl: TtlOption,
+        /// The new expiry, or the error its time gets if the key exists.
+        ttl: Result<TtlOption, LateError>,
     },
     /// Set an expiry (EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT).
     Expire {

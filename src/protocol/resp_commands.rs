@@ -11,7 +11,7 @@ use super::resp_strings;
 use super::resp_subcommands as sub;
 use super::{
     resp_keyspace, Args, Call, ClientError, ClientQuery, CommandQuery, ConfigQuery, Deadline,
-    Request, SetCondition, SlowLogQuery, TimeUnit, TtlOption, MAX_RELATIVE_TTL_MS,
+    LateError, Request, SetCondition, SlowLogQuery, TimeUnit, TtlOption, MAX_RELATIVE_TTL_MS,
 };
 
 /// Bytes of an unknown subcommand that its error echoes, as Redis's `%.128s`.
@@ -602,48 +602,108 @@ fn set_with<'a>(
 /// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL]`, in any order, each
 /// at most once, as Redis's `parseExtendedStringArgumentsOrReply` reads them.
 fn parse_set<'a>(c: &Command<'a>) -> Result<Request<'a>, ClientError> {
-    let mut condition = SetCondition::Always;
-    let mut ttl = TtlOption::Unchanged;
-    let mut get = false;
-    let mut i = 3;
-    while i < c.all.len() {
-        let option = c.arg(i);
-        let is = |name: &str| option.eq_ignore_ascii_case(name.as_bytes());
-        if is("nx") && condition == SetCondition::Always {
-            condition = SetCondition::IfAbsent;
-        } else if is("xx") && condition == SetCondition::Always {
-            condition = SetCondition::IfPresent;
-        } else if is("get") && !get {
-            get = true;
-        } else if is("keepttl") && ttl == TtlOption::Unchanged {
-            ttl = TtlOption::Keep;
-        } else if let Some(unit) = ttl_unit(option).filter(|_| ttl == TtlOption::Unchanged) {
-            if i + 1 >= c.all.len() {
+    let options = TimeOptions::read(c, 3)?;
+    // Redis checks the time only once every option has been read.
+    let ttl = match options.ttl {
+        TtlChoice::Unchanged => TtlOption::Unchanged,
+        TtlChoice::Keep => TtlOption::Keep,
+        TtlChoice::Persist => TtlOption::Persist,
+        TtlChoice::Time(unit, at) => ttl_option(c.integer(at)?, unit, "set")?,
+    };
+    Ok(set_with(
+        c.key(1)?,
+        c.value(2)?,
+        options.condition,
+        ttl,
+        options.get,
+    ))
+}
+
+/// `GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST]`. Redis reads the options, then answers
+/// nil for a missing key, and only then checks the time: a bad time is a late error.
+fn parse_getex<'a>(c: &Command<'a>) -> Result<Request<'a>, ClientError> {
+    let key = c.key(1)?;
+    let options = TimeOptions::read(c, 2)?;
+    let ttl = match options.ttl {
+        TtlChoice::Unchanged => Ok(TtlOption::Unchanged),
+        TtlChoice::Keep => Ok(TtlOption::Keep),
+        TtlChoice::Persist => Ok(TtlOption::Persist),
+        TtlChoice::Time(unit, at) => match parse_integer(c.arg(at)) {
+            None => Err(LateError::NotAnInteger),
+            Some(n) => ttl_option(n, unit, "getex")
+                .map_err(|_| LateError::InvalidExpireTime { cmd: "getex" }),
+        },
+    };
+    Ok(Request::GetEx { key, ttl })
+}
+
+/// The time option SET or GETEX was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TtlChoice {
+    /// None.
+    Unchanged,
+    /// `KEEPTTL` (SET).
+    Keep,
+    /// `PERSIST` (GETEX).
+    Persist,
+    /// `EX`, `PX`, `EXAT` or `PXAT` (its unit), the time at this argument.
+    Time((u64, bool), usize),
+}
+
+/// SET's and GETEX's options, read as Redis reads them: an option may be given again
+/// (a time given twice in the same unit: the last one counts) but never with one it
+/// conflicts with; anything else is a syntax error.
+struct TimeOptions {
+    condition: SetCondition,
+    get: bool,
+    ttl: TtlChoice,
+}
+
+impl TimeOptions {
+    /// The options from argument `from` on: SET's (from 3) or GETEX's (from 2).
+    fn read(c: &Command<'_>, from: usize) -> Result<Self, ClientError> {
+        let set = from == 3;
+        let mut options = Self {
+            condition: SetCondition::Always,
+            get: false,
+            ttl: TtlChoice::Unchanged,
+        };
+        let mut i = from;
+        while i < c.all.len() {
+            let option = c.arg(i);
+            let is = |name: &str| option.eq_ignore_ascii_case(name.as_bytes());
+            let ttl = options.ttl;
+            if set && is("nx") && options.condition != SetCondition::IfPresent {
+                options.condition = SetCondition::IfAbsent;
+            } else if set && is("xx") && options.condition != SetCondition::IfAbsent {
+                options.condition = SetCondition::IfPresent;
+            } else if set && is("get") {
+                options.get = true;
+            } else if set && is("keepttl") && matches!(ttl, TtlChoice::Unchanged | TtlChoice::Keep)
+            {
+                options.ttl = TtlChoice::Keep;
+            } else if !set
+                && is("persist")
+                && matches!(ttl, TtlChoice::Unchanged | TtlChoice::Persist)
+            {
+                options.ttl = TtlChoice::Persist;
+            } else if let Some(unit) = ttl_unit(option).filter(|&unit| {
+                i + 1 < c.all.len()
+                    && match ttl {
+                        TtlChoice::Unchanged => true,
+                        TtlChoice::Time(given, _) => given == unit,
+                        TtlChoice::Keep | TtlChoice::Persist => false,
+                    }
+            }) {
+                i += 1;
+                options.ttl = TtlChoice::Time(unit, i);
+            } else {
                 return Err(ClientError::Syntax);
             }
             i += 1;
-            ttl = ttl_option(c.integer(i)?, unit, "set")?;
-        } else {
-            return Err(ClientError::Syntax);
         }
-        i += 1;
+        Ok(options)
     }
-    Ok(set_with(c.key(1)?, c.value(2)?, condition, ttl, get))
-}
-
-/// `GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST]`.
-fn parse_getex<'a>(c: &Command<'a>) -> Result<Request<'a>, ClientError> {
-    let key = c.key(1)?;
-    let ttl = match c.all.len() {
-        2 => TtlOption::Unchanged,
-        3 if c.arg(2).eq_ignore_ascii_case(b"persist") => TtlOption::Persist,
-        4 => match ttl_unit(c.arg(2)) {
-            Some(unit) => ttl_option(c.integer(3)?, unit, "getex")?,
-            None => return Err(ClientError::Syntax),
-        },
-        _ => return Err(ClientError::Syntax),
-    };
-    Ok(Request::GetEx { key, ttl })
 }
 
 /// EXPIRE and friends: a time that may be zero or in the past (the key is then deleted),
