@@ -117,12 +117,7 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// Sends `input` to a connection over in-memory streams and returns all it replied.
-async fn converse(
-    input: &[u8],
-    read_size: usize,
-    limits: Limits,
-    store: Arc<Store>,
-) -> Vec<u8> {
+async fn converse(input: &[u8], read_size: usize, limits: Limits, store: Arc<Store>) -> Vec<u8> {
     // Two pipes, so the requests' pipe can be narrow while replies flow freely.
     let (mut to_server, server_reads) = tokio::io::duplex(read_size);
     let (server_writes, mut from_server) = tokio::io::duplex(64 * 1024);
@@ -164,8 +159,16 @@ async fn converse(
 
 /// Replies are whole replies of the protocol the first bytes chose, and bounded.
 fn check_replies(input: &[u8], out: &[u8], value_limit: usize) {
-    let resp = input.first() == Some(&b'*')
-        || input
+    // Leading empty lines are dropped before the first bytes choose.
+    let mut first = input;
+    while let Some(rest) = first
+        .strip_prefix(b"\n")
+        .or_else(|| first.strip_prefix(b"\r\n"))
+    {
+        first = rest;
+    }
+    let resp = first.first() == Some(&b'*')
+        || first
             .get(..6)
             .is_some_and(|start| start.eq_ignore_ascii_case(b"PING\r\n"));
     if resp {

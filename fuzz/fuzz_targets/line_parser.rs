@@ -99,7 +99,10 @@ fn check_request(protocol: &TextProtocol, line: &[u8], request: &Request<'_>) {
             password,
         } => {
             assert!(!password.is_empty(), "empty password from {}", show(line));
-            assert!(is_within(password, line), "password is not part of the line");
+            assert!(
+                is_within(password, line),
+                "password is not part of the line"
+            );
         }
         ref other => panic!("the line protocol produced {other:?} from {}", show(line)),
     }

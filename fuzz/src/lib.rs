@@ -143,7 +143,10 @@ pub fn resp_value_len(buf: &[u8], version: RespVersion) -> Result<usize, String>
             }
             Ok(next)
         }
-        b'$' => {
+        b'$' | b'=' => {
+            if kind == b'=' && version == RespVersion::Two {
+                return Err("a RESP3 verbatim string in RESP2".into());
+            }
             let len = number(1, end)?;
             if len == -1 {
                 if version == RespVersion::Three {
@@ -160,11 +163,18 @@ pub fn resp_value_len(buf: &[u8], version: RespVersion) -> Result<usize, String>
             }
             Ok(after + 2)
         }
-        b'*' | b'%' => {
-            if kind == b'%' && version == RespVersion::Two {
-                return Err("a RESP3 map in RESP2".into());
+        b'*' | b'%' | b'~' => {
+            if kind != b'*' && version == RespVersion::Two {
+                return Err("a RESP3 map or set in RESP2".into());
             }
             let count = number(1, end)?;
+            // EXEC's null array, in RESP2.
+            if kind == b'*' && count == -1 {
+                if version == RespVersion::Three {
+                    return Err("a RESP2 null array in RESP3".into());
+                }
+                return Ok(next);
+            }
             let count = usize::try_from(count).map_err(|_| format!("aggregate count {count}"))?;
             let items = if kind == b'%' { count * 2 } else { count };
             let mut pos = next;

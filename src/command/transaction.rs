@@ -399,7 +399,8 @@ pub fn touch_modified(watches: &Watches, request: &Request<'_>, reply: &Reply<'_
             }
         }
         Request::Rename { from, to, .. } => {
-            if matches!(reply, Reply::Ok | Reply::Integer(1)) {
+            // A key renamed to itself is left as it was.
+            if from != to && matches!(reply, Reply::Ok | Reply::Integer(1)) {
                 watches.touch(from);
                 watches.touch(to);
             }
