@@ -26,6 +26,7 @@ fn four_thousand_kib_values_with(policy: &str) {
 
     let mut found_bytes = 0;
     let mut found = 0;
+    let mut recent_evicted = Vec::new();
     for i in 0..4_000 {
         let key = format!("key{i:04}");
         let reply = client.request(format!("GET {key}\n").as_bytes());
@@ -34,12 +35,25 @@ fn four_thousand_kib_values_with(policy: &str) {
             found_bytes += (key.len() + value.len()) as u64;
         } else {
             assert_eq!(reply, "NOT_FOUND\n");
-            assert!(
-                i < 3_995,
-                "one of the last 5 keys written, {key}, was evicted"
-            );
+            if i >= 3_900 {
+                recent_evicted.push(key);
+            }
         }
     }
+    // Sampled LRU evicts a new key only from a sample holding nothing older: never one
+    // of the last few written. TinyLFU evicts the lowest estimated frequency first and
+    // breaks ties by recency, and its count-min sketch may overestimate the old keys it
+    // samples beside a new one, so now and then a recent key goes first: it may lose a
+    // couple of the last hundred, not more.
+    let (window, tolerated) = if policy == "lru" { (5, 0) } else { (100, 2) };
+    let lost: Vec<_> = recent_evicted
+        .iter()
+        .filter(|key| key.as_str() >= format!("key{:04}", 4_000 - window).as_str())
+        .collect();
+    assert!(
+        lost.len() <= tolerated,
+        "{policy}: of the last {window} keys written, these were evicted: {lost:?}"
+    );
     assert!(
         found >= 1_000,
         "eviction removed far too much: {found} keys left"
