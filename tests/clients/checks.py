@@ -98,19 +98,20 @@ class Sections:
             if not keep_going:
                 return
 
-    def main(self, usage, runs, version):
-        """Parses `[--keep-going] HOST PORT`, then for each `(label, make)` of
-        `runs(host, port)` runs every section with the tuple `make()` returns; exits 1
-        on a failure, else prints one summary line naming `version`."""
+    def main(self, usage, runs, version, optional=0):
+        """Parses `[--keep-going] HOST PORT` and up to `optional` more arguments, then
+        for each `(label, make)` of `runs(host, port, *more)` runs every section with
+        the tuple `make()` returns; exits 1 on a failure, else prints one summary line
+        naming `version`."""
         args = sys.argv[1:]
         keep_going = "--keep-going" in args
         args = [arg for arg in args if arg != "--keep-going"]
-        if len(args) != 2:
+        if not 2 <= len(args) <= 2 + optional:
             sys.exit(f"usage: {usage}")
         host, port = args[0], int(args[1])
         failures = []
         labels = []
-        for label, make in runs(host, port):
+        for label, make in runs(host, port, *args[2:]):
             labels.append(label)
             self.run(label, make(), keep_going, failures)
             if failures and not keep_going:

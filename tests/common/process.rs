@@ -3,7 +3,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
@@ -516,21 +517,81 @@ impl External {
         )
     }
 
+    /// A `memcached` on loopback with UDP off.
+    pub fn memcached() -> External {
+        Self::start(
+            ("memcached", "memcached"),
+            |port| memcached_args(&["-p", &port.to_string(), "-l", "127.0.0.1"]),
+            (b"version\r\n", "VERSION"),
+        )
+    }
+
     /// Its `host:port`.
     pub fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
     fn answers(&self, request: &[u8], answer: &str) -> bool {
-        let Ok(mut stream) = TcpStream::connect(self.addr()) else {
-            return false;
-        };
-        stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
-        if stream.write_all(request).is_err() {
-            return false;
-        }
-        let mut line = String::new();
-        let read = BufReader::new(stream).read_line(&mut line);
-        read.is_ok() && line.starts_with(answer)
+        tcp_answers(&self.addr(), request, answer)
     }
+}
+
+/// The arguments of a `memcached` with UDP off, and `listen` (`-p`/`-l`, or `-s`).
+fn memcached_args(listen: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["-U", "0"]
+        .iter()
+        .chain(listen)
+        .map(|arg| (*arg).to_owned())
+        .collect();
+    // memcached refuses to run as root unless told which user to be.
+    if rustix::process::geteuid().is_root() {
+        args.extend(["-u".to_owned(), "root".to_owned()]);
+    }
+    args
+}
+
+/// A `memcached` serving the Unix socket at `path` (memcached serves a Unix socket or
+/// TCP, not both), returned once it answers there; killed on drop.
+pub fn memcached_unix(path: &Path) -> Process {
+    let path_arg = path.to_str().unwrap();
+    let process = Process::spawn(
+        Command::new(tool("memcached", "memcached")).args(memcached_args(&["-s", path_arg])),
+    );
+    wait_for(&format!("memcached to answer on {path_arg}"), || {
+        assert!(
+            !process.has_exited(),
+            "memcached exited at start-up:\n{}",
+            process.log_text()
+        );
+        unix_answers(path, b"version\r\n", "VERSION")
+    });
+    process
+}
+
+/// Whether a server listens at `addr` and answers `request` with a line that starts
+/// with `answer` within [`STEP_TIMEOUT`].
+pub fn tcp_answers(addr: &str, request: &[u8], answer: &str) -> bool {
+    let Ok(stream) = TcpStream::connect(addr) else {
+        return false;
+    };
+    stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
+    answers_on(stream, request, answer)
+}
+
+/// [`tcp_answers`] over the Unix socket at `path`.
+pub fn unix_answers(path: &Path, request: &[u8], answer: &str) -> bool {
+    let Ok(stream) = UnixStream::connect(path) else {
+        return false;
+    };
+    stream.set_read_timeout(Some(STEP_TIMEOUT)).unwrap();
+    answers_on(stream, request, answer)
+}
+
+fn answers_on(mut stream: impl Read + Write, request: &[u8], answer: &str) -> bool {
+    if stream.write_all(request).is_err() {
+        return false;
+    }
+    let mut line = String::new();
+    let read = BufReader::new(stream).read_line(&mut line);
+    read.is_ok() && line.starts_with(answer)
 }
