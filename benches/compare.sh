@@ -8,6 +8,7 @@
 #   benches/compare.sh --quick           # shorter runs, 100,000 keys for bytes per entry
 #   benches/compare.sh --memory          # the memory part alone, about 4 minutes
 #   benches/compare.sh --memory --quick  # 5-second churn runs, about 1.5 minutes
+#   benches/compare.sh --memcache        # memcached's protocol alone, about 1 minute
 #   BLINK_BIN=/tmp/old/blink-store benches/compare.sh --memory   # another build's server
 #   BLINK_BEFORE=/tmp/old/blink-store benches/compare.sh [--quick]  # before/after, below
 #
@@ -18,7 +19,13 @@
 #
 # BLINK_BIN selects the Blink Store server binary (default target/release/blink-store), so
 # two builds can be compared; the client (`bench`) and the echo floor always come from
-# target/release/blink-store.
+# target/release/blink-store (under CARGO_TARGET_DIR instead of target/ when it is set).
+#
+# memcached's protocol has its own table: Blink Store's memcached listener (`serve
+# --memcache`) and memcached, each driven with `--protocol memcache` on the rows of the
+# main table (single-connection rows pinned, multi-connection rows unpinned), with each
+# server's CPU time per request as in the before/after mode. A BLINK_BIN without that
+# listener leaves the Blink column empty.
 #
 # The memory part has two tables. Churn: 8 connections SET distinct keys for 15 s (5 s
 # with --quick) at 32-byte, 1000-byte and mixed 16 B to 16 KiB values, against each
@@ -40,18 +47,29 @@ DURATION=3s
 MEMORY_KEYS=1000000
 CHURN_DURATION=15s
 THROUGHPUT=1
+MEMORY_TABLES=1
+MEMCACHE=1
+ONLY_MEMORY=0
+ONLY_MEMCACHE=0
 for arg in "$@"; do
   case $arg in
     --quick)
       DURATION=1s
       MEMORY_KEYS=100000
       CHURN_DURATION=5s ;;
-    --memory) THROUGHPUT=0 ;;
+    --memory) ONLY_MEMORY=1 ;;
+    --memcache) ONLY_MEMCACHE=1 ;;
     *)
-      echo "usage: $0 [--memory] [--quick]" >&2
+      echo "usage: $0 [--memory | --memcache] [--quick]" >&2
       exit 2 ;;
   esac
 done
+# --memory and --memcache each pick their part alone; given both, both parts run.
+if [ "$ONLY_MEMORY$ONLY_MEMCACHE" != 00 ]; then
+  THROUGHPUT=0
+  MEMORY_TABLES=$ONLY_MEMORY
+  MEMCACHE=$ONLY_MEMCACHE
+fi
 # The memory limit of every server in the churn runs.
 CHURN_LIMIT_MIB=64
 
@@ -67,7 +85,7 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v memcached >/dev/nul
 fi
 
 cargo build --release --locked --quiet
-BENCH=target/release/blink-store
+BENCH=${CARGO_TARGET_DIR:-target}/release/blink-store
 BLINK=${BLINK_BIN:-$BENCH}
 if [ ! -x "$BLINK" ]; then
   echo "BLINK_BIN=$BLINK is not an executable" >&2
@@ -139,6 +157,10 @@ start() {
       "$BLINK" serve --tcp "127.0.0.1:$port" --memory-limit 512MiB --workers 1 \
         --log warn 2>"$WORK/blink1.log" &
       pid=$! ;;
+    blinkmc)
+      "$BLINK" serve --memcache "127.0.0.1:$port" --memory-limit 512MiB \
+        --log warn 2>"$WORK/blinkmc.log" &
+      pid=$! ;;
     redis)
       # Redis's mb is a MiB.
       if [ -n "$limit" ]; then cap=(--maxmemory "${limit}mb" --maxmemory-policy allkeys-lru); fi
@@ -174,12 +196,13 @@ protocol_of() {
   case $1 in
     blink | blink1 | before) echo line ;;
     redis) echo resp ;;
-    memcached) echo memcache ;;
+    memcached | blinkmc) echo memcache ;;
     echo) echo echo ;;
   esac
 }
 
-# run ROW SERVER TRANSPORT PLACEMENT BENCH-FLAGS...: one measurement, appended to results.
+# run ROW SERVER TRANSPORT PLACEMENT BENCH-FLAGS...: one measurement, appended to
+# $RESULTS (the main table's, unless the caller names another).
 RESULTS=$WORK/results.jsonl
 run() {
   local row=$1 server=$2 transport=$3 placement=$4
@@ -269,6 +292,29 @@ throughput() {
   run "90:10, 4 conns" blink1 tcp unpinned --keys 100000 --ratio 9:1 --conns 4 --preload
   run "90:10, 50 conns" blink1 tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --preload
   stop blink1
+}
+
+# memcached's protocol: Blink Store's listener for it and memcached, on the main table's
+# rows, into a results file of their own.
+MEMCACHE_RESULTS=$WORK/memcache.jsonl
+memcache() {
+  echo "== memcached's protocol ($DURATION per run)" >&2
+  local servers=(memcached) server hot=(--keys 1000)
+  if "$BLINK" serve --help 2>/dev/null | grep -q -- '--memcache'; then
+    servers=(blinkmc memcached)
+  else
+    echo "  $BLINK has no --memcache listener: memcached alone" >&2
+  fi
+  for server in "${servers[@]}"; do
+    start "$server"
+    RESULTS=$MEMCACHE_RESULTS run "GET, 1 conn" "$server" tcp pinned "${hot[@]}" --ratio 1:0 --preload
+    RESULTS=$MEMCACHE_RESULTS run "SET, 1 conn" "$server" tcp pinned "${hot[@]}" --ratio 0:1
+    RESULTS=$MEMCACHE_RESULTS run "GET, 1 conn, pipeline 16" "$server" tcp pinned "${hot[@]}" --ratio 1:0 --pipeline 16
+    RESULTS=$MEMCACHE_RESULTS run "GET, 1 conn, pipeline 64" "$server" tcp pinned "${hot[@]}" --ratio 1:0 --pipeline 64
+    RESULTS=$MEMCACHE_RESULTS run "90:10, 4 conns" "$server" tcp unpinned --keys 100000 --ratio 9:1 --conns 4 --preload
+    RESULTS=$MEMCACHE_RESULTS run "90:10, 50 conns" "$server" tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --preload
+    stop "$server"
+  done
 }
 
 # churn SERVER PROTOCOL VALUE_SIZE: 8 connections SET distinct keys for $CHURN_DURATION
@@ -377,6 +423,44 @@ print()
 EOF
 }
 
+report_memcache() {
+  python3 - "$MEMCACHE_RESULTS" "$(nproc)" "$(uname -m)" "$BLINK" <<'EOF'
+import json, sys
+
+results_path, cpus, arch, blink = sys.argv[1:]
+rows = [json.loads(line) for line in open(results_path)]
+errors = [r for r in rows if r["errors"]]
+if errors:
+    sys.exit(f"runs with errors: {[(r['row'], r['server']) for r in errors]}")
+
+def find(row, server):
+    return next((r for r in rows if (r["row"], r["server"]) == (row, server)), None)
+
+def cells(r):
+    if not r:
+        return "— | —"
+    latency = r["latency_us"]
+    return (f"{r['ops_per_sec'] / 1000:,.0f}k ({latency['p50']:.1f} / {latency['p99']:.1f}) | "
+            f"{r['server_cpu_us_per_request']:.2f}")
+
+print(f"### memcached's protocol ({cpus} vCPUs, {arch}; client and server share them)\n")
+print(f"Blink is `{blink} serve --memcache`; both servers are driven with `bench --protocol "
+      "memcache`. ops/s with p50 / p99 latency in µs, and the server's CPU time (user + "
+      "system) per request in µs. Single-connection rows: 1,000 keys, client and server "
+      "pinned to one CPU. Multi-connection rows: 100,000 keys, uniform, unpinned.\n")
+if not any(r["server"] == "blinkmc" for r in rows):
+    print("This build has no `--memcache` listener: the Blink columns are empty.\n")
+print("| workload | placement | Blink | Blink CPU µs/req | memcached | memcached CPU µs/req | Blink / memcached |")
+print("|---|---|---:|---:|---:|---:|---:|")
+for row in dict.fromkeys(r["row"] for r in rows):
+    b, m = find(row, "blinkmc"), find(row, "memcached")
+    placement = (b or m)["placement"]
+    ratio = f"{b['ops_per_sec'] / m['ops_per_sec']:.2f}×" if b and m else "—"
+    print(f"| {row} | {placement} | {cells(b)} | {cells(m)} | {ratio} |")
+print()
+EOF
+}
+
 report_memory() {
   python3 - "$CHURN" "$CHURN_LIMIT_MIB" "$CHURN_DURATION" "$MEMORY" "$MEMORY_KEYS" "$BLINK" <<'EOF'
 import json, sys
@@ -425,6 +509,8 @@ if [ -n "${BLINK_BEFORE:-}" ]; then
   exit 0
 fi
 if [ "$THROUGHPUT" = 1 ]; then throughput; fi
-memory
+if [ "$MEMCACHE" = 1 ]; then memcache; fi
+if [ "$MEMORY_TABLES" = 1 ]; then memory; fi
 if [ "$THROUGHPUT" = 1 ]; then report_throughput; fi
-report_memory
+if [ "$MEMCACHE" = 1 ]; then report_memcache; fi
+if [ "$MEMORY_TABLES" = 1 ]; then report_memory; fi

@@ -3,6 +3,8 @@
 
 use crate::common;
 
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use common::{blink, free_port, run_to_end, External, Server, STEP_TIMEOUT};
@@ -220,9 +222,9 @@ fn resp_against_redis() {
     assert_eq!(count(&report, "hits"), count(&report, "gets"), "{report}");
 }
 
-#[test]
-fn memcache_against_memcached() {
-    let memcached = External::start(
+/// A memcached 1.6 on a free loopback port, without UDP.
+fn memcached() -> External {
+    External::start(
         ("memcached", "memcached"),
         |port| {
             let mut args = vec![
@@ -240,10 +242,47 @@ fn memcache_against_memcached() {
             args
         },
         (b"version\r\n", "VERSION"),
-    );
+    )
+}
+
+#[test]
+fn memcache_against_memcached() {
+    let memcached = memcached();
+    let addr = memcached.addr();
+    // compare.sh's multi-connection row, briefly, and over keys never set yet: misses
+    // (a bare END) and hits with values of many lengths, pipelined.
     let report = bench_json(&[
         "--tcp",
-        &memcached.addr(),
+        &addr,
+        "--protocol",
+        "memcache",
+        "--duration",
+        "500ms",
+        "--conns",
+        "4",
+        "--pipeline",
+        "16",
+        "--keys",
+        "100000",
+        "--ratio",
+        "9:1",
+        "--value-size",
+        "16..16KiB",
+    ]);
+    assert_clean(&report);
+    assert!(count(&report, "requests") > 0, "{report}");
+    assert!(count(&report, "sets") > 0, "{report}");
+    assert!(count(&report, "misses") > 0, "{report}");
+    assert_eq!(
+        count(&report, "hits") + count(&report, "misses"),
+        count(&report, "gets"),
+        "{report}"
+    );
+
+    // Preloading rewrites every key the run reads, at the fixed 32-byte length.
+    let report = bench_json(&[
+        "--tcp",
+        &addr,
         "--protocol",
         "memcache",
         "--requests",
@@ -258,6 +297,52 @@ fn memcache_against_memcached() {
     ]);
     assert_clean(&report);
     assert_eq!(count(&report, "hits"), count(&report, "gets"), "{report}");
+    assert_eq!(report["protocol"], "memcache");
+}
+
+#[test]
+fn a_memcache_reply_that_cannot_be_right_is_an_error_not_a_wait() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        // One `get` of a 16-byte key, answered with a value followed by something other
+        // than END; then the connection stays open and silent until the client leaves.
+        let (mut client, _) = listener.accept().unwrap();
+        let mut request = [0; 22];
+        client.read_exact(&mut request).unwrap();
+        assert!(request.starts_with(b"get key:"), "{request:?}");
+        client
+            .write_all(b"VALUE key:000000000000 0 2\r\nab\r\nX")
+            .unwrap();
+        let mut rest = Vec::new();
+        let _ = client.read_to_end(&mut rest);
+    });
+    let started = Instant::now();
+    let args = [
+        "bench",
+        "--tcp",
+        &addr,
+        "--protocol",
+        "memcache",
+        "--requests",
+        "1",
+        "--ratio",
+        "1:0",
+        "--timeout",
+        "60s",
+    ];
+    let (status, stdout, stderr) = run_to_end(&args, &[]);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "waited for the reply to end"
+    );
+    assert!(!status.success(), "{stdout}");
+    assert!(stdout.contains("errors       1"), "{stdout}");
+    assert!(
+        stderr.contains("expected VALUE with its 32-byte value then END, or END"),
+        "{stderr}"
+    );
+    server.join().unwrap();
 }
 
 #[test]

@@ -12,6 +12,9 @@ use super::workload::{write_key, Op, OpKind, Values, KEY_LEN};
 /// connection resynchronises on the next line.
 pub const MAX_CLAIMED_BYTES: usize = 64 << 20;
 
+/// What ends memcached's reply to a `get`, after the value if there is one.
+const MEMCACHE_END: &[u8] = b"END\r\n";
+
 /// How many bytes of a wrong reply an error message quotes.
 const QUOTED_BYTES: usize = 80;
 
@@ -178,17 +181,20 @@ impl Wire {
         let Some(data) = data else {
             return wrong_line;
         };
+        // The value is framed by its length alone: data holding "END\r\n" ends nothing.
         let end_at = header_len + data_len + 2;
-        let Some(end) = buf.get(end_at..end_at + 5) else {
-            return Parse::Incomplete;
-        };
-        if end != b"END\r\n" {
+        let after = buf.get(end_at..).unwrap_or_default();
+        if !after.starts_with(MEMCACHE_END) {
+            // Anything but the start of END is wrong now, not worth waiting for.
+            if MEMCACHE_END.starts_with(after) {
+                return Parse::Incomplete;
+            }
             return reply(end_at, Outcome::Wrong);
         }
         let mut expected_key = [0u8; KEY_LEN];
         write_key(op.key, &mut expected_key);
         let hit = key == expected_key && self.values.matches(op.key, data);
-        reply(end_at + 5, expect_hit(hit))
+        reply(end_at + MEMCACHE_END.len(), expect_hit(hit))
     }
 
     /// Appends the request that gives `password` (AUTH), sent first on a connection to a
@@ -445,6 +451,110 @@ mod tests {
                 bytes.escape_ascii().to_string()
             );
         }
+    }
+
+    /// Judges each reply of `stream` as it arrives one byte at a time, as a connection
+    /// would over the slowest network, checking nothing is judged before it has all come.
+    fn judge_byte_by_byte(protocol: Protocol, ops: &[Op], stream: &[u8]) -> Vec<Outcome> {
+        let mut wire = wire(protocol);
+        let (mut start, mut end) = (0, 0);
+        let mut outcomes = Vec::new();
+        for &op in ops {
+            loop {
+                match wire.parse(&stream[start..end], op) {
+                    Parse::Reply { len, outcome } => {
+                        assert!(len <= end - start, "{op:?} took unread bytes");
+                        outcomes.push(outcome);
+                        start += len;
+                        break;
+                    }
+                    Parse::Incomplete => {
+                        assert!(end < stream.len(), "{op:?} waits past the stream's end");
+                        end += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(start, stream.len(), "bytes left unjudged");
+        outcomes
+    }
+
+    #[test]
+    fn memcache_replies_are_judged_whole_however_they_are_split() {
+        use Outcome::{Done, Hit, Miss, Wrong};
+        let miss = Op {
+            kind: OpKind::Get,
+            key: 4,
+        };
+        let stream = [
+            &b"STORED\r\n"[..],
+            b"VALUE key:000000000003 0 5\r\n00003\r\nEND\r\n",
+            b"END\r\n",
+            // A value is framed by its length: the END inside it ends nothing.
+            b"VALUE key:000000000003 0 5\r\nEND\r\n\r\nEND\r\n",
+            // With the cas field that `gets` adds, and flags.
+            b"VALUE key:000000000003 7 5 99\r\n00003\r\nEND\r\n",
+            b"SERVER_ERROR out of memory storing object\r\n",
+            b"VALUE key:000000000003 0 5\r\n00003\r\nEND\r\n",
+        ]
+        .concat();
+        let ops = [SET, GET, miss, GET, GET, SET, GET];
+        assert_eq!(
+            judge_byte_by_byte(Protocol::Memcache, &ops, &stream),
+            [Done, Hit, Miss, Wrong, Hit, Wrong, Hit]
+        );
+    }
+
+    #[test]
+    fn a_memcache_reply_that_cannot_end_well_is_wrong_without_waiting() {
+        use Outcome::Wrong;
+        let hit = b"VALUE key:000000000003 0 5\r\n00003\r\n";
+        let table: &[(&[u8], Parse)] = &[
+            (&hit[..], Parse::Incomplete),
+            (
+                b"VALUE key:000000000003 0 5\r\n00003\r\nEN",
+                Parse::Incomplete,
+            ),
+            // The value and its line end are consumed; what follows is the next reply's.
+            (
+                b"VALUE key:000000000003 0 5\r\n00003\r\nEXTRA\r\n",
+                reply(hit.len(), Wrong),
+            ),
+            (
+                b"VALUE key:000000000003 0 5\r\n00003\r\nVALUE",
+                reply(hit.len(), Wrong),
+            ),
+            (
+                b"VALUE key:000000000003 0 5\r\n00003\r\nX",
+                reply(hit.len(), Wrong),
+            ),
+            // A length the data does not end at: only the header line is consumed.
+            (
+                b"VALUE key:000000000003 0 4\r\n00003\r\nEND\r\n",
+                reply(28, Wrong),
+            ),
+        ];
+        for (bytes, expected) in table {
+            let got = judge(Protocol::Memcache, GET, bytes);
+            assert_eq!(got, *expected, "{:?}", bytes.escape_ascii().to_string());
+        }
+        let wrong_lines: &[&[u8]] = &[
+            b"VALUE key:000000000003 0\r\n",
+            b"VALUE key:000000000003 0 -5\r\n",
+            b"VALUE key:000000000003 0 999999999999\r\n",
+            b"STORED\r\n",
+            b"CLIENT_ERROR bad data chunk\r\n",
+        ];
+        for bytes in wrong_lines {
+            let got = judge(Protocol::Memcache, GET, bytes);
+            let expected = reply(bytes.len(), Wrong);
+            assert_eq!(got, expected, "{:?}", bytes.escape_ascii().to_string());
+        }
+        assert_eq!(
+            judge(Protocol::Memcache, SET, b"END\r\n"),
+            reply(5, Wrong),
+            "a GET's reply to a SET"
+        );
     }
 
     #[test]
