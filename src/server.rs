@@ -15,6 +15,7 @@ use crate::command::ServerInfo;
 use crate::connection::{Connection, ConnectionLimits};
 pub use crate::listener::Listeners;
 use crate::listener::{self, Accept, Peer};
+use crate::protocol::memcache;
 use crate::protocol::resp::RespProtocol;
 use crate::protocol::text::TextProtocol;
 use crate::protocol::{Limits, Refusal, Reply, Wire};
@@ -144,6 +145,7 @@ where
                 TextProtocol::with_limits(shared.request_limits).encode(&reply, &mut message)
             }
             Wire::Resp => RespProtocol::new().encode(&reply, &mut message),
+            Wire::Memcache => memcache::encode(&reply, &mut message),
         }
         shared
             .tracker
