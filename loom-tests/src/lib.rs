@@ -4,4 +4,5 @@
 //! * `expiry.rs`: lazy and active expiry and read-modify-write commands;
 //! * `hard_cap.rs`: writers over the hard cap helping to evict, racing the evictor or
 //!   each other, and waking the evictor;
-//! * `intake.rs`: the sampler's intake, registers racing growth and drains.
+//! * `intake.rs`: the sampler's intake, registers racing growth and drains;
+//! * `memcache.rs`: memcached's CAS writes racing each other and a plain SET.

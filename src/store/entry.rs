@@ -1,6 +1,7 @@
 //! What the map holds and how it is searched. An [`Entry`] is the map's key: the key and
-//! value bytes, and the expiry time if there is one, in one allocation. [`Meta`] is the
-//! map's value: the entry's size, whether it expires, and its access stamp. Every key is hashed once per operation with [`key_hash`], and the map's
+//! value bytes, and the expiry time, CAS unique and client flags if it has them, in one
+//! allocation. [`Meta`] is the map's value: the entry's size, which of those it carries,
+//! and its access stamp. Every key is hashed once per operation with [`key_hash`], and the map's
 //! hasher passes that hash through, so lookups by key ([`Lookup`]) and by hash alone
 //! ([`ByHash`], how the sampler finds entries) probe the same slots.
 
@@ -14,11 +15,18 @@ use super::stats::Counter;
 use crate::float::LongDouble;
 use crate::sync::{AtomicU32, Equivalent, Ordering};
 
-/// Bytes before the key in an entry's allocation: the key's length, with [`EXPIRES`].
+/// Bytes before the key in an entry's allocation: the key's length, with [`EXPIRES`],
+/// [`HAS_CAS`] and [`HAS_FLAGS`].
 pub(super) const HEADER_BYTES: usize = 4;
 
 /// Bytes of the expiry time, when there is one: Unix milliseconds, after the header.
 pub(super) const EXPIRY_BYTES: usize = 8;
+
+/// Bytes of the CAS unique, when the store keeps them: after the expiry.
+pub(super) const CAS_BYTES: usize = 8;
+
+/// Bytes of memcached's client flags, when they are not zero: after the CAS unique.
+pub(super) const FLAGS_BYTES: usize = 4;
 
 /// Entries of at least this many bytes (header included) keep their length in a separate
 /// allocation of [`SPILL_BYTES`]; shorter ones carry it in the pointer.
@@ -31,8 +39,57 @@ pub(super) const SPILL_BYTES: u64 = if cfg!(target_arch = "x86_64") { 16 } else 
 /// The header's top bit: an expiry time follows the header.
 const EXPIRES: u32 = 1 << 31;
 
-/// The longest key an entry holds: the header's other 31 bits.
-const MAX_KEY_LEN: usize = (EXPIRES - 1) as usize;
+/// The header's next bit: a CAS unique follows the expiry (or the header).
+const HAS_CAS: u32 = 1 << 30;
+
+/// The header's third bit: client flags follow the CAS unique (or what comes before).
+const HAS_FLAGS: u32 = 1 << 29;
+
+/// The header's bits that say what an entry carries besides its key and value; the same
+/// bits mark the same things in [`Meta`].
+const FIELDS: u32 = EXPIRES | HAS_CAS | HAS_FLAGS;
+
+/// The longest key an entry holds: the header's other 29 bits.
+const MAX_KEY_LEN: usize = (HAS_FLAGS - 1) as usize;
+
+/// What an entry carries besides its key and value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extras {
+    /// When it expires (Unix milliseconds), if ever.
+    pub expires_at_ms: Option<u64>,
+    /// memcached's client flags; 0 takes no bytes.
+    pub flags: u32,
+    /// memcached's CAS unique; 0 (never a unique) takes no bytes: the store has CAS off.
+    pub cas: u64,
+}
+
+impl Extras {
+    /// The header bits that mark these fields.
+    fn bits(&self) -> u32 {
+        let mut bits = 0;
+        if self.expires_at_ms.is_some() {
+            bits |= EXPIRES;
+        }
+        if self.cas != 0 {
+            bits |= HAS_CAS;
+        }
+        if self.flags != 0 {
+            bits |= HAS_FLAGS;
+        }
+        bits
+    }
+}
+
+/// Bytes of the CAS unique and client flags that `bits` (header or [`Meta`] bits) mark.
+const fn field_bytes(bits: u32) -> u64 {
+    let cas = if bits & HAS_CAS != 0 { CAS_BYTES } else { 0 };
+    let flags = if bits & HAS_FLAGS != 0 {
+        FLAGS_BYTES
+    } else {
+        0
+    };
+    (cas + flags) as u64
+}
 
 /// A value to store, built straight into an entry's allocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +100,8 @@ pub enum Value<'a> {
     Concat(&'a [u8], &'a [u8]),
     /// An integer in decimal (INCR).
     Integer(i64),
+    /// An unsigned integer in decimal (memcached's incr and decr).
+    Unsigned(u64),
     /// `base` with `patch` written from byte `offset` on, zero bytes filling any gap
     /// between the two (SETRANGE).
     Overwrite {
@@ -73,6 +132,7 @@ impl Value<'_> {
             Self::Bytes(bytes) => bytes.len(),
             Self::Concat(head, tail) => head.len() + tail.len(),
             Self::Integer(n) => decimal_len(*n),
+            Self::Unsigned(n) => n.checked_ilog10().map_or(1, |log| log as usize + 1),
             Self::Overwrite {
                 base,
                 offset,
@@ -101,6 +161,11 @@ impl Value<'_> {
                 out.extend_from_slice(tail);
             }
             Self::Integer(n) => {
+                use std::io::Write as _;
+                // Writing to a Vec cannot fail.
+                let _ = write!(out, "{n}");
+            }
+            Self::Unsigned(n) => {
                 use std::io::Write as _;
                 // Writing to a Vec cannot fail.
                 let _ = write!(out, "{n}");
@@ -160,15 +225,17 @@ pub fn key_hash(key: &[u8]) -> u64 {
     crate::sync::key_hasher().hash_one(key)
 }
 
-/// A stored key and value, in one allocation: the key's length (4 bytes, whose top bit
-/// says an expiry follows), the expiry time (8 bytes, only if it has one), the key, the
-/// value. It is the map's key; hashed and compared by its key bytes. Entries never
-/// change: a new value or a new expiry is a new entry.
+/// A stored key and value, in one allocation: the key's length (4 bytes, whose top three
+/// bits say which of the next fields follow), the expiry time (8 bytes, only if it has
+/// one), the CAS unique (8 bytes, only if the store keeps them), the client flags (4
+/// bytes, only if not zero), the key, the value. It is the map's key; hashed and compared
+/// by its key bytes. Entries never change: a new value or a new expiry is a new entry.
 #[derive(Debug)]
 pub struct Entry {
-    /// Header (little-endian `u32`), expiry (little-endian `u64`, optional), key bytes,
-    /// value bytes. One word: on x86_64 the length rides in the pointer's top 16 bits
-    /// (entries of 64 KiB and more keep a boxed fat pointer instead, [`SPILL_BYTES`]).
+    /// Header (little-endian `u32`), expiry (little-endian `u64`), CAS unique
+    /// (little-endian `u64`), flags (little-endian `u32`), each of the three optional, key
+    /// bytes, value bytes. One word: on x86_64 the length rides in the pointer's top 16
+    /// bits (entries of 64 KiB and more keep a boxed fat pointer instead, [`SPILL_BYTES`]).
     bytes: ThinBoxedSlice<u8>,
 }
 
@@ -179,24 +246,36 @@ impl Entry {
     }
 
     /// An entry holding `key` and `value` that expires after the Unix time `expires_at_ms`
-    /// (milliseconds), if given. Keys are limited far below 2 GiB by the protocols; a
-    /// longer one would be cut short, never read out of bounds.
+    /// (milliseconds), if given; no flags, no CAS unique.
     pub fn build(key: &[u8], value: Value<'_>, expires_at_ms: Option<u64>) -> Self {
+        Self::build_with(
+            key,
+            value,
+            Extras {
+                expires_at_ms,
+                ..Extras::default()
+            },
+        )
+    }
+
+    /// An entry holding `key` and `value` with `extras`. Keys are limited far below
+    /// 512 MiB by the protocols; a longer one would be cut short, never read out of bounds.
+    pub fn build_with(key: &[u8], value: Value<'_>, extras: Extras) -> Self {
         let key = &key[..key.len().min(MAX_KEY_LEN)];
-        let expiry_bytes = if expires_at_ms.is_some() {
-            EXPIRY_BYTES
-        } else {
-            0
-        };
-        let mut bytes = Vec::with_capacity(HEADER_BYTES + expiry_bytes + key.len() + value.len());
-        // The key length fits in 31 bits: it was cut to MAX_KEY_LEN above.
-        let mut header = key.len() as u32;
-        if expires_at_ms.is_some() {
-            header |= EXPIRES;
-        }
+        let bits = extras.bits();
+        let fields = Self::fields_bytes(bits);
+        let mut bytes = Vec::with_capacity(HEADER_BYTES + fields + key.len() + value.len());
+        // The key length fits in 29 bits: it was cut to MAX_KEY_LEN above.
+        let header = key.len() as u32 | bits;
         bytes.extend_from_slice(&header.to_le_bytes());
-        if let Some(at) = expires_at_ms {
+        if let Some(at) = extras.expires_at_ms {
             bytes.extend_from_slice(&at.to_le_bytes());
+        }
+        if bits & HAS_CAS != 0 {
+            bytes.extend_from_slice(&extras.cas.to_le_bytes());
+        }
+        if bits & HAS_FLAGS != 0 {
+            bytes.extend_from_slice(&extras.flags.to_le_bytes());
         }
         bytes.extend_from_slice(key);
         value.write_to(&mut bytes);
@@ -206,23 +285,33 @@ impl Entry {
         }
     }
 
+    /// Bytes of the fields between the header and the key that `bits` mark.
+    fn fields_bytes(bits: u32) -> usize {
+        let expiry = if bits & EXPIRES != 0 { EXPIRY_BYTES } else { 0 };
+        // At most 12 bytes: the cast is lossless.
+        expiry + field_bytes(bits) as usize
+    }
+
     fn header(&self) -> u32 {
         let mut header = [0; HEADER_BYTES];
         header.copy_from_slice(&self.bytes[..HEADER_BYTES]);
         u32::from_le_bytes(header)
     }
 
-    /// Where the key starts: after the header and the expiry, if any.
+    /// Where the key starts: after the header and the fields it marks.
     fn key_start(&self) -> usize {
-        if self.header() & EXPIRES == 0 {
-            HEADER_BYTES
-        } else {
-            HEADER_BYTES + EXPIRY_BYTES
-        }
+        HEADER_BYTES + Self::fields_bytes(self.header())
     }
 
     fn key_end(&self) -> usize {
-        self.key_start() + (self.header() & !EXPIRES) as usize
+        self.key_start() + (self.header() & !FIELDS) as usize
+    }
+
+    /// The `N` bytes at `at`.
+    fn field<const N: usize>(&self, at: usize) -> [u8; N] {
+        let mut field = [0; N];
+        field.copy_from_slice(&self.bytes[at..at + N]);
+        field
     }
 
     /// The key.
@@ -242,7 +331,8 @@ impl Entry {
 
     /// Bytes charged against the memory limit for this entry ([`super::footprint`]).
     pub fn charge(&self) -> u64 {
-        super::footprint::entry_charge(self.size(), self.expires_at_ms().is_some())
+        let header = self.header();
+        super::footprint::entry_charge_with(self.size(), header & EXPIRES != 0, field_bytes(header))
     }
 
     /// The Unix time in milliseconds after which the entry is gone, if it expires.
@@ -250,9 +340,36 @@ impl Entry {
         if self.header() & EXPIRES == 0 {
             return None;
         }
-        let mut at = [0; EXPIRY_BYTES];
-        at.copy_from_slice(&self.bytes[HEADER_BYTES..HEADER_BYTES + EXPIRY_BYTES]);
-        Some(u64::from_le_bytes(at))
+        Some(u64::from_le_bytes(self.field(HEADER_BYTES)))
+    }
+
+    /// memcached's CAS unique: 0 if the store keeps none.
+    pub fn cas(&self) -> u64 {
+        let header = self.header();
+        if header & HAS_CAS == 0 {
+            return 0;
+        }
+        let at = HEADER_BYTES + Self::fields_bytes(header & EXPIRES);
+        u64::from_le_bytes(self.field(at))
+    }
+
+    /// memcached's client flags (0 if none were set).
+    pub fn flags(&self) -> u32 {
+        let header = self.header();
+        if header & HAS_FLAGS == 0 {
+            return 0;
+        }
+        let at = HEADER_BYTES + Self::fields_bytes(header & (EXPIRES | HAS_CAS));
+        u32::from_le_bytes(self.field(at))
+    }
+
+    /// The expiry, CAS unique and flags together.
+    pub fn extras(&self) -> Extras {
+        Extras {
+            expires_at_ms: self.expires_at_ms(),
+            flags: self.flags(),
+            cas: self.cas(),
+        }
     }
 
     /// Whether the entry has expired at the Unix time `now_ms`: its expiry is in the past
@@ -293,33 +410,29 @@ impl Hash for Entry {
     }
 }
 
-/// The map's value: what eviction scores an entry by, and its size and whether it
-/// expires, which `insert` hands back for the entry it replaced (papaya returns the old
+/// The map's value: what eviction scores an entry by, and its size and which fields it
+/// carries, which `insert` hands back for the entry it replaced (papaya returns the old
 /// value, not the old key).
 #[derive(Debug)]
 pub struct Meta {
     /// Milliseconds since the store's epoch at the last access; eviction's recency score.
     stamp: AtomicU32,
-    /// Key plus value bytes (below 2 GiB), and [`EXPIRES`] if the entry has an expiry
-    /// time: enough to recompute the entry's charge when it leaves the map.
+    /// Key plus value bytes (below 512 MiB), and the entry's header bits ([`EXPIRES`],
+    /// [`HAS_CAS`], [`HAS_FLAGS`]): enough to recompute the entry's charge when it leaves
+    /// the map. A third word would double papaya's node (16 to 32 bytes).
     size: u32,
 }
 
-/// The most bytes one entry may be charged: its size is kept in 31 bits.
-pub const MAX_ENTRY_BYTES: u64 = (EXPIRES - 1) as u64;
+/// The most key and value bytes one entry may hold: its size is kept in 29 bits.
+pub const MAX_ENTRY_BYTES: u64 = (HAS_FLAGS - 1) as u64;
 
 impl Meta {
     /// Metadata of `entry`, last accessed at `now`.
     pub fn of(entry: &Entry, now: u32) -> Self {
-        let size = u32::try_from(entry.size().min(MAX_ENTRY_BYTES)).unwrap_or(EXPIRES - 1);
-        let flag = if entry.expires_at_ms().is_some() {
-            EXPIRES
-        } else {
-            0
-        };
+        let size = u32::try_from(entry.size().min(MAX_ENTRY_BYTES)).unwrap_or(HAS_FLAGS - 1);
         Self {
             stamp: AtomicU32::new(now),
-            size: size | flag,
+            size: size | (entry.header() & FIELDS),
         }
     }
 
@@ -333,12 +446,12 @@ impl Meta {
 
     /// Bytes of the entry's key and value.
     pub fn size(&self) -> u64 {
-        u64::from(self.size & !EXPIRES)
+        u64::from(self.size & !FIELDS)
     }
 
     /// Bytes charged against the memory limit for the entry ([`super::footprint`]).
     pub fn charge(&self) -> u64 {
-        super::footprint::entry_charge(self.size(), self.expires())
+        super::footprint::entry_charge_with(self.size(), self.expires(), field_bytes(self.size))
     }
 
     /// Whether the entry has an expiry time.
@@ -478,6 +591,38 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_carries_each_field_only_when_it_has_one() {
+        for expires_at_ms in [None, Some(1_000)] {
+            for flags in [0, 1, u32::MAX] {
+                for cas in [0, 1, u64::MAX] {
+                    let extras = Extras {
+                        expires_at_ms,
+                        flags,
+                        cas,
+                    };
+                    let entry = Entry::build_with(b"key", Value::Bytes(b"value"), extras);
+                    assert_eq!((entry.key(), entry.value()), (&b"key"[..], &b"value"[..]));
+                    assert_eq!(entry.extras(), extras);
+                    assert_eq!(entry.size(), 8);
+                    let fields = [expires_at_ms.map(|_| 8), (flags != 0).then_some(4)]
+                        .into_iter()
+                        .chain([(cas != 0).then_some(8)])
+                        .flatten()
+                        .sum::<u64>();
+                    let charge = super::super::footprint::entry_charge_with(
+                        8,
+                        expires_at_ms.is_some(),
+                        fields - expires_at_ms.map_or(0, |_| 8),
+                    );
+                    assert_eq!(entry.charge(), charge, "{extras:?}");
+                    let meta = Meta::of(&entry, 0);
+                    assert_eq!((meta.size(), meta.charge()), (8, charge), "{extras:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn values_are_built_in_place() {
         let concat = Entry::build(b"k", Value::Concat(b"ab", b"cd"), None);
         assert_eq!(concat.value(), b"abcd");
@@ -486,6 +631,11 @@ mod tests {
             let entry = Entry::build(b"k", value, None);
             assert_eq!(entry.value(), n.to_string().as_bytes());
             assert_eq!(value.len(), n.to_string().len());
+        }
+        for n in [0, 9, 10, u64::MAX] {
+            let entry = Entry::build(b"k", Value::Unsigned(n), None);
+            assert_eq!(entry.value(), n.to_string().as_bytes());
+            assert_eq!(Value::Unsigned(n).len(), n.to_string().len());
         }
     }
 

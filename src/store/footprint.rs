@@ -5,7 +5,7 @@
 //!
 //! | part | bytes |
 //! | --- | --- |
-//! | its allocation (header, expiry, key, value) | rounded up to the allocator's size class |
+//! | its allocation (header, expiry, CAS unique, client flags, key, value) | rounded up to the allocator's size class |
 //! | papaya's node (the [`Entry`] pointer and the [`Meta`]) | [`NODE_BYTES`], rounded likewise |
 //! | its slot in the eviction sampler (and the expiry sampler, if it expires) | [`SAMPLER_BYTES`] each |
 //!
@@ -57,14 +57,21 @@ pub const fn size_class(bytes: u64) -> u64 {
 }
 
 /// The charge of an entry holding `data_bytes` of key and value, with or without an
-/// expiry time.
+/// expiry time, and with no CAS unique or client flags.
 pub const fn entry_charge(data_bytes: u64, expires: bool) -> u64 {
+    entry_charge_with(data_bytes, expires, 0)
+}
+
+/// The charge of an entry holding `data_bytes` of key and value, with or without an
+/// expiry time, and `field_bytes` of CAS unique and client flags (0, 4, 8 or 12): those
+/// are in its allocation, and take no sampler slot.
+pub const fn entry_charge_with(data_bytes: u64, expires: bool, field_bytes: u64) -> u64 {
     let (expiry, samplers) = if expires {
         (EXPIRY_BYTES as u64, 2)
     } else {
         (0, 1)
     };
-    let bytes = HEADER_BYTES as u64 + expiry + data_bytes;
+    let bytes = HEADER_BYTES as u64 + expiry + field_bytes + data_bytes;
     let spill = if bytes >= SPILL_FROM_BYTES {
         SPILL_BYTES
     } else {
@@ -168,6 +175,12 @@ mod tests {
             entry_charge(116, true),
             128 + NODE_BYTES + 2 * SAMPLER_BYTES
         );
+        // A CAS unique and flags add 12 bytes to the allocation: 132 → the 160-byte class.
+        assert_eq!(
+            entry_charge_with(116, false, 12),
+            160 + NODE_BYTES + SAMPLER_BYTES
+        );
+        assert_eq!(entry_charge_with(100, true, 8), entry_charge(108, true));
         // The entry's pointer (one word on x86_64) and its `Meta`.
         if cfg!(target_arch = "x86_64") {
             assert_eq!(NODE_BYTES, 16);

@@ -116,7 +116,7 @@ impl Store {
         live().nth(skip).or_else(|| live().next())
     }
 
-    /// Moves the value of `from`, with its expiry, to `to` (RENAME; RENAMENX unless
+    /// Moves the value of `from`, with its expiry and flags (and a new CAS unique), to `to` (RENAME; RENAMENX unless
     /// `replace`). See the module's notes for the two steps.
     ///
     /// # Errors
@@ -163,7 +163,7 @@ impl Store {
         }
     }
 
-    /// Copies the value of `from`, with its expiry, to `to`, replacing what `to` holds only
+    /// Copies the value of `from`, with its expiry and flags (and a new CAS unique), to `to`, replacing what `to` holds only
     /// if `replace` (COPY). `from` and `to` differ.
     ///
     /// # Errors
@@ -204,9 +204,12 @@ impl Store {
             Some(_) if !replace => (Plan::Keep, Transfer::Blocked),
             _ if expires_at_ms.is_some_and(|at| at <= now_ms) => (Plan::Remove, Transfer::Done),
             _ => (
+                // DUMP's payload carries no client flags: a restored value has none.
                 Plan::Write {
                     value: Value::Bytes(value),
                     expires_at_ms,
+                    flags: 0,
+                    cas: self.next_cas(),
                 },
                 Transfer::Done,
             ),
@@ -258,6 +261,8 @@ impl Store {
             let plan = Plan::Write {
                 value: Value::Bytes(source.value()),
                 expires_at_ms: source.expires_at_ms(),
+                flags: source.flags(),
+                cas: self.next_cas(),
             };
             (plan, true)
         })

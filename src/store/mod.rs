@@ -60,6 +60,16 @@
 //! follows the same accounting rules as DEL and eviction. `volatile` counts entries with an
 //! expiry by the same rules as `used`.
 //!
+//! # memcached's fields
+//! An entry may carry memcached's client flags (4 bytes, only when not zero) and, when
+//! the store is made with [`StoreConfig::cas`], a CAS unique (8 bytes) in its allocation,
+//! each marked by a header bit and charged exactly ([`footprint::entry_charge_with`]).
+//! Every write of a value takes a fresh unique from one store-wide counter (one relaxed
+//! `fetch_add`, never 0, never reused while the process runs); a change of the expiry
+//! alone keeps the old one, as memcached's touch does. With CAS off, entries carry none
+//! and the counter is never touched. Writes that replace a value reset the flags; writes
+//! that transform it (APPEND, INCR...) and moves (RENAME, COPY) keep them.
+//!
 //! # Reclamation
 //! papaya frees removed entries in per-thread batches once no reader can see them. A
 //! thread that has removed a megabyte of entries flushes its batch, so large dead values
@@ -71,6 +81,7 @@ pub mod expiry;
 pub mod footprint;
 pub mod isolation;
 pub mod keyspace;
+pub mod memcache;
 pub mod sampler;
 pub mod scan;
 pub mod sketch;
@@ -144,11 +155,11 @@ thread_local! {
 /// Why the store refused a write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// The entry alone is bigger than the whole memory limit (or than 4 GiB, the most
+    /// The entry alone is bigger than the whole memory limit (or than 512 MiB, the most
     /// one entry may hold); nothing is evicted for it.
     #[error("value too large for the memory limit ({max_bytes} bytes)")]
     LargerThanLimit {
-        /// The most one entry may hold: the memory limit, or 2 GiB if that is lower.
+        /// The most one entry may hold: the memory limit, or 512 MiB if that is lower.
         max_bytes: u64,
     },
     /// APPEND or SETRANGE would make the value longer than the protocol's value limit,
@@ -210,6 +221,8 @@ pub struct StoreConfig {
     pub policy: EvictionPolicy,
     /// Entries per sample.
     pub samples: usize,
+    /// Whether every entry carries a CAS unique (memcached's `gets` and `cas`).
+    pub cas: bool,
 }
 
 impl StoreConfig {
@@ -221,7 +234,15 @@ impl StoreConfig {
             overshoot_bytes: (max_bytes / 100).max(1 << 20),
             policy: EvictionPolicy::default(),
             samples: DEFAULT_SAMPLES,
+            cas: false,
         }
+    }
+
+    /// Gives every entry a CAS unique (8 bytes more per entry), as memcached's protocol
+    /// needs; off by default.
+    pub fn cas(mut self, on: bool) -> Self {
+        self.cas = on;
+        self
     }
 
     /// Sets the overshoot allowed above the limit.
@@ -302,6 +323,8 @@ pub struct Store {
     evictor: OnceLock<Thread>,
     /// Keeps each transaction's commands together; see [`isolation`].
     isolation: isolation::Isolation,
+    /// The next CAS unique, when `config.cas` is on: starts at 1, as 0 means none.
+    next_cas: AtomicU64,
 }
 
 impl Store {
@@ -347,6 +370,7 @@ impl Store {
             epoch: Instant::now(),
             evictor: OnceLock::new(),
             isolation: isolation::Isolation::new(),
+            next_cas: AtomicU64::new(1),
         }
     }
 
@@ -364,6 +388,15 @@ impl Store {
     /// The value stored under `key`, refreshing its access stamp; counts a hit or a
     /// miss. An expired entry is removed and reads as missing.
     pub fn get<'g>(&self, key: &[u8], guard: &'g Guard<'_>) -> Option<&'g [u8]> {
+        let (entry, meta) = self.read(key, guard)?;
+        meta.touch(self.now_ms());
+        Some(entry.value())
+    }
+
+    /// The live entry stored under `key` as a read finds it: counted as an access in the
+    /// sketch and as a hit or a miss, its stamp not yet refreshed. An expired entry is
+    /// removed and reads as missing.
+    fn read<'g>(&self, key: &[u8], guard: &'g Guard<'_>) -> Option<(&'g Entry, &'g Meta)> {
         let lookup = Lookup::new(key);
         self.record_access(lookup.hash);
         let found = self
@@ -377,9 +410,7 @@ impl Store {
                 true
             });
         self.count_read(found.is_some());
-        let (entry, meta) = found?;
-        meta.touch(self.now_ms());
-        Some(entry.value())
+        found
     }
 
     /// Counts a read as a hit or a miss.
@@ -425,8 +456,12 @@ impl Store {
     /// [`StoreError::LargerThanLimit`] if the entry could never fit under the limit.
     pub fn set(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         let size = entry_size(key, value);
-        self.check_fits(size, footprint::entry_charge(size, false))?;
-        let entry = Entry::new(key, value);
+        self.check_fits(size, self.new_entry_charge(size))?;
+        let extras = entry::Extras {
+            cas: self.next_cas(),
+            ..entry::Extras::default()
+        };
+        let entry = Entry::build_with(key, entry::Value::Bytes(value), extras);
         let meta = Meta::of(&entry, self.now_ms());
         // Charge before the entry becomes visible, so `used` never under-counts it.
         let after = self.charge(&meta);
@@ -460,7 +495,11 @@ impl Store {
             .map
             .get(&Lookup::new(key), &guard)
             .map_or((0, 0), |meta| (meta.charge(), meta.size()));
-        let entry = Entry::new(key, value);
+        let extras = entry::Extras {
+            cas: self.next_cas(),
+            ..entry::Extras::default()
+        };
+        let entry = Entry::build_with(key, entry::Value::Bytes(value), extras);
         let new = entry.charge();
         let meta = Meta::of(&entry, self.now_ms());
         self.map.insert(entry, meta, &guard);
@@ -471,6 +510,29 @@ impl Store {
         } else {
             self.used.fetch_sub(old - new, Ordering::Relaxed);
         }
+    }
+
+    /// A fresh CAS unique for an entry about to be built, or 0 if the store keeps none.
+    /// Never 0 and never the same twice while the process runs: a `u64` counted up by one
+    /// per write does not wrap.
+    pub fn next_cas(&self) -> u64 {
+        if !self.config.cas {
+            return 0;
+        }
+        // Ordering: Relaxed; the counter only has to hand out distinct numbers. What a
+        // unique is compared with is read from the entry, which the map publishes.
+        self.next_cas.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The charge of a new entry of `size` key and value bytes without an expiry or flags,
+    /// with a CAS unique if the store keeps them.
+    fn new_entry_charge(&self, size: u64) -> u64 {
+        let cas_bytes = if self.config.cas {
+            entry::CAS_BYTES as u64
+        } else {
+            0
+        };
+        footprint::entry_charge_with(size, false, cas_bytes)
     }
 
     /// Removes `key`; `true` if it was present (an expired entry is removed, but was
@@ -511,10 +573,12 @@ impl Store {
     /// An estimate of the memory held by entries removed from the map and not yet freed
     /// (papaya frees them in batches, once no reader can hold them): the entries' bytes
     /// allocated in the process beyond those in the map, scaled by what live entries are
-    /// charged per byte. Process-wide, as the heap gauge is.
+    /// charged per byte. Process-wide, as the heap gauge is. (Client flags in the map are
+    /// not counted, so entries with flags make it a little higher than it is.)
     pub fn reclaiming_bytes(&self) -> u64 {
+        let cas_bytes = if self.config.cas { entry::CAS_BYTES } else { 0 };
         let in_map = self.usage_bytes()
-            + self.len() as u64 * entry::HEADER_BYTES as u64
+            + self.len() as u64 * (entry::HEADER_BYTES + cas_bytes) as u64
             + self.volatile_count() * entry::EXPIRY_BYTES as u64;
         let removed = entry::allocated_entry_bytes().saturating_sub(in_map);
         let per_byte = self.used_bytes() as f64 / in_map.max(1) as f64;

@@ -4,7 +4,7 @@
 
 use super::entry::Value;
 use super::update::Plan;
-use super::{entry_size, footprint, Entry, Store, StoreError};
+use super::{entry_size, Entry, Store, StoreError};
 use crate::float::LongDouble;
 use crate::sync::Guard;
 
@@ -45,6 +45,8 @@ impl Store {
             let plan = Plan::Write {
                 value,
                 expires_at_ms: live.and_then(Entry::expires_at_ms),
+                flags: live.map_or(0, Entry::flags),
+                cas: self.next_cas(),
             };
             (plan, Ok(len))
         })?
@@ -82,6 +84,8 @@ impl Store {
             let plan = Plan::Write {
                 value: Value::Byte { base, index, byte },
                 expires_at_ms: live.and_then(Entry::expires_at_ms),
+                flags: live.map_or(0, Entry::flags),
+                cas: self.next_cas(),
             };
             (plan, was & mask != 0)
         })
@@ -112,6 +116,8 @@ impl Store {
                     let plan = Plan::Write {
                         value: Value::Float(n),
                         expires_at_ms: live.and_then(Entry::expires_at_ms),
+                        flags: live.map_or(0, Entry::flags),
+                        cas: self.next_cas(),
                     };
                     (plan, Ok(n))
                 }
@@ -127,7 +133,7 @@ impl Store {
     /// [`StoreError::LargerThanLimit`] if the entry could never fit.
     pub fn check_entry(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         let size = entry_size(key, value);
-        self.check_fits(size, footprint::entry_charge(size, false))
+        self.check_fits(size, self.new_entry_charge(size))
     }
 }
 

@@ -15,7 +15,7 @@
 //! the map reports it replaced or removed is discharged. A write that loses its race
 //! gives its charge back before trying again.
 
-use super::entry::{Lookup, Value};
+use super::entry::{Extras, Lookup, Value};
 use super::{key_hash, Entry, Meta, Store, StoreError};
 use crate::decimal::parse_integer;
 use crate::sync::{Compute, Guard, Operation, Ordering};
@@ -33,6 +33,13 @@ pub enum Plan<'v> {
         value: Value<'v>,
         /// When the new entry expires (Unix milliseconds), if ever.
         expires_at_ms: Option<u64>,
+        /// memcached's client flags: 0 for a write that replaces the value, the old
+        /// entry's for one that transforms it or moves it to another key.
+        flags: u32,
+        /// The CAS unique: [`Store::next_cas`] for a write of a value (0 if the store
+        /// keeps none), the old entry's for a change of the expiry alone (memcached's
+        /// touch keeps it, and so do EXPIRE, PERSIST and GETEX).
+        cas: u64,
     },
 }
 
@@ -155,8 +162,15 @@ impl Store {
                 Plan::Write {
                     value,
                     expires_at_ms,
+                    flags,
+                    cas,
                 } => {
-                    let entry = Entry::build(key, value, expires_at_ms);
+                    let extras = Extras {
+                        expires_at_ms,
+                        flags,
+                        cas,
+                    };
+                    let entry = Entry::build_with(key, value, extras);
                     self.replace(entry, current.map(|(entry, _)| entry), guard)?
                 }
             };
@@ -307,9 +321,12 @@ impl Store {
                 ExpiryChange::Keep => live.and_then(Entry::expires_at_ms),
                 ExpiryChange::At(at) => Some(at),
             };
+            // A new value: its flags are reset, as memcached's would be by a set.
             let plan = Plan::Write {
                 value: Value::Bytes(value),
                 expires_at_ms,
+                flags: 0,
+                cas: self.next_cas(),
             };
             (plan, SetOutcome { stored: true, old })
         })
@@ -350,6 +367,8 @@ impl Store {
                 Plan::Write {
                     value: Value::Bytes(entry.value()),
                     expires_at_ms: Some(at_ms),
+                    flags: entry.flags(),
+                    cas: entry.cas(),
                 },
                 true,
             ),
@@ -358,13 +377,16 @@ impl Store {
         done.unwrap_or(false)
     }
 
-    /// Removes the key's expiry; `true` if it had one.
+    /// Removes the key's expiry; `true` if it had one. Like every change of the expiry
+    /// alone (EXPIRE, GETEX, memcached's touch), it keeps the CAS unique and the flags.
     pub fn persist(&self, key: &[u8], guard: &Guard<'_>) -> bool {
         let done = self.modify(key, guard, |live| match live {
             Some(entry) if entry.expires_at_ms().is_some() => (
                 Plan::Write {
                     value: Value::Bytes(entry.value()),
                     expires_at_ms: None,
+                    flags: entry.flags(),
+                    cas: entry.cas(),
                 },
                 true,
             ),
@@ -401,6 +423,8 @@ impl Store {
                 ExpiryChange::At(_) | ExpiryChange::Clear => Plan::Write {
                     value: Value::Bytes(entry.value()),
                     expires_at_ms: expiry_of(change),
+                    flags: entry.flags(),
+                    cas: entry.cas(),
                 },
             };
             (plan, value)
@@ -441,6 +465,8 @@ impl Store {
                     Plan::Write {
                         value: Value::Integer(n),
                         expires_at_ms: live.and_then(Entry::expires_at_ms),
+                        flags: live.map_or(0, Entry::flags),
+                        cas: self.next_cas(),
                     },
                     Ok(n),
                 ),
@@ -473,6 +499,8 @@ impl Store {
             let plan = Plan::Write {
                 value,
                 expires_at_ms: live.and_then(Entry::expires_at_ms),
+                flags: live.map_or(0, Entry::flags),
+                cas: self.next_cas(),
             };
             (plan, Ok(len))
         })?

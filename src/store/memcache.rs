@@ -1,0 +1,702 @@
+//! memcached's operations on the store: reads that report flags and the CAS unique, the
+//! storage commands (set, add, replace, append, prepend, cas), delete, incr and decr, and
+//! touch. Each is one [`Store::modify`], so it is linearizable like the RESP commands,
+//! and a CAS compare is exact under concurrent writers: the unique is read from the very
+//! entry the write then replaces, or the write reads again and decides again.
+
+use super::entry::{Extras, Value};
+use super::update::{ExpiryChange, Plan};
+use super::{key_hash, Entry, Store, StoreError};
+use crate::sync::Guard;
+
+/// Most digits of a value incr and decr read: `u64::MAX` has 20.
+const MAX_COUNTER_DIGITS: usize = 20;
+
+/// A live entry as memcached reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Item<'g> {
+    /// The value.
+    pub value: &'g [u8],
+    /// The client flags (0 if none were set).
+    pub flags: u32,
+    /// The CAS unique (0 if the store keeps none).
+    pub cas: u64,
+    /// When it expires (Unix milliseconds), if ever.
+    pub expires_at_ms: Option<u64>,
+    /// Milliseconds since the last access before this one (meta `l`/`h` flags may use it).
+    pub idle_ms: u64,
+}
+
+impl<'g> Item<'g> {
+    fn of(entry: &'g Entry, idle_ms: u64) -> Self {
+        Self {
+            value: entry.value(),
+            flags: entry.flags(),
+            cas: entry.cas(),
+            expires_at_ms: entry.expires_at_ms(),
+            idle_ms,
+        }
+    }
+}
+
+/// Which write memcached asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreMode {
+    /// Store whatever is there.
+    Set,
+    /// Store only if the key is absent.
+    Add,
+    /// Store only if the key is present.
+    Replace,
+    /// Add the data after the value of a present key.
+    Append,
+    /// Add the data before the value of a present key.
+    Prepend,
+}
+
+/// What a storage command did (memcached's STORED / NOT_STORED / EXISTS / NOT_FOUND).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Stored; the new entry's CAS unique.
+    Stored {
+        /// The new entry's CAS unique (0 if the store keeps none).
+        cas: u64,
+    },
+    /// The mode's condition did not hold.
+    NotStored,
+    /// The key's CAS unique was not the one given.
+    Exists,
+    /// A CAS was given and the key is absent.
+    NotFound,
+}
+
+/// What delete did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removed {
+    /// The key was removed.
+    Deleted,
+    /// The key was absent.
+    NotFound,
+    /// The key's CAS unique was not the one given; it stays.
+    Exists,
+}
+
+/// What incr/decr did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arith {
+    /// The new value, and the new entry's CAS unique.
+    Value {
+        /// The counter after the change.
+        value: u64,
+        /// The new entry's CAS unique (0 if the store keeps none).
+        cas: u64,
+    },
+    /// The key was absent.
+    NotFound,
+    /// The value is not a decimal number of at most 20 digits that fits in 64 bits.
+    NonNumeric,
+    /// The key's CAS unique was not the one given (meta `ma` with `C`); nothing changed.
+    Exists,
+}
+
+/// A counter as incr and decr read it: decimal digits only, at most 20, fitting in 64
+/// bits.
+fn parse_counter(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || value.len() > MAX_COUNTER_DIGITS || !value.iter().all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    value.iter().try_fold(0u64, |n, &digit| {
+        n.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+    })
+}
+
+/// Whether the live entry passes memcached's checks for `mode` with `compare_cas`; the
+/// outcome to report if it does not. With a CAS, set and replace are memcached's `cas`
+/// (absent: NOT_FOUND); add ignores it; append and prepend check it only if it is not 0,
+/// and an absent key is NOT_STORED for them, as in memcached's `do_store_item`.
+fn admit(mode: StoreMode, compare_cas: Option<u64>, live: Option<&Entry>) -> Result<(), Stored> {
+    match (mode, live, compare_cas) {
+        (StoreMode::Add, Some(_), _) => Err(Stored::NotStored),
+        (StoreMode::Add, None, _) => Ok(()),
+        (StoreMode::Set | StoreMode::Replace, None, Some(_)) => Err(Stored::NotFound),
+        (StoreMode::Set | StoreMode::Replace, Some(entry), Some(cas)) if entry.cas() != cas => {
+            Err(Stored::Exists)
+        }
+        (StoreMode::Set, _, _) => Ok(()),
+        (StoreMode::Replace | StoreMode::Append | StoreMode::Prepend, None, _) => {
+            Err(Stored::NotStored)
+        }
+        (StoreMode::Append | StoreMode::Prepend, Some(entry), Some(cas))
+            if cas != 0 && entry.cas() != cas =>
+        {
+            Err(Stored::Exists)
+        }
+        (StoreMode::Replace | StoreMode::Append | StoreMode::Prepend, Some(_), _) => Ok(()),
+    }
+}
+
+impl Store {
+    /// Reads a live entry, counting a hit or miss and refreshing its access stamp as GET
+    /// does.
+    pub fn item<'g>(&self, key: &[u8], guard: &'g Guard<'_>) -> Option<Item<'g>> {
+        let (entry, meta) = self.read(key, guard)?;
+        let idle_ms = self.idle_ms(meta);
+        meta.touch(self.now_ms());
+        Some(Item::of(entry, idle_ms))
+    }
+
+    /// Reads and sets a new expiry (gat/gats, mg with T): the returned item has the new
+    /// expiry; the CAS unique and the flags are unchanged by a touch (as in memcached). A
+    /// time not in the future removes the key after this read, which still returns it.
+    /// Counts a hit or a miss.
+    ///
+    /// # Errors
+    /// None in practice: the new entry holds the same bytes as the old one.
+    pub fn item_and_touch<'g>(
+        &self,
+        key: &[u8],
+        expiry: ExpiryChange,
+        guard: &'g Guard<'_>,
+    ) -> Result<Option<Item<'g>>, StoreError> {
+        self.record_access(key_hash(key));
+        // The idle time is a heuristic: read just before the write, not with it.
+        let idle_ms = self
+            .lookup_meta(key, guard)
+            .map_or(0, |(_, meta)| self.idle_ms(meta));
+        let now_ms = self.unix_ms();
+        let item = self.modify(key, guard, |live| {
+            let Some(entry) = live else {
+                return (Plan::Keep, None);
+            };
+            let plan = self.touch_plan(entry, expiry, now_ms);
+            let mut item = Item::of(entry, idle_ms);
+            item.expires_at_ms = match (plan, expiry) {
+                (Plan::Write { expires_at_ms, .. }, _) => expires_at_ms,
+                (Plan::Remove, ExpiryChange::At(at)) => Some(at),
+                _ => entry.expires_at_ms(),
+            };
+            (plan, Some(item))
+        })?;
+        self.count_read(item.is_some());
+        Ok(item)
+    }
+
+    /// What a touch of the live `entry` does: a new entry with the same bytes, flags and
+    /// CAS unique and the new expiry; nothing if the expiry stays; removal if the new
+    /// time is not in the future.
+    fn touch_plan<'g>(&self, entry: &'g Entry, expiry: ExpiryChange, now_ms: u64) -> Plan<'g> {
+        let expires_at_ms = match expiry {
+            ExpiryChange::Keep => return Plan::Keep,
+            ExpiryChange::At(at) if at <= now_ms => return Plan::Remove,
+            ExpiryChange::At(at) => Some(at),
+            ExpiryChange::Clear => None,
+        };
+        if expires_at_ms == entry.expires_at_ms() {
+            return Plan::Keep;
+        }
+        Plan::Write {
+            value: Value::Bytes(entry.value()),
+            expires_at_ms,
+            flags: entry.flags(),
+            cas: entry.cas(),
+        }
+    }
+
+    /// set/add/replace/append/prepend/cas. `compare_cas: Some(c)` makes it a CAS: stored
+    /// only if the live entry's cas == c (NotFound if absent, Exists if different); add
+    /// ignores it, and append and prepend ignore a 0 and answer NotStored if absent, as
+    /// memcached does. Append/Prepend keep the old entry's flags and expiry and ignore
+    /// `flags`/`expiry` (as memcached does); NotStored if absent. Add: NotStored if
+    /// present. Replace: NotStored if absent. An expiry not in the future stores an
+    /// entry that is gone at once: the key's old value is removed, and the answer is
+    /// Stored (as memcached answers for a negative exptime).
+    ///
+    /// # Errors
+    /// [`StoreError::LargerThanLimit`] if the entry could never fit (memcached's
+    /// `SERVER_ERROR out of memory storing object`).
+    #[allow(clippy::too_many_arguments)] // The agreed interface: one argument per field of memcached's request.
+    pub fn store_item(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        mode: StoreMode,
+        flags: u32,
+        expiry: ExpiryChange,
+        compare_cas: Option<u64>,
+        guard: &Guard<'_>,
+    ) -> Result<Stored, StoreError> {
+        let now_ms = self.unix_ms();
+        self.modify(key, guard, |live| {
+            if let Err(outcome) = admit(mode, compare_cas, live) {
+                return (Plan::Keep, outcome);
+            }
+            let old = live.map(Entry::extras).unwrap_or_default();
+            let (value, extras) = match (mode, live) {
+                (StoreMode::Append, Some(entry)) => (Value::Concat(entry.value(), value), old),
+                (StoreMode::Prepend, Some(entry)) => (Value::Concat(value, entry.value()), old),
+                _ => {
+                    let expires_at_ms = match expiry {
+                        ExpiryChange::Clear => None,
+                        ExpiryChange::Keep => old.expires_at_ms,
+                        ExpiryChange::At(at) => Some(at),
+                    };
+                    let extras = Extras {
+                        expires_at_ms,
+                        flags,
+                        ..old
+                    };
+                    (Value::Bytes(value), extras)
+                }
+            };
+            let cas = self.next_cas();
+            let stored = Stored::Stored { cas };
+            if extras.expires_at_ms.is_some_and(|at| at <= now_ms) {
+                return (Plan::Remove, stored);
+            }
+            let plan = Plan::Write {
+                value,
+                expires_at_ms: extras.expires_at_ms,
+                flags: extras.flags,
+                cas,
+            };
+            (plan, stored)
+        })
+    }
+
+    /// delete, optionally only if the cas matches (meta `md` with `C`).
+    pub fn delete_item(&self, key: &[u8], compare_cas: Option<u64>, guard: &Guard<'_>) -> Removed {
+        let removed = self.modify(key, guard, |live| match live {
+            None => (Plan::Keep, Removed::NotFound),
+            Some(entry) if compare_cas.is_some_and(|cas| cas != entry.cas()) => {
+                (Plan::Keep, Removed::Exists)
+            }
+            Some(_) => (Plan::Remove, Removed::Deleted),
+        });
+        // Removing never writes, so it cannot be refused.
+        removed.unwrap_or(Removed::NotFound)
+    }
+
+    /// incr/decr on a decimal u64 value (memcached rules: incr wraps at 2^64, decr stops
+    /// at 0; a value that is not a decimal u64 of at most 20 digits is NonNumeric). Keeps
+    /// flags and expiry; new cas. `compare_cas` as in [`Store::store_item`] (meta `ma`
+    /// with `C`): a different unique is [`Arith::Exists`].
+    ///
+    /// # Errors
+    /// [`StoreError::LargerThanLimit`] if even the number cannot fit.
+    pub fn arith(
+        &self,
+        key: &[u8],
+        incr: bool,
+        delta: u64,
+        compare_cas: Option<u64>,
+        guard: &Guard<'_>,
+    ) -> Result<Arith, StoreError> {
+        self.modify(key, guard, |live| {
+            let Some(entry) = live else {
+                return (Plan::Keep, Arith::NotFound);
+            };
+            if compare_cas.is_some_and(|cas| cas != entry.cas()) {
+                return (Plan::Keep, Arith::Exists);
+            }
+            let Some(current) = parse_counter(entry.value()) else {
+                return (Plan::Keep, Arith::NonNumeric);
+            };
+            let value = if incr {
+                current.wrapping_add(delta)
+            } else {
+                current.saturating_sub(delta)
+            };
+            let cas = self.next_cas();
+            let plan = Plan::Write {
+                value: Value::Unsigned(value),
+                expires_at_ms: entry.expires_at_ms(),
+                flags: entry.flags(),
+                cas,
+            };
+            (plan, Arith::Value { value, cas })
+        })
+    }
+
+    /// touch: sets the expiry, true if the key was live. The CAS unique and the flags
+    /// stay; a time not in the future removes the key.
+    pub fn touch_item(&self, key: &[u8], expiry: ExpiryChange, guard: &Guard<'_>) -> bool {
+        let now_ms = self.unix_ms();
+        let touched = self.modify(key, guard, |live| match live {
+            None => (Plan::Keep, false),
+            Some(entry) => (self.touch_plan(entry, expiry, now_ms), true),
+        });
+        // The new entry holds the same bytes as the old one, so it always fits.
+        touched.unwrap_or(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::update::Ttl;
+    use crate::store::{Clock, StoreConfig};
+
+    /// A store with CAS on, at the Unix time `now_ms`.
+    fn store_at(now_ms: u64) -> (Store, Clock) {
+        let clock = Clock::manual(now_ms);
+        let config = StoreConfig::new(1 << 20).cas(true);
+        (Store::with_clock(config, clock.clone()), clock)
+    }
+
+    fn accounted(store: &Store) {
+        assert_eq!(store.usage_bytes(), store.recount());
+        assert_eq!(store.used_bytes(), store.recount_charged());
+        assert_eq!(store.volatile_count(), store.recount_volatile());
+    }
+
+    fn set(store: &Store, key: &[u8], value: &[u8], flags: u32) -> Stored {
+        let guard = store.guard();
+        let expiry = ExpiryChange::Clear;
+        store
+            .store_item(key, value, StoreMode::Set, flags, expiry, None, &guard)
+            .unwrap()
+    }
+
+    fn cas_of(stored: Stored) -> u64 {
+        match stored {
+            Stored::Stored { cas } => cas,
+            other => panic!("not stored: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn modes_store_only_when_their_condition_holds() {
+        let (store, _) = store_at(1_000);
+        let guard = store.guard();
+        let write = |mode, value: &[u8]| {
+            store
+                .store_item(b"k", value, mode, 0, ExpiryChange::Clear, None, &guard)
+                .unwrap()
+        };
+        assert_eq!(write(StoreMode::Replace, b"r"), Stored::NotStored);
+        assert_eq!(write(StoreMode::Append, b"a"), Stored::NotStored);
+        assert_eq!(write(StoreMode::Prepend, b"p"), Stored::NotStored);
+        assert_eq!(store.len(), 0);
+        assert!(matches!(
+            write(StoreMode::Add, b"mid"),
+            Stored::Stored { .. }
+        ));
+        assert_eq!(write(StoreMode::Add, b"again"), Stored::NotStored);
+        assert!(matches!(
+            write(StoreMode::Append, b">"),
+            Stored::Stored { .. }
+        ));
+        assert!(matches!(
+            write(StoreMode::Prepend, b"<"),
+            Stored::Stored { .. }
+        ));
+        assert_eq!(store.item(b"k", &guard).unwrap().value, b"<mid>");
+        assert!(matches!(
+            write(StoreMode::Replace, b"new"),
+            Stored::Stored { .. }
+        ));
+        assert_eq!(store.item(b"k", &guard).unwrap().value, b"new");
+        accounted(&store);
+    }
+
+    #[test]
+    fn cas_stores_only_over_the_unique_it_names() {
+        let (store, _) = store_at(1_000);
+        let guard = store.guard();
+        let cas = |mode, unique| {
+            store
+                .store_item(
+                    b"k",
+                    b"v",
+                    mode,
+                    0,
+                    ExpiryChange::Clear,
+                    Some(unique),
+                    &guard,
+                )
+                .unwrap()
+        };
+        assert_eq!(cas(StoreMode::Set, 1), Stored::NotFound);
+        assert_eq!(cas(StoreMode::Replace, 1), Stored::NotFound);
+        assert_eq!(cas(StoreMode::Append, 1), Stored::NotStored);
+        let first = cas_of(set(&store, b"k", b"v0", 0));
+        assert_eq!(cas(StoreMode::Set, first + 100), Stored::Exists);
+        assert_eq!(cas(StoreMode::Set, 0), Stored::Exists, "0 is no unique");
+        assert_eq!(cas(StoreMode::Append, first + 100), Stored::Exists);
+        assert_eq!(cas(StoreMode::Add, first), Stored::NotStored);
+        let second = cas_of(cas(StoreMode::Set, first));
+        assert_ne!(second, first);
+        assert_eq!(cas(StoreMode::Set, first), Stored::Exists, "used up");
+        assert_eq!(store.item(b"k", &guard).unwrap().cas, second);
+        // Append checks a unique only if one is given (0 is none).
+        assert!(matches!(cas(StoreMode::Append, 0), Stored::Stored { .. }));
+        assert_eq!(store.item(b"k", &guard).unwrap().value, b"vv");
+        accounted(&store);
+    }
+
+    #[test]
+    fn the_cas_unique_changes_on_every_write_and_not_on_a_touch() {
+        let (store, _) = store_at(1_000);
+        let guard = store.guard();
+        let mut seen = std::collections::BTreeSet::new();
+        let current = |store: &Store| {
+            let cas = store.item(b"k", &store.guard()).unwrap().cas;
+            assert_ne!(cas, 0);
+            cas
+        };
+        store.set(b"k", b"1").unwrap();
+        assert!(seen.insert(current(&store)));
+        assert_eq!(store.increment(b"k", 1, &guard), Ok(2));
+        assert!(seen.insert(current(&store)));
+        assert_eq!(store.append(b"k", b"0", 100, &guard), Ok(2));
+        assert!(seen.insert(current(&store)));
+        assert!(matches!(
+            store.arith(b"k", true, 1, None, &guard),
+            Ok(Arith::Value { value: 21, .. })
+        ));
+        assert!(seen.insert(current(&store)));
+        let before = current(&store);
+        assert!(store.touch_item(b"k", ExpiryChange::At(5_000), &guard));
+        assert!(store.expire_at(b"k", 6_000, &guard));
+        assert!(store.persist(b"k", &guard));
+        let touched = store.item_and_touch(b"k", ExpiryChange::At(7_000), &guard);
+        assert_eq!(touched.unwrap().unwrap().cas, before);
+        assert_eq!(current(&store), before, "touches keep the unique");
+        assert_eq!(store.ttl(b"k", &guard), Ttl::Millis(6_000));
+        assert_eq!(
+            store.rename(b"k", b"m", true, &guard),
+            Ok(crate::store::keyspace::Transfer::Done)
+        );
+        let moved = store.item(b"m", &guard).unwrap().cas;
+        assert!(seen.insert(moved), "a move is a new write");
+        accounted(&store);
+    }
+
+    #[test]
+    fn with_cas_off_every_unique_is_zero_and_entries_carry_none() {
+        let store = Store::new(1 << 20);
+        let guard = store.guard();
+        assert_eq!(set(&store, b"k", b"v", 0), Stored::Stored { cas: 0 });
+        assert_eq!(store.item(b"k", &guard).unwrap().cas, 0);
+        store.set(b"plain", b"v").unwrap();
+        assert_eq!(store.item(b"plain", &guard).unwrap().cas, 0);
+        assert_eq!(
+            store.used_bytes(),
+            crate::store::footprint::entry_charge(2, false)
+                + crate::store::footprint::entry_charge(6, false),
+            "no bytes for a unique"
+        );
+        assert_eq!(store.next_cas(), 0);
+    }
+
+    #[test]
+    fn flags_round_trip_survive_transforms_and_are_reset_by_set() {
+        let (store, _) = store_at(1_000);
+        let guard = store.guard();
+        set(&store, b"k", b"v", 0xdead_beef);
+        assert_eq!(store.item(b"k", &guard).unwrap().flags, 0xdead_beef);
+        // Append ignores the flags it is given and keeps the old ones.
+        let append = store.store_item(
+            b"k",
+            b"w",
+            StoreMode::Append,
+            7,
+            ExpiryChange::Clear,
+            None,
+            &guard,
+        );
+        assert!(matches!(append, Ok(Stored::Stored { .. })));
+        assert_eq!(store.item(b"k", &guard).unwrap().flags, 0xdead_beef);
+        assert_eq!(store.append(b"k", b"x", 100, &guard), Ok(3));
+        assert_eq!(store.set_range(b"k", 0, b"V", 100, &guard), Ok(3));
+        assert_eq!(
+            store.copy(b"k", b"c", false, &guard),
+            Ok(crate::store::keyspace::Transfer::Done)
+        );
+        assert_eq!(store.item(b"c", &guard).unwrap().flags, 0xdead_beef);
+        assert!(store.touch_item(b"k", ExpiryChange::At(9_000), &guard));
+        let item = store.item(b"k", &guard).unwrap();
+        assert_eq!((item.value, item.flags), (&b"Vwx"[..], 0xdead_beef));
+        // A RESP SET replaces the value and resets the flags.
+        store.set(b"k", b"new").unwrap();
+        assert_eq!(store.item(b"k", &guard).unwrap().flags, 0);
+        set(&store, b"n", b"1", 5);
+        store
+            .set_with(b"n", b"2", Default::default(), &guard)
+            .unwrap();
+        assert_eq!(store.item(b"n", &guard).unwrap().flags, 0);
+        accounted(&store);
+    }
+
+    #[test]
+    fn flags_and_cas_are_charged_exactly() {
+        let (store, _) = store_at(1_000);
+        use crate::store::footprint::entry_charge_with;
+        set(&store, b"k", b"v", 1);
+        assert_eq!(store.used_bytes(), entry_charge_with(2, false, 12));
+        set(&store, b"k", b"v", 0);
+        assert_eq!(store.used_bytes(), entry_charge_with(2, false, 8));
+        let guard = store.guard();
+        assert!(store.touch_item(b"k", ExpiryChange::At(5_000), &guard));
+        assert_eq!(store.used_bytes(), entry_charge_with(2, true, 8));
+        accounted(&store);
+        assert!(store.delete(b"k"));
+        assert_eq!((store.used_bytes(), store.usage_bytes()), (0, 0));
+    }
+
+    #[test]
+    fn incr_wraps_decr_stops_at_zero_and_text_is_refused() {
+        let (store, _) = store_at(1_000);
+        let guard = store.guard();
+        let arith = |key: &[u8], incr, delta| store.arith(key, incr, delta, None, &guard).unwrap();
+        let value = |arith| match arith {
+            Arith::Value { value, .. } => value,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(arith(b"n", true, 1), Arith::NotFound);
+        set(&store, b"n", (u64::MAX - 1).to_string().as_bytes(), 3);
+        assert_eq!(value(arith(b"n", true, 1)), u64::MAX);
+        assert_eq!(value(arith(b"n", true, 2)), 1, "wraps at 2^64");
+        assert_eq!(store.item(b"n", &guard).unwrap().value, b"1");
+        assert_eq!(value(arith(b"n", false, 5)), 0, "stops at 0");
+        assert_eq!(store.item(b"n", &guard).unwrap().flags, 3, "flags kept");
+        for bad in [
+            &b""[..],
+            b"abc",
+            b"12a",
+            b"-1",
+            b" 1",
+            b"18446744073709551616",
+            b"000000000000000000001",
+        ] {
+            set(&store, b"t", bad, 0);
+            assert_eq!(arith(b"t", true, 1), Arith::NonNumeric, "{bad:?}");
+        }
+        set(&store, b"z", b"00000000000000000007", 0);
+        assert_eq!(value(arith(b"z", true, 1)), 8, "20 digits are read");
+        let cas = store.item(b"z", &guard).unwrap().cas;
+        assert_eq!(
+            store.arith(b"z", true, 1, Some(cas + 1), &guard),
+            Ok(Arith::Exists)
+        );
+        assert!(matches!(
+            store.arith(b"z", true, 1, Some(cas), &guard),
+            Ok(Arith::Value { value: 9, .. })
+        ));
+        accounted(&store);
+    }
+
+    #[test]
+    fn touch_and_expiry() {
+        let (store, clock) = store_at(1_000);
+        let guard = store.guard();
+        assert!(!store.touch_item(b"k", ExpiryChange::At(2_000), &guard));
+        let expiry = ExpiryChange::At(2_000);
+        store
+            .store_item(b"k", b"v", StoreMode::Set, 0, expiry, None, &guard)
+            .unwrap();
+        assert_eq!(store.item(b"k", &guard).unwrap().expires_at_ms, Some(2_000));
+        let item = store.item_and_touch(b"k", ExpiryChange::At(3_000), &guard);
+        assert_eq!(item.unwrap().unwrap().expires_at_ms, Some(3_000));
+        assert!(store.touch_item(b"k", ExpiryChange::Clear, &guard));
+        assert_eq!(store.item(b"k", &guard).unwrap().expires_at_ms, None);
+        // Append keeps the expiry whatever it is given.
+        assert!(store.touch_item(b"k", ExpiryChange::At(4_000), &guard));
+        store
+            .store_item(
+                b"k",
+                b"w",
+                StoreMode::Append,
+                0,
+                ExpiryChange::Clear,
+                None,
+                &guard,
+            )
+            .unwrap();
+        assert_eq!(store.item(b"k", &guard).unwrap().expires_at_ms, Some(4_000));
+        clock.set(4_001);
+        assert_eq!(store.item(b"k", &guard), None);
+        assert_eq!(
+            store.item_and_touch(b"k", ExpiryChange::Clear, &guard),
+            Ok(None)
+        );
+        // A time already past: stored and gone at once; a touch to it removes the key.
+        let past = store.store_item(
+            b"p",
+            b"v",
+            StoreMode::Set,
+            0,
+            ExpiryChange::At(1),
+            None,
+            &guard,
+        );
+        assert!(matches!(past, Ok(Stored::Stored { .. })));
+        assert_eq!(store.item(b"p", &guard), None);
+        set(&store, b"p", b"v", 0);
+        let item = store
+            .item_and_touch(b"p", ExpiryChange::At(1), &guard)
+            .unwrap();
+        assert_eq!(item.map(|item| item.value), Some(&b"v"[..]));
+        assert_eq!(store.item(b"p", &guard), None);
+        accounted(&store);
+    }
+
+    #[test]
+    fn delete_item_honours_the_unique() {
+        let (store, _) = store_at(1_000);
+        let guard = store.guard();
+        assert_eq!(store.delete_item(b"k", None, &guard), Removed::NotFound);
+        let cas = cas_of(set(&store, b"k", b"v", 0));
+        assert_eq!(
+            store.delete_item(b"k", Some(cas + 1), &guard),
+            Removed::Exists
+        );
+        assert_eq!(store.delete_item(b"k", Some(cas), &guard), Removed::Deleted);
+        assert_eq!(store.delete_item(b"k", None, &guard), Removed::NotFound);
+        accounted(&store);
+    }
+
+    #[test]
+    fn reads_count_hits_and_misses_and_report_idle_time() {
+        let (store, _) = store_at(1_000);
+        let guard = store.guard();
+        assert_eq!(store.item(b"k", &guard), None);
+        set(&store, b"k", b"v", 0);
+        let item = store.item(b"k", &guard).unwrap();
+        assert!(item.idle_ms < 1_000);
+        let stats = store.stats();
+        assert_eq!((stats.hits, stats.misses), (1, 1));
+    }
+
+    #[test]
+    fn concurrent_cas_writers_with_one_unique_store_once() {
+        let (store, _) = store_at(1_000);
+        let store = std::sync::Arc::new(store);
+        for round in 0..200u32 {
+            let cas = cas_of(set(&store, b"k", b"0", 0));
+            let threads: Vec<_> = (0..4u32)
+                .map(|t| {
+                    let store = store.clone();
+                    std::thread::spawn(move || {
+                        let value = format!("{round}-{t}");
+                        let guard = store.guard();
+                        let outcome = store.store_item(
+                            b"k",
+                            value.as_bytes(),
+                            StoreMode::Set,
+                            t,
+                            ExpiryChange::Clear,
+                            Some(cas),
+                            &guard,
+                        );
+                        matches!(outcome, Ok(Stored::Stored { .. }))
+                    })
+                })
+                .collect();
+            let won = threads.into_iter().map(|t| t.join().unwrap());
+            assert_eq!(won.filter(|&won| won).count(), 1, "round {round}");
+        }
+        accounted(&store);
+    }
+}
