@@ -20,6 +20,7 @@ pub mod keys;
 pub mod keyspace;
 pub mod lcs;
 pub mod memcache;
+pub mod memcache_meta;
 pub mod object;
 pub mod registry;
 pub mod server;

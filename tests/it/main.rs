@@ -26,6 +26,7 @@ mod lifecycle;
 mod limits;
 mod linearizability;
 mod lossy;
+mod memcache;
 mod memory;
 mod protocol;
 mod readme_quickstart;
