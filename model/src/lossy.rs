@@ -50,7 +50,13 @@ pub fn check_lossy(history: &[Operation]) -> Result<(), String> {
             let clobbers = |access: &Access<'_>| match *access {
                 Access::Delete { key: k, .. } => k == key,
                 Access::Set { key: k, value: v } => k == key && v != value,
-                Access::Get { .. } => false,
+                Access::Cas {
+                    key: k,
+                    value: v,
+                    result: crate::linearizability::CasResult::Stored,
+                    ..
+                } => k == key && v != value,
+                Access::Get { .. } | Access::Gets { .. } | Access::Cas { .. } => false,
             };
             let superseded = history.iter().find(|other| {
                 other.kind.accesses().iter().any(clobbers)

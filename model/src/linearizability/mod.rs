@@ -17,6 +17,15 @@
 //! nothing relates operations of different groups but real time, and linearizability is
 //! local (Herlihy & Wing), so legal orders of the groups merge into one of the history.
 //!
+//! # memcached's CAS
+//! `gets` reads a value with its CAS unique, and `cas` writes only over the unique it
+//! names ([`OpKind::Gets`], [`OpKind::Cas`]). A unique names one write: the server never
+//! gives two writes the same. Writes do not report theirs, so the checker ties each
+//! unique a `gets` saw to the write of the value it came with; that is exact when no two
+//! writes of one key write the same value (a history where they do, and a `gets` saw one
+//! of them, is refused as ambiguous). The registers then hold versions, a value and the
+//! unique seen with it, and two `cas` with one unique can never both store.
+//!
 //! Each group is searched on its own (`search.rs`): a depth-first search for an order
 //! that respects real time and gives every operation the result it returned, memoised on
 //! (set of operations placed, registers' values).
@@ -28,7 +37,7 @@ mod tests;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
-use search::{Plan, Registers, Step, Stuck, Unit, NONE};
+use search::{Plan, Registers, Step, Stuck, Unit, NONE, NO_VERSION};
 
 /// The kind of an operation together with the result it returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +63,26 @@ pub enum OpKind {
         /// `true` for `OK` (the key existed), `false` for `NOT_FOUND`.
         existed: bool,
     },
+    /// memcached's `gets key`, which answered the value and its CAS unique (`Some`) or a
+    /// miss (`None`).
+    Gets {
+        /// The key.
+        key: Vec<u8>,
+        /// The value read and its unique, `None` for a miss.
+        result: Option<(Vec<u8>, u64)>,
+    },
+    /// memcached's `cas key flags exptime bytes unique`: stores `value` if the key's CAS
+    /// unique is still `unique`.
+    Cas {
+        /// The key.
+        key: Vec<u8>,
+        /// The value written if it stores.
+        value: Vec<u8>,
+        /// The unique it names, from an earlier `gets`.
+        unique: u64,
+        /// What it answered.
+        result: CasResult,
+    },
     /// The commands of one `MULTI` ... `EXEC`, each with its reply inside EXEC's: they
     /// take effect at one instant, in order (a later one sees an earlier one's write),
     /// with nothing else between them. Operations nested in it are flattened into it.
@@ -66,12 +95,38 @@ pub enum OpKind {
     Batch(Vec<OpKind>),
 }
 
+/// What memcached's `cas` answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CasResult {
+    /// `STORED`: the key held the unique named, and now holds the value.
+    Stored,
+    /// `EXISTS`: the key holds another unique; nothing changed.
+    Exists,
+    /// `NOT_FOUND`: the key is absent; nothing changed.
+    NotFound,
+}
+
+impl CasResult {
+    /// memcached's word for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            CasResult::Stored => "STORED",
+            CasResult::Exists => "EXISTS",
+            CasResult::NotFound => "NOT_FOUND",
+        }
+    }
+}
+
 impl OpKind {
     /// The key a single-key operation is on; for a transaction or a batch, the first key
     /// it touches (empty if it touches none).
     pub fn key(&self) -> &[u8] {
         match self {
-            OpKind::Set { key, .. } | OpKind::Get { key, .. } | OpKind::Delete { key, .. } => key,
+            OpKind::Set { key, .. }
+            | OpKind::Get { key, .. }
+            | OpKind::Delete { key, .. }
+            | OpKind::Gets { key, .. }
+            | OpKind::Cas { key, .. } => key,
             OpKind::Transaction(_) | OpKind::Batch(_) => {
                 self.accesses().first().map_or(&[], Access::key)
             }
@@ -95,6 +150,23 @@ impl OpKind {
             OpKind::Delete { key, existed } => out.push(Access::Delete {
                 key,
                 existed: *existed,
+            }),
+            OpKind::Gets { key, result } => out.push(Access::Gets {
+                key,
+                result: result
+                    .as_ref()
+                    .map(|(value, unique)| (value.as_slice(), *unique)),
+            }),
+            OpKind::Cas {
+                key,
+                value,
+                unique,
+                result,
+            } => out.push(Access::Cas {
+                key,
+                value,
+                unique: *unique,
+                result: *result,
             }),
             OpKind::Transaction(ops) | OpKind::Batch(ops) => {
                 ops.iter().for_each(|op| op.push_accesses(out));
@@ -127,14 +199,41 @@ pub enum Access<'a> {
         /// Whether the key existed.
         existed: bool,
     },
+    /// A `gets`.
+    Gets {
+        /// The key.
+        key: &'a [u8],
+        /// The value read and its unique, `None` for a miss.
+        result: Option<(&'a [u8], u64)>,
+    },
+    /// A `cas`.
+    Cas {
+        /// The key.
+        key: &'a [u8],
+        /// The value written if it stores.
+        value: &'a [u8],
+        /// The unique it names.
+        unique: u64,
+        /// What it answered.
+        result: CasResult,
+    },
 }
 
 impl<'a> Access<'a> {
     /// The key it reads or writes.
     pub fn key(&self) -> &'a [u8] {
         match *self {
-            Access::Set { key, .. } | Access::Get { key, .. } | Access::Delete { key, .. } => key,
+            Access::Set { key, .. }
+            | Access::Get { key, .. }
+            | Access::Delete { key, .. }
+            | Access::Gets { key, .. }
+            | Access::Cas { key, .. } => key,
         }
+    }
+
+    /// Whether it only reads (`GET`, `gets`): a pending one constrains nothing.
+    pub fn reads(&self) -> bool {
+        matches!(self, Access::Get { .. } | Access::Gets { .. })
     }
 
     /// The single-key operation it is.
@@ -151,6 +250,21 @@ impl<'a> Access<'a> {
             Access::Delete { key, existed } => OpKind::Delete {
                 key: key.to_vec(),
                 existed,
+            },
+            Access::Gets { key, result } => OpKind::Gets {
+                key: key.to_vec(),
+                result: result.map(|(value, unique)| (value.to_vec(), unique)),
+            },
+            Access::Cas {
+                key,
+                value,
+                unique,
+                result,
+            } => OpKind::Cas {
+                key: key.to_vec(),
+                value: value.to_vec(),
+                unique,
+                result,
             },
         }
     }
@@ -187,6 +301,24 @@ impl fmt::Display for Access<'_> {
                 let reply = if existed { "OK" } else { "NOT_FOUND" };
                 write!(f, "DELETE {} -> {reply}", text(key))
             }
+            Access::Gets { key, result } => match result {
+                Some((value, unique)) => {
+                    write!(f, "GETS {} -> VALUE {} {unique}", text(key), text(value))
+                }
+                None => write!(f, "GETS {} -> END", text(key)),
+            },
+            Access::Cas {
+                key,
+                value,
+                unique,
+                result,
+            } => write!(
+                f,
+                "CAS {} {} {unique} -> {}",
+                text(key),
+                text(value),
+                result.word()
+            ),
         }
     }
 }
@@ -374,16 +506,20 @@ fn split(history: &[Operation]) -> Vec<Part<'_>> {
             opens: false,
             closes: false,
         };
-        if pending && accesses.iter().all(|a| matches!(a, Access::Get { .. })) {
+        if pending && accesses.iter().all(Access::reads) {
             continue;
         }
         match op.kind {
-            OpKind::Set { .. } | OpKind::Get { .. } | OpKind::Delete { .. } => {
+            OpKind::Set { .. }
+            | OpKind::Get { .. }
+            | OpKind::Delete { .. }
+            | OpKind::Gets { .. }
+            | OpKind::Cas { .. } => {
                 parts.push(part(accesses, false));
             }
             OpKind::Transaction(_) => parts.push(part(accesses, true)),
             OpKind::Batch(_) => {
-                accesses.retain(|a| !(pending && matches!(a, Access::Get { .. })));
+                accesses.retain(|a| !(pending && a.reads()));
                 let first = parts.len();
                 let count = accesses.len();
                 for (i, access) in accesses.into_iter().enumerate() {
@@ -409,7 +545,17 @@ fn check_group(
     let mut order = members.to_vec();
     // Stable: a batch's parts share an interval and stay in their order.
     order.sort_by_key(|&i| (parts[i].op.call, parts[i].op.ret.unwrap_or(u64::MAX)));
-    let (plan, values) = plan(keys, parts, &order);
+    let (plan, values) = plan(keys, parts, &order).map_err(|reason| {
+        Box::new(Violation {
+            keys: keys.iter().map(|k| k.to_vec()).collect(),
+            reason,
+            linearized: 0,
+            total: order.len(),
+            state: Vec::new(),
+            last_linearized: Vec::new(),
+            stuck: Vec::new(),
+        })
+    })?;
     // The registers inline for the groups of a few keys that real histories have.
     let n = keys.len();
     let result = match n {
@@ -445,32 +591,68 @@ fn check_group(
 }
 
 /// The search's input for the parts `order` (sorted by invocation) over `keys`, and the
-/// values interned: a value's id is its index.
-fn plan<'a>(keys: &[&[u8]], parts: &[Part<'a>], order: &[usize]) -> (Plan, Vec<&'a [u8]>) {
+/// versions interned: a version's id is its index, and its value is listed there.
+///
+/// # Errors
+/// A history where a `gets` saw a unique that more than one write could have made.
+fn plan<'a>(
+    keys: &[&[u8]],
+    parts: &[Part<'a>],
+    order: &[usize],
+) -> Result<(Plan, Vec<&'a [u8]>), String> {
     let position: HashMap<usize, usize> = order.iter().enumerate().map(|(p, &i)| (i, p)).collect();
     let slots: HashMap<&[u8], usize> = keys.iter().enumerate().map(|(s, &k)| (k, s)).collect();
-    // A value read but never written gets an id no SET produces.
-    let mut ids: HashMap<&[u8], u32> = HashMap::new();
+    let uniques = uniques(parts, order)?;
+    // A version read but never written gets an id no write produces.
+    let mut ids: HashMap<(&[u8], Option<u64>), u32> = HashMap::new();
     let mut values: Vec<&[u8]> = Vec::new();
-    let mut intern = |value: &'a [u8]| -> u32 {
-        let next = u32::try_from(values.len()).unwrap_or(u32::MAX);
-        *ids.entry(value).or_insert_with(|| {
+    let mut classes: HashMap<&[u8], u32> = HashMap::new();
+    let mut plan = Plan::default();
+    let mut intern = |value: &'a [u8], unique: Option<u64>, plan: &mut Plan| -> u32 {
+        let next = u32::try_from(values.len()).unwrap_or(NO_VERSION);
+        *ids.entry((value, unique)).or_insert_with(|| {
             values.push(value);
+            let next_class = u32::try_from(classes.len()).unwrap_or(NO_VERSION);
+            plan.classes
+                .push(*classes.entry(value).or_insert(next_class));
             next
         })
     };
-    let mut plan = Plan::default();
+    // The version each unique names, for `cas`: the write it was tied to.
+    let mut named: HashMap<u64, u32> = HashMap::new();
+    for (&(_, value), &unique) in &uniques {
+        let version = intern(value, Some(unique), &mut plan);
+        named.insert(unique, version);
+    }
     for &i in order {
         let part = &parts[i];
         let pending = part.op.ret.is_none();
         let start = plan.steps.len();
         for access in &part.accesses {
-            let slot = slots.get(access.key()).copied().unwrap_or_default();
+            let key = access.key();
+            let slot = slots.get(key).copied().unwrap_or_default();
+            let written = |value| uniques.get(&(key, value)).copied();
             let step = match *access {
-                Access::Set { value, .. } => Step::Set(intern(value)),
-                Access::Get { .. } if pending => continue,
-                Access::Get { result, .. } => Step::Get(result.map(&mut intern)),
+                Access::Set { value, .. } => Step::Set(intern(value, written(value), &mut plan)),
+                Access::Get { .. } | Access::Gets { .. } if pending => continue,
+                Access::Get { result, .. } => Step::Get(result.map(|value| {
+                    let version = intern(value, None, &mut plan);
+                    plan.classes[version as usize]
+                })),
+                Access::Gets { result, .. } => {
+                    Step::Gets(result.map(|(value, unique)| intern(value, Some(unique), &mut plan)))
+                }
                 Access::Delete { existed, .. } => Step::Delete((!pending).then_some(existed)),
+                Access::Cas {
+                    value,
+                    unique,
+                    result,
+                    ..
+                } => Step::Cas {
+                    expected: named.get(&unique).copied().unwrap_or(NO_VERSION),
+                    written: intern(value, written(value), &mut plan),
+                    result: (!pending).then_some(result),
+                },
             };
             plan.steps.push((slot, step));
         }
@@ -487,7 +669,57 @@ fn plan<'a>(keys: &[&[u8]], parts: &[Part<'a>], order: &[usize]) -> (Plan, Vec<&
             closes: part.closes,
         });
     }
-    (plan, values)
+    Ok((plan, values))
+}
+
+/// The unique the write of a (key, value) made, where a `gets` saw it.
+type Uniques<'a> = HashMap<(&'a [u8], &'a [u8]), u64>;
+
+/// The unique each write of the parts `order` made, where a `gets` saw it: keyed by key
+/// and value, as at most one write of a key may write a value whose unique was seen.
+/// (A value seen with two uniques keeps the first: one write has one unique, so the
+/// other `gets` finds no version to match and the search rejects it.)
+///
+/// # Errors
+/// A `gets` saw a value that two writes of its key wrote.
+fn uniques<'a>(parts: &[Part<'a>], order: &[usize]) -> Result<Uniques<'a>, String> {
+    let mut writes: HashMap<(&[u8], &[u8]), usize> = HashMap::new();
+    let mut seen: Vec<(&[u8], &[u8], u64)> = Vec::new();
+    for &i in order {
+        let pending = parts[i].op.ret.is_none();
+        for access in &parts[i].accesses {
+            match *access {
+                Access::Set { key, value }
+                | Access::Cas {
+                    key,
+                    value,
+                    result: CasResult::Stored,
+                    ..
+                } => *writes.entry((key, value)).or_default() += 1,
+                Access::Cas { key, value, .. } if pending => {
+                    *writes.entry((key, value)).or_default() += 1;
+                }
+                Access::Gets {
+                    key,
+                    result: Some((value, unique)),
+                } if !pending => seen.push((key, value, unique)),
+                _ => {}
+            }
+        }
+    }
+    let mut uniques = HashMap::new();
+    for (key, value, unique) in seen {
+        if writes.get(&(key, value)).is_some_and(|&count| count > 1) {
+            return Err(format!(
+                "ambiguous history: a gets saw {:?} with unique {unique}, and several writes \
+                 wrote that value to {:?}",
+                text(value),
+                text(key)
+            ));
+        }
+        uniques.entry((key, value)).or_insert(unique);
+    }
+    Ok(uniques)
 }
 
 /// A failed search's report with the registers as one value per key.

@@ -17,39 +17,80 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::ops::Range;
 
+use super::CasResult;
+
 /// No node: the end of the event list, or no unit.
 pub(super) const NONE: usize = usize::MAX;
 
-/// What one access does to its register, with values interned as small integers.
+/// What one access does to its register. Registers hold *versions*, interned as small
+/// integers: a value, and the CAS unique it was seen with if a `gets` saw it (see
+/// `plan` in `mod.rs`); without memcached's operations a version is just a value.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Step {
-    /// Writes the value.
+    /// Writes the version.
     Set(u32),
-    /// Must observe exactly this value (`None`: absent).
+    /// Must observe a version of exactly this value class (`None`: absent); see
+    /// [`Plan::classes`].
     Get(Option<u32>),
+    /// Must observe exactly this version, value and unique (`None`: absent).
+    Gets(Option<u32>),
     /// Must observe presence as given (`None`: unknown, pending) and clears the register.
     Delete(Option<bool>),
+    /// memcached's `cas`: writes `written` if the register holds `expected`, as the
+    /// answer says (`None`: pending, either way).
+    Cas {
+        /// The version whose unique the `cas` named ([`NO_VERSION`] if none has it).
+        expected: u32,
+        /// The version it writes.
+        written: u32,
+        /// What it answered.
+        result: Option<CasResult>,
+    },
 }
 
-impl Step {
-    /// The register's value after the step, if it was legal.
-    fn leaves(self) -> Option<u32> {
-        match self {
-            Step::Set(written) => Some(written),
-            Step::Get(observed) => observed,
-            Step::Delete(_) => None,
-        }
-    }
+/// A version no register ever holds: the one a `cas` names when no write has its unique.
+pub(super) const NO_VERSION: u32 = u32::MAX;
 
-    /// The register's next value if the step is legal from `value`.
-    fn apply(self, value: Option<u32>) -> Option<Option<u32>> {
+impl Step {
+    /// The register's next value if the step is legal from `value`; `classes` gives each
+    /// version's value class.
+    fn apply(self, value: Option<u32>, classes: &[u32]) -> Option<Option<u32>> {
         match self {
             Step::Set(written) => Some(Some(written)),
-            Step::Get(observed) => (observed == value).then_some(value),
+            Step::Get(observed) => {
+                let class = value.map(|v| classes.get(v as usize).copied().unwrap_or(NO_VERSION));
+                (observed == class).then_some(value)
+            }
+            Step::Gets(observed) => (observed == value).then_some(value),
             Step::Delete(existed) => match existed {
                 Some(existed) if existed != value.is_some() => None,
                 _ => Some(None),
             },
+            Step::Cas {
+                expected,
+                written,
+                result,
+            } => {
+                let matches = value == Some(expected);
+                match result {
+                    Some(CasResult::Stored) => matches.then_some(Some(written)),
+                    Some(CasResult::Exists) => (value.is_some() && !matches).then_some(value),
+                    Some(CasResult::NotFound) => value.is_none().then_some(value),
+                    None if matches => Some(Some(written)),
+                    None => Some(value),
+                }
+            }
+        }
+    }
+
+    /// Whether it never changes its register.
+    fn reads(self) -> bool {
+        match self {
+            Step::Get(_) | Step::Gets(_) => true,
+            Step::Cas { result, .. } => {
+                matches!(result, Some(CasResult::Exists | CasResult::NotFound))
+            }
+            Step::Set(_) | Step::Delete(_) => false,
         }
     }
 }
@@ -139,6 +180,9 @@ pub(super) struct Plan {
     pub units: Vec<Unit>,
     /// Every unit's accesses, (register slot, step), one unit after another.
     pub steps: Vec<(usize, Step)>,
+    /// Each version's value class: versions of one value with different uniques are
+    /// one class to a `GET`.
+    pub classes: Vec<u32>,
 }
 
 impl Plan {
@@ -149,7 +193,7 @@ impl Plan {
                 && self
                     .steps
                     .get(unit.steps.clone())
-                    .is_some_and(|steps| steps.iter().all(|(_, step)| matches!(step, Step::Get(_))))
+                    .is_some_and(|steps| steps.iter().all(|(_, step)| step.reads()))
         })
     }
 
@@ -163,10 +207,14 @@ impl Plan {
         }
         let steps = self.steps.get(unit.steps.clone()).unwrap_or_default();
         steps.iter().enumerate().all(|(i, &(slot, step))| {
-            // What the step sees: the unit's own last access to the register, if any.
-            let earlier = steps[..i].iter().rev().find(|&&(s, _)| s == slot);
-            let value = earlier.map_or_else(|| registers.value(slot), |&(_, e)| e.leaves());
-            step.apply(value).is_some()
+            // What the step sees: the register after the unit's own earlier accesses to it.
+            let mut earlier = steps[..i].iter().filter(|&&(s, _)| s == slot);
+            let value = earlier.try_fold(registers.value(slot), |value, &(_, e)| {
+                e.apply(value, &self.classes)
+            });
+            value
+                .and_then(|value| step.apply(value, &self.classes))
+                .is_some()
         })
     }
 
@@ -183,7 +231,7 @@ impl Plan {
         }
         let mut next = registers.clone();
         for &(slot, step) in self.steps.get(self.units.get(u)?.steps.clone())? {
-            next.store(slot, step.apply(next.value(slot))?);
+            next.store(slot, step.apply(next.value(slot), &self.classes)?);
         }
         Some(next)
     }

@@ -39,11 +39,46 @@ fn delete(client: usize, call: u64, ret: u64, existed: bool) -> Operation {
     }
 }
 
+fn gets(client: usize, call: u64, ret: u64, result: Option<(&str, u64)>) -> Operation {
+    Operation {
+        client,
+        call,
+        ret: Some(ret),
+        kind: OpKind::Gets {
+            key: b"k".to_vec(),
+            result: result.map(|(v, unique)| (v.as_bytes().to_vec(), unique)),
+        },
+    }
+}
+
+fn cas(
+    client: usize,
+    call: u64,
+    ret: u64,
+    value: &str,
+    unique: u64,
+    result: CasResult,
+) -> Operation {
+    Operation {
+        client,
+        call,
+        ret: Some(ret),
+        kind: OpKind::Cas {
+            key: b"k".to_vec(),
+            value: value.as_bytes().to_vec(),
+            unique,
+            result,
+        },
+    }
+}
+
 fn on_key(mut op: Operation, key: &str) -> Operation {
     match &mut op.kind {
-        OpKind::Set { key: k, .. } | OpKind::Get { key: k, .. } | OpKind::Delete { key: k, .. } => {
-            *k = key.as_bytes().to_vec()
-        }
+        OpKind::Set { key: k, .. }
+        | OpKind::Get { key: k, .. }
+        | OpKind::Delete { key: k, .. }
+        | OpKind::Gets { key: k, .. }
+        | OpKind::Cas { key: k, .. } => *k = key.as_bytes().to_vec(),
         OpKind::Transaction(_) | OpKind::Batch(_) => panic!("not a single-key operation"),
     }
     op
@@ -589,4 +624,99 @@ fn a_long_multi_key_history_is_checked_quickly() {
     let violation = rejected(&bad);
     assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
     assert_eq!(violation.keys, [b"a", b"b", b"c"]);
+}
+
+#[test]
+fn two_cas_with_one_unique_cannot_both_store() {
+    let read = [set(0, 0, 1, "a"), gets(0, 2, 3, Some(("a", 7)))];
+    // Concurrent, both STORED over unique 7: one of them must have found another unique.
+    let mut history = read.to_vec();
+    history.push(cas(0, 4, 10, "b", 7, CasResult::Stored));
+    history.push(cas(1, 5, 9, "c", 7, CasResult::Stored));
+    assert_eq!(rejected(&history).reason, "no linearization exists");
+    // One STORED and one EXISTS is legal, in either order, and so is what a gets sees.
+    for (b, c, seen) in [
+        (CasResult::Stored, CasResult::Exists, "b"),
+        (CasResult::Exists, CasResult::Stored, "c"),
+    ] {
+        let mut history = read.to_vec();
+        history.push(cas(0, 4, 10, "b", 7, b));
+        history.push(cas(1, 5, 9, "c", 7, c));
+        history.push(gets(2, 11, 12, Some((seen, 8))));
+        history.push(get(2, 13, 14, Some(seen)));
+        assert_eq!(check(&history), Ok(()), "{b:?} {c:?}");
+    }
+}
+
+#[test]
+fn a_cas_stores_only_over_the_unique_it_names() {
+    // A SET after the gets changed the unique: the cas must answer EXISTS.
+    let base = [
+        set(0, 0, 1, "a"),
+        gets(0, 2, 3, Some(("a", 7))),
+        set(1, 4, 5, "b"),
+    ];
+    let mut stale = base.to_vec();
+    stale.push(cas(0, 6, 7, "c", 7, CasResult::Stored));
+    assert_eq!(rejected(&stale).reason, "no linearization exists");
+    let mut refused = base.to_vec();
+    refused.push(cas(0, 6, 7, "c", 7, CasResult::Exists));
+    refused.push(get(0, 8, 9, Some("b")));
+    assert_eq!(check(&refused), Ok(()));
+    // EXISTS over the unique it names, with nothing in between, is wrong; so is
+    // NOT_FOUND over a present key, and EXISTS over an absent one.
+    let mut wrong = base[..2].to_vec();
+    wrong.push(cas(0, 4, 5, "c", 7, CasResult::Exists));
+    assert!(check(&wrong).is_err());
+    let mut wrong = base[..2].to_vec();
+    wrong.push(cas(0, 4, 5, "c", 7, CasResult::NotFound));
+    assert!(check(&wrong).is_err());
+    let history = [
+        delete(0, 0, 1, false),
+        cas(0, 2, 3, "c", 7, CasResult::NotFound),
+        gets(0, 4, 5, None),
+    ];
+    assert_eq!(check(&history), Ok(()));
+    assert!(check(&[cas(0, 0, 1, "c", 7, CasResult::Exists)]).is_err());
+    // A unique no gets saw names no write: such a cas can never store.
+    assert!(check(&[set(0, 0, 1, "a"), cas(0, 2, 3, "c", 99, CasResult::Stored)]).is_err());
+}
+
+#[test]
+fn a_unique_names_one_write() {
+    // Two gets of one value with different uniques and one write between them: illegal.
+    let history = [
+        set(0, 0, 1, "a"),
+        gets(0, 2, 3, Some(("a", 7))),
+        gets(0, 4, 5, Some(("a", 8))),
+    ];
+    assert!(check(&history).is_err());
+    // The same value written twice, each seen with its own unique: refused as ambiguous.
+    let history = [
+        set(0, 0, 1, "a"),
+        gets(0, 2, 3, Some(("a", 7))),
+        set(0, 4, 5, "a"),
+        gets(0, 6, 7, Some(("a", 8))),
+    ];
+    assert!(rejected(&history).reason.starts_with("ambiguous history"));
+    // Writes whose uniques nobody saw are told apart by value alone, as before.
+    let history = [
+        set(0, 0, 1, "a"),
+        set(0, 2, 3, "a"),
+        get(0, 4, 5, Some("a")),
+    ];
+    assert_eq!(check(&history), Ok(()));
+}
+
+#[test]
+fn a_pending_cas_may_or_may_not_have_stored() {
+    let read = [set(0, 0, 1, "a"), gets(0, 2, 3, Some(("a", 7)))];
+    let mut pending = cas(1, 4, 0, "b", 7, CasResult::Exists);
+    pending.ret = None;
+    for seen in ["a", "b"] {
+        let mut history = read.to_vec();
+        history.push(pending.clone());
+        history.push(get(0, 10, 11, Some(seen)));
+        assert_eq!(check(&history), Ok(()), "saw {seen}");
+    }
 }
