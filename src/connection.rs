@@ -142,9 +142,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         self
     }
 
-    /// Sets what the listener speaks (by default, whatever the first bytes say).
+    /// Sets what the listener speaks (by default, whatever the first bytes say). A
+    /// memcached listener's clients need no AUTH, which memcached's text protocol lacks:
+    /// beside a password, such a listener is served only on loopback or a Unix socket.
     pub fn wire(mut self, wire: Wire) -> Self {
         self.wire = wire;
+        if wire == Wire::Memcache {
+            self.session.authenticated = true;
+        }
         self
     }
 

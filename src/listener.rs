@@ -20,7 +20,7 @@ use crate::socket_file::SocketFile;
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
 /// The bound listeners to serve: those whose connections' first bytes choose their
-/// protocol, and those fixed to RESP.
+/// protocol, those fixed to RESP, and those fixed to memcached's protocols.
 #[derive(Debug, Default)]
 pub struct Listeners {
     /// The TCP listeners: none, one, or one per address of a host name, on one port.
@@ -33,6 +33,11 @@ pub struct Listeners {
     /// The Unix listener fixed to RESP, and its socket file.
     #[cfg(unix)]
     pub resp_unix: Option<(std::os::unix::net::UnixListener, SocketFile)>,
+    /// The TCP listeners fixed to memcached's text and meta protocols.
+    pub memcache_tcp: Vec<std::net::TcpListener>,
+    /// The Unix listener fixed to memcached's protocols, and its socket file.
+    #[cfg(unix)]
+    pub memcache_unix: Option<(std::os::unix::net::UnixListener, SocketFile)>,
 }
 
 impl Listeners {
@@ -45,6 +50,26 @@ impl Listeners {
             Some(listener) => Ok(listener.local_addr()?.port()),
             None => Ok(0),
         }
+    }
+
+    /// The TCP port of the memcached listeners, 0 without one.
+    ///
+    /// # Errors
+    /// If the TCP listener cannot say its address.
+    pub fn memcache_port(&self) -> std::io::Result<u16> {
+        match self.memcache_tcp.first() {
+            Some(listener) => Ok(listener.local_addr()?.port()),
+            None => Ok(0),
+        }
+    }
+
+    /// Whether a memcached listener is configured.
+    pub fn has_memcache(&self) -> bool {
+        #[cfg(unix)]
+        if self.memcache_unix.is_some() {
+            return true;
+        }
+        !self.memcache_tcp.is_empty()
     }
 }
 
@@ -115,7 +140,8 @@ pub async fn accept_until<H: Accept>(
     let mut accepting = tokio::task::JoinSet::new();
     let auto = listeners.tcp.into_iter().map(|tcp| (tcp, Wire::Auto));
     let resp = listeners.resp_tcp.into_iter().map(|tcp| (tcp, Wire::Resp));
-    for (listener, wire) in auto.chain(resp) {
+    let memcache = (listeners.memcache_tcp.into_iter()).map(|tcp| (tcp, Wire::Memcache));
+    for (listener, wire) in auto.chain(resp).chain(memcache) {
         listener.set_nonblocking(true)?;
         let listener = TcpListener::from_std(listener)?;
         tracing::info!(addr = %listener.local_addr()?, %wire, "listening on tcp");
@@ -128,6 +154,7 @@ pub async fn accept_until<H: Accept>(
     for (bound, wire) in [
         (listeners.unix, Wire::Auto),
         (listeners.resp_unix, Wire::Resp),
+        (listeners.memcache_unix, Wire::Memcache),
     ] {
         let Some((listener, file)) = bound else {
             continue;

@@ -11,10 +11,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use crate::command::ServerInfo;
+use crate::command::{self, ServerInfo};
 use crate::connection::{Connection, ConnectionLimits};
 pub use crate::listener::Listeners;
 use crate::listener::{self, Accept, Peer};
+use crate::protocol::memcache;
 use crate::protocol::resp::RespProtocol;
 use crate::protocol::text::TextProtocol;
 use crate::protocol::{Limits, Refusal, Reply, Wire};
@@ -92,7 +93,15 @@ pub async fn run(
     let info = ServerInfo::new(max_connections as u64, tcp_port)
         .with_password(password)
         .with_idle_timeout(limits.idle_timeout);
+    let threads = tokio::runtime::Handle::current().metrics().num_workers();
+    let memcache_port = listeners.memcache_port()?;
+    (info.memcache).configure(threads, memcache_port, request_limits.max_value_len);
     let info = Arc::new(info);
+    if listeners.has_memcache() {
+        let timer =
+            command::memcache::run_flush_timer(store.clone(), info.clone(), shutdown.clone());
+        tokio::spawn(timer);
+    }
     let shared = Arc::new(Shared {
         store,
         request_limits,
@@ -144,6 +153,7 @@ where
                 TextProtocol::with_limits(shared.request_limits).encode(&reply, &mut message)
             }
             Wire::Resp => RespProtocol::new().encode(&reply, &mut message),
+            Wire::Memcache => memcache::encode(&reply, &mut message),
         }
         shared
             .tracker

@@ -19,6 +19,8 @@ pub mod glob;
 pub mod keys;
 pub mod keyspace;
 pub mod lcs;
+pub mod memcache;
+pub mod memcache_meta;
 pub mod object;
 pub mod registry;
 pub mod server;
@@ -270,6 +272,7 @@ fn execute<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>)
             Reply::Ok
         }
         Request::Reset => server::reset(cx),
+        Request::Memcache(request) => memcache::apply(request, cx, guard),
     };
     if watches.any() {
         transaction::touch_modified(watches, &request, &reply);

@@ -49,6 +49,8 @@ pub struct ServerInfo {
     pub slow_log: SlowLog,
     /// The keys connections WATCH.
     pub watches: crate::sync::Arc<Watches>,
+    /// memcached's counters and pending `flush_all`.
+    pub memcache: super::memcache::McState,
 }
 
 impl Default for ServerInfo {
@@ -74,6 +76,7 @@ impl ServerInfo {
             stats: CommandStats::default(),
             slow_log: SlowLog::default(),
             watches: crate::sync::Arc::new(Watches::default()),
+            memcache: super::memcache::McState::default(),
         }
     }
 
@@ -184,6 +187,16 @@ impl ServerInfo {
     /// Connections open now.
     pub fn connected(&self) -> u64 {
         self.connected.load(Ordering::Relaxed)
+    }
+
+    /// Connections accepted, and refused at the limit, since start (or the last CONFIG
+    /// RESETSTAT).
+    pub fn connections_counted(&self) -> (u64, u64) {
+        // Ordering: Relaxed; statistics.
+        (
+            self.accepted.load(Ordering::Relaxed),
+            self.rejected_connections.load(Ordering::Relaxed),
+        )
     }
 
     /// Whole seconds since start.

@@ -463,7 +463,8 @@ pub fn touch_modified(watches: &Watches, request: &Request<'_>, reply: &Reply<'_
         | Request::Watch { .. }
         | Request::Unwatch
         | Request::Reset
-        | Request::Quit => {}
+        | Request::Quit
+        | Request::Memcache(_) => {}
     }
 }
 

@@ -12,6 +12,9 @@
 pub mod command_table;
 pub mod info;
 pub mod keyspace;
+pub mod memcache;
+mod memcache_parse;
+mod memcache_reply;
 pub mod resp;
 mod resp_commands;
 mod resp_keyspace;
@@ -170,6 +173,9 @@ pub enum Wire {
     Auto,
     /// RESP from the first byte, whatever it is, as on a Redis server.
     Resp,
+    /// memcached's text and meta protocols, which cannot be told from the line protocol
+    /// by their first bytes.
+    Memcache,
 }
 
 /// `auto` or `resp`, as logs show it.
@@ -178,6 +184,7 @@ impl std::fmt::Display for Wire {
         f.write_str(match self {
             Self::Auto => "auto",
             Self::Resp => "resp",
+            Self::Memcache => "memcache",
         })
     }
 }
@@ -193,8 +200,10 @@ impl std::fmt::Display for Wire {
 /// still be an empty line or an inline PING.
 pub fn choose(wire: Wire, received: &[u8], limits: Limits) -> (usize, Option<Box<dyn Protocol>>) {
     let resp = || Some(Box::new(resp::RespWire::new(limits)) as Box<dyn Protocol>);
-    if wire == Wire::Resp {
-        return (0, resp());
+    match wire {
+        Wire::Resp => return (0, resp()),
+        Wire::Memcache => return (0, Some(Box::new(memcache::McWire::new(limits)))),
+        Wire::Auto => {}
     }
     let skip = leading_empty_lines(received);
     let received = received.get(skip..).unwrap_or_default();
@@ -900,6 +909,8 @@ pub enum Request<'a> {
     Reset,
     /// Close the connection once earlier replies are flushed.
     Quit,
+    /// A request in memcached's protocols, which [`crate::command::memcache`] runs.
+    Memcache(memcache::McRequest<'a>),
 }
 
 /// One entry of a [`Reply::Map`].
@@ -1025,6 +1036,8 @@ pub enum Reply<'a> {
     Refused(Refusal),
     /// The bytes could not be framed; what follows depends on [`Protocol::recovery`].
     Broken(ProtocolError),
+    /// A reply in memcached's words, to a [`Request::Memcache`].
+    Memcache(memcache::McReply<'a>),
 }
 
 impl std::fmt::Debug for Reply<'_> {
@@ -1067,6 +1080,7 @@ impl std::fmt::Debug for Reply<'_> {
             Self::Error(err) => write!(f, "Error({err})"),
             Self::Refused(refusal) => write!(f, "Refused({refusal})"),
             Self::Broken(err) => write!(f, "Broken({err})"),
+            Self::Memcache(reply) => write!(f, "Memcache({reply:?})"),
         }
     }
 }
@@ -1077,6 +1091,9 @@ pub enum ClientError {
     /// A line with nothing but whitespace.
     #[error("empty line")]
     EmptyLine,
+    /// A mistake in memcached's protocols, in memcached's words.
+    #[error("{0}")]
+    Memcache(memcache::McError),
     /// The command word is not one this protocol knows (shown escaped and shortened).
     #[error("unknown command '{0}'")]
     UnknownCommand(String),

@@ -403,6 +403,8 @@ impl RespProtocol {
             Reply::Clients(clients) => Writer::new(out, self.resp3).clients(clients),
             Reply::SlowLog(entries) => Writer::new(out, self.resp3).slow_log(entries),
             Reply::Silent => {}
+            // No RESP request is answered in memcached's words.
+            Reply::Memcache(_) => encode_error(&"reply has no RESP form", out),
             Reply::Map(fields) => {
                 if self.resp3 {
                     encode_header(b'%', fields.len(), out);

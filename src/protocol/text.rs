@@ -295,7 +295,8 @@ impl TextProtocol {
             | Reply::KeysAndFlags(_)
             | Reply::Help(_)
             | Reply::Clients(_)
-            | Reply::SlowLog(_) => {
+            | Reply::SlowLog(_)
+            | Reply::Memcache(_) => {
                 out.extend_from_slice(b"ERROR reply has no line form\n");
             }
         }

@@ -26,6 +26,7 @@ mod lifecycle;
 mod limits;
 mod linearizability;
 mod lossy;
+mod memcache;
 mod memcache_clients;
 mod memory;
 mod protocol;

@@ -202,7 +202,6 @@ fn memccapable_passes_every_ascii_test_against_memcached() {
 }
 
 #[test]
-#[ignore = "needs the memcached listeners (--memcache, --memcache-unix), not merged yet"]
 fn memccapable_passes_every_ascii_test() {
     memccapable_passes(&Target::blink());
 }
@@ -254,7 +253,6 @@ fn pymemcache_passes_its_checks_against_memcached() {
 }
 
 #[test]
-#[ignore = "needs the memcached listeners (--memcache, --memcache-unix), not merged yet"]
 fn pymemcache_passes_its_checks_over_tcp_and_the_unix_socket() {
     passes(python(), "pymemcache_check.py", &Target::blink(), true);
 }
@@ -266,7 +264,6 @@ fn python_memcached_passes_its_checks_against_memcached() {
 }
 
 #[test]
-#[ignore = "needs the memcached listeners (--memcache, --memcache-unix), not merged yet"]
 fn python_memcached_passes_its_checks_over_tcp_and_the_unix_socket() {
     passes(
         python(),
@@ -283,7 +280,6 @@ fn memcached_npm_client_passes_its_checks_against_memcached() {
 }
 
 #[test]
-#[ignore = "needs the memcached listeners (--memcache, --memcache-unix), not merged yet"]
 fn memcached_npm_client_passes_its_checks() {
     let target = Target::blink();
     passes(node_with_memcached(), "memcached_check.js", &target, false);
@@ -467,7 +463,6 @@ fn twemproxy_shards_keys_over_three_memcached() {
 }
 
 #[test]
-#[ignore = "needs the memcached listeners (--memcache, --memcache-unix), not merged yet"]
 fn twemproxy_shards_keys_over_three_memcache_listeners() {
     let servers: Vec<Target> = (0..3).map(|_| Target::blink()).collect();
     twemproxy_shards(&servers);

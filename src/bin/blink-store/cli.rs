@@ -25,6 +25,8 @@ Examples:
       Serve every interface, to clients that give the password, and a Unix socket at once.
   blink-store serve --resp 127.0.0.1:6379
       Stand in for a Redis cache: RESP only, on Redis's port.
+  blink-store serve --memcache 127.0.0.1:11211
+      Serve memcached clients too, on memcached's port, from the same store.
   BLINK_MEMORY_LIMIT=1G BLINK_LOG_FORMAT=json blink-store serve
       Configure through the environment, as a container would.
   printf 'SET user alice\\nGET user\\n' | nc -N 127.0.0.1 8765
@@ -159,6 +161,15 @@ pub struct ServeArgs {
     #[arg(long, env = "BLINK_RESP_UNIX", value_name = "PATH")]
     pub resp_unix: Option<PathBuf>,
 
+    /// TCP address, HOST:PORT, of a listener that speaks memcached's text and meta
+    /// protocols (memcached's port is 11211); with a password, loopback only
+    #[arg(long, env = "BLINK_MEMCACHE", value_name = "ADDR")]
+    pub memcache: Option<TcpAddr>,
+
+    /// Unix socket path of a listener that speaks memcached's protocols
+    #[arg(long, env = "BLINK_MEMCACHE_UNIX", value_name = "PATH")]
+    pub memcache_unix: Option<PathBuf>,
+
     /// Permission bits of the Unix socket files, in octal
     #[arg(long, env = "BLINK_UNIX_MODE", value_name = "OCTAL", default_value = "600", value_parser = parse_mode)]
     pub unix_mode: u32,
@@ -256,17 +267,27 @@ impl ServeArgs {
     }
 
     /// The store configuration these flags describe: the memory limit, an overshoot of
-    /// 1% of it or one maximum-size value (whichever is larger), and the eviction policy.
+    /// 1% of it or one maximum-size value (whichever is larger), the eviction policy,
+    /// and CAS uniques in every entry when memcached's protocols are served.
     pub fn store_config(&self) -> StoreConfig {
         StoreConfig::new(self.memory_limit)
             .overshoot_bytes((self.memory_limit / 100).max(self.max_value_size))
             .policy(self.eviction_policy.into())
             .samples(self.eviction_samples)
+            .cas(self.serves_memcache())
+    }
+
+    /// Whether a memcached listener is asked for.
+    pub fn serves_memcache(&self) -> bool {
+        self.memcache.is_some() || self.memcache_unix.is_some()
     }
 
     /// The TCP address to serve: the flag, or the default when no listener was asked for.
     pub fn tcp_addr(&self) -> Option<TcpAddr> {
-        let other_listener = self.unix.is_some() || self.resp.is_some() || self.resp_unix.is_some();
+        let other_listener = self.unix.is_some()
+            || self.resp.is_some()
+            || self.resp_unix.is_some()
+            || self.serves_memcache();
         match &self.tcp {
             Some(addr) => Some(addr.clone()),
             None if other_listener => None,
@@ -371,6 +392,18 @@ mod tests {
         assert_eq!(config.policy, EvictionPolicy::TinyLfu);
         assert_eq!(config.samples, 5);
         assert_eq!(config.overshoot_bytes, 1 << 20);
+        assert!(!config.cas);
+    }
+
+    #[test]
+    fn a_memcached_listener_turns_cas_uniques_on() {
+        for flags in [
+            ["--memcache", "127.0.0.1:11211"],
+            ["--memcache-unix", "/tmp/memcached.sock"],
+        ] {
+            let cli = Cli::try_parse_from(["blink-store"].iter().chain(&flags)).unwrap();
+            assert!(cli.serve.store_config().cas, "{flags:?}");
+        }
     }
 
     #[test]
@@ -387,6 +420,8 @@ mod tests {
             ["--unix", "/tmp/x.sock"],
             ["--resp", "127.0.0.1:6379"],
             ["--resp-unix", "/tmp/redis.sock"],
+            ["--memcache", "127.0.0.1:11211"],
+            ["--memcache-unix", "/tmp/memcached.sock"],
         ] {
             let cli = Cli::try_parse_from(["blink-store", "serve"].iter().chain(&flags)).unwrap();
             let Some(Command::Serve(args)) = cli.command else {

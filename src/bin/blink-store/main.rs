@@ -125,7 +125,9 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         .max_args(args.max_args)
         .max_inline_len(args.max_inline);
 
+    let password = args.password()?;
     let listeners = bind_serve(args)?;
+    refuse_memcache_beside_password(&listeners, password.is_some())?;
     let workers = args.workers.unwrap_or_else(default_workers);
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -144,7 +146,7 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         idle_timeout: (args.timeout > 0).then(|| Duration::from_secs(args.timeout)),
         max_output_bytes: usize::try_from(args.max_output_buffer)?,
     };
-    options.password = args.password()?;
+    options.password = password;
     warn_if_exposed(&listeners, options.password.is_some());
 
     raise_open_file_limit(args.max_connections);
@@ -196,7 +198,9 @@ fn warn_if_exposed(listeners: &Listeners, has_password: bool) {
     if has_password {
         return;
     }
-    let tcp = listeners.tcp.iter().chain(&listeners.resp_tcp);
+    let tcp = (listeners.tcp.iter())
+        .chain(&listeners.resp_tcp)
+        .chain(&listeners.memcache_tcp);
     let bound = tcp.filter_map(|l| l.local_addr().ok());
     for addr in bound.filter(|addr| !addr.ip().is_loopback()) {
         tracing::warn!(
@@ -206,6 +210,30 @@ fn warn_if_exposed(listeners: &Listeners, has_password: bool) {
              Set --requirepass (BLINK_PASSWORD), or listen on 127.0.0.1 or a Unix socket"
         );
     }
+}
+
+/// Refuses to serve memcached's protocols beside a password on anything but loopback
+/// addresses and Unix sockets: memcached's text protocol has no AUTH, so such a
+/// listener would let anyone who reaches it past the password.
+fn refuse_memcache_beside_password(
+    listeners: &Listeners,
+    has_password: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if !has_password {
+        return Ok(());
+    }
+    for listener in &listeners.memcache_tcp {
+        let addr = listener.local_addr()?;
+        if !addr.ip().is_loopback() {
+            return Err(format!(
+                "memcache {addr}: memcached's protocol has no AUTH, so with a password set \
+                 a memcached listener must be a loopback address (127.0.0.1, ::1) or a \
+                 Unix socket (--memcache-unix)"
+            )
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Connections the kernel queues for a listener before they are accepted: Redis's
@@ -264,12 +292,21 @@ fn is_unavailable(err: &std::io::Error) -> bool {
 }
 
 /// Binds the listeners `serve` is asked for: those that detect each connection's
-/// protocol, then those fixed to RESP.
+/// protocol, then those fixed to RESP, then those fixed to memcached's protocols.
 fn bind_serve(args: &ServeArgs) -> Result<Listeners, Box<dyn std::error::Error>> {
-    if let (Some(unix), Some(resp_unix)) = (&args.unix, &args.resp_unix) {
-        if unix == resp_unix {
-            let path = unix.display();
-            return Err(format!("{path}: --unix and --resp-unix name the same socket").into());
+    let sockets = [
+        ("--unix", &args.unix),
+        ("--resp-unix", &args.resp_unix),
+        ("--memcache-unix", &args.memcache_unix),
+    ];
+    for (i, (flag, path)) in sockets.iter().enumerate() {
+        for (other, other_path) in sockets.iter().skip(i + 1) {
+            if let (Some(path), Some(other_path)) = (path, other_path) {
+                if path == other_path {
+                    let path = path.display();
+                    return Err(format!("{path}: {flag} and {other} name the same socket").into());
+                }
+            }
         }
     }
     let mut listeners = bind(
@@ -283,9 +320,16 @@ fn bind_serve(args: &ServeArgs) -> Result<Listeners, Box<dyn std::error::Error>>
         args.unix_mode,
     )?;
     listeners.resp_tcp = resp.tcp;
+    let memcache = bind(
+        args.memcache.as_ref(),
+        args.memcache_unix.as_deref(),
+        args.unix_mode,
+    )?;
+    listeners.memcache_tcp = memcache.tcp;
     #[cfg(unix)]
     {
         listeners.resp_unix = resp.unix;
+        listeners.memcache_unix = memcache.unix;
     }
     Ok(listeners)
 }
