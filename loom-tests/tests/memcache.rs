@@ -1,7 +1,8 @@
 //! Loom models of memcached's CAS: two writers holding the same unique race to replace
 //! the entry it was read from, and exactly one wins; a CAS write racing a plain SET wins
-//! only if it comes first. Every interleaving keeps the charged bytes and `USAGE` exact,
-//! with the unique's 8 bytes and the flags' 4 in every entry.
+//! only if it comes first. Two `mg`s racing for a recache token (a stale item's, or a
+//! missing key's with `N`) hand it to exactly one. Every interleaving keeps the charged
+//! bytes and `USAGE` exact, with the unique's 8 bytes and the flags' 4 in every entry.
 //!
 //! Run: `RUSTFLAGS="--cfg blink_loom" CARGO_TARGET_DIR=target/loom cargo test -p blink-loom-tests --release`
 #![cfg(blink_loom)]
@@ -12,7 +13,7 @@ mod common;
 use std::sync::Arc;
 
 use blink_store::store::evict::EvictionPolicy;
-use blink_store::store::memcache::{StoreMode, Stored};
+use blink_store::store::memcache::{Fetch, StoreMode, Stored};
 use blink_store::store::update::ExpiryChange;
 use blink_store::store::{Store, StoreConfig};
 use common::assert_exact;
@@ -99,6 +100,57 @@ fn a_cas_write_racing_a_plain_set() {
             Stored::Exists => assert_eq!((value.as_slice(), flags), (&b"plain"[..], 0)),
             other => panic!("a CAS over a present key answered {other:?}"),
         }
+        assert_exact(&store);
+    });
+}
+
+/// An `mg` with `fetch`: whether it won the token, and whether it created the item.
+fn fetch(store: &Store, fetch: Fetch) -> (bool, bool) {
+    let guard = store.guard();
+    let fetched = store.fetch_item(b"k", fetch, &guard).unwrap().unwrap();
+    (fetched.won, fetched.created)
+}
+
+#[test]
+fn two_readers_of_a_stale_item_win_its_token_once() {
+    loom::model(|| {
+        let store = store();
+        store.set(b"k", b"old").unwrap();
+        let stale = store.invalidate_item(b"k", None, ExpiryChange::Keep, &store.guard());
+        assert!(stale.is_ok());
+        let other = {
+            let store = store.clone();
+            thread::spawn(move || fetch(&store, Fetch::META_GET))
+        };
+        let (mine, _) = fetch(&store, Fetch::META_GET);
+        let (theirs, _) = other.join().unwrap();
+        assert!(mine != theirs, "exactly one reader wins");
+        let guard = store.guard();
+        let marks = store.item(b"k", &guard).unwrap().marks;
+        assert!(marks.stale && marks.won);
+        assert_exact(&store);
+    });
+}
+
+#[test]
+fn two_readers_of_a_missing_key_create_it_once() {
+    loom::model(|| {
+        let store = store();
+        let vivify = Fetch {
+            vivify: Some(ExpiryChange::Clear),
+            ..Fetch::META_GET
+        };
+        let other = {
+            let store = store.clone();
+            thread::spawn(move || fetch(&store, vivify))
+        };
+        let mine = fetch(&store, vivify);
+        let theirs = other.join().unwrap();
+        match (mine, theirs) {
+            ((true, true), (false, false)) | ((false, false), (true, true)) => {}
+            outcomes => panic!("exactly one reader creates and wins: {outcomes:?}"),
+        }
+        assert_eq!(item(&store).0, b"");
         assert_exact(&store);
     });
 }

@@ -265,7 +265,7 @@ pub fn apply<'a>(request: McRequest<'a>, cx: &mut Context<'_>, guard: &'a Guard<
         }
         McRequest::Delete { key, noreply } => {
             let status = match store.delete_item(key, None, guard) {
-                Removed::Deleted => {
+                Removed::Deleted | Removed::Invalidated => {
                     state.count(Count::DeleteHits);
                     modified(cx, key);
                     Status::Deleted

@@ -1,7 +1,8 @@
 //! Runs memcached's meta commands (`mg`, `ms`, `md`, `ma`, `mn`, `me`) against the
 //! store: each answers a return code and the flags its request asked for, and a quiet
 //! (`q`) request leaves out its nominal answer, so a pipeline ending in `mn` answers only
-//! what went wrong.
+//! what went wrong. `mg`'s `N` and `R` and `md`/`ms`'s `I` hand out recache tokens and
+//! mark items stale through the store's [`Fetch`] and [`Storage`].
 
 use super::memcache::{expiry, modified, refused, Count};
 use super::Context;
@@ -10,7 +11,7 @@ use crate::protocol::memcache::{
     MAX_DECODED_KEY_LEN,
 };
 use crate::protocol::Reply;
-use crate::store::memcache::{Arith, Item, Removed, StoreMode, Stored};
+use crate::store::memcache::{Arith, Fetch, Fetched, Removed, Storage, StoreMode, Stored};
 use crate::store::update::ExpiryChange;
 use crate::store::Entry;
 use crate::sync::Guard;
@@ -37,14 +38,48 @@ fn ttl_secs(expires_at_ms: Option<u64>, now_ms: u64) -> i64 {
     }
 }
 
-/// What a live item shows in a reply's flags.
-fn facts(item: &Item<'_>, now_ms: u64) -> ItemFacts {
+/// What a fetched item shows in a reply's flags.
+fn facts(fetched: &Fetched<'_>, now_ms: u64) -> ItemFacts {
+    let item = &fetched.item;
     ItemFacts {
         flags: item.flags,
         size: u32::try_from(item.value.len()).unwrap_or(u32::MAX),
         cas: item.cas,
         ttl_secs: ttl_secs(item.expires_at_ms, now_ms),
         idle_secs: u32::try_from(item.idle_ms / 1000).unwrap_or(u32::MAX),
+        hit_before: item.marks.fetched,
+        token_sent: item.marks.won,
+        stale: item.marks.stale,
+        won: fetched.won,
+    }
+}
+
+/// The expiry an exptime stands for, if it is given.
+fn expiry_of(exptime: Option<i32>, now_ms: u64) -> ExpiryChange {
+    exptime.map_or(ExpiryChange::Keep, |exptime| expiry(exptime, now_ms))
+}
+
+/// What `mg`'s flags ask of the item: `T`, `N` (a created item takes whichever of `N`
+/// and `T` came last, as in memcached), `R` (against `T`'s exptime if `T` came first),
+/// `u`.
+fn fetch_of(flags: &MetaFlags<'_>, now_ms: u64) -> Fetch {
+    let touch = expiry_of(flags.ttl, now_ms);
+    let vivify = flags.vivify.map(|exptime| match flags.ttl_after_vivify {
+        true => touch,
+        false => expiry(exptime, now_ms),
+    });
+    let recache_at_ms = match expiry_of(flags.recache, now_ms) {
+        ExpiryChange::At(at) => Some(at),
+        // R0 never wins: memcached compares with an exptime of 0.
+        ExpiryChange::Keep | ExpiryChange::Clear => None,
+    };
+    Fetch {
+        touch,
+        vivify,
+        recache_at_ms,
+        recache_after_touch: flags.ttl_before_recache,
+        bump: !flags.no_bump,
+        can_win: true,
     }
 }
 
@@ -67,7 +102,8 @@ fn reply<'a>(
     }))
 }
 
-/// `mg`: a hit is `VA` with the value (`v`) or `HD`; a miss `EN`. With `T`, a touch.
+/// `mg`: a hit is `VA` with the value (`v`) or `HD`; a miss `EN`. With `T`, a touch;
+/// with `N`, a miss creates the item; `W`, `X` and `Z` tell of its recache token.
 fn get<'a>(
     cx: &Context<'_>,
     key: MetaKey<'a>,
@@ -78,30 +114,27 @@ fn get<'a>(
     let mut buf = [0; MAX_DECODED_KEY_LEN];
     let name = key.key(&mut buf);
     let now_ms = store.unix_ms();
-    let item = match flags.ttl {
-        None => store.item(name, guard),
-        Some(exptime) => match store.item_and_touch(name, expiry(exptime, now_ms), guard) {
-            Ok(item) => item,
-            Err(err) => return Reply::Memcache(McReply::Status(refused(&err))),
-        },
+    let fetched = match store.fetch_item(name, fetch_of(&flags, now_ms), guard) {
+        Ok(fetched) => fetched,
+        Err(err) => return Reply::Memcache(McReply::Status(refused(&err))),
     };
     cx.server
         .memcache
-        .count_read(flags.ttl.is_some(), item.is_some());
-    let Some(item) = item else {
+        .count_read(flags.ttl.is_some(), fetched.is_some());
+    let Some(fetched) = fetched else {
         return reply((MetaCode::Miss, true), MetaValue::None, None, (key, &flags));
     };
-    if flags.ttl.is_some() {
+    if flags.ttl.is_some() || fetched.created {
         modified(cx, name);
     }
     let value = match flags.value {
-        true => MetaValue::Bytes(item.value),
+        true => MetaValue::Bytes(fetched.item.value),
         false => MetaValue::None,
     };
     reply(
         (MetaCode::Done, false),
         value,
-        Some(facts(&item, now_ms)),
+        Some(facts(&fetched, now_ms)),
         (key, &flags),
     )
 }
@@ -128,15 +161,14 @@ fn set<'a>(
         Some(exptime) => expiry(exptime, store.unix_ms()),
         None => ExpiryChange::Clear,
     };
-    let outcome = store.store_item(
-        name,
-        value,
+    let storage = Storage {
         mode,
-        flags.client_flags,
+        flags: flags.client_flags,
         expiry,
-        flags.compare_cas,
-        guard,
-    );
+        compare_cas: flags.compare_cas,
+        invalidate: flags.invalidate,
+    };
+    let outcome = store.store_item_with(name, value, storage, guard);
     let cas_mode = matches!(mode, StoreMode::Set | StoreMode::Replace);
     cx.server
         .memcache
@@ -164,7 +196,8 @@ fn set<'a>(
     )
 }
 
-/// `md`: `HD` when deleted, `NF` if absent, `EX` if `C` did not match.
+/// `md`: `HD` when deleted (or, with `I`, marked stale, `T` setting a new TTL), `NF` if
+/// absent, `EX` if `C` did not match.
 fn delete<'a>(
     cx: &Context<'_>,
     key: MetaKey<'a>,
@@ -174,9 +207,27 @@ fn delete<'a>(
     let mut buf = [0; MAX_DECODED_KEY_LEN];
     let name = key.key(&mut buf);
     let state = &cx.server.memcache;
-    let code = match cx.store.delete_item(name, flags.compare_cas, guard) {
+    let removed = match flags.invalidate {
+        true => {
+            let expiry = expiry_of(flags.ttl, cx.store.unix_ms());
+            match cx
+                .store
+                .invalidate_item(name, flags.compare_cas, expiry, guard)
+            {
+                Ok(removed) => removed,
+                Err(err) => return Reply::Memcache(McReply::Status(refused(&err))),
+            }
+        }
+        false => cx.store.delete_item(name, flags.compare_cas, guard),
+    };
+    let code = match removed {
         Removed::Deleted => {
             state.count(Count::DeleteHits);
+            modified(cx, name);
+            MetaCode::Done
+        }
+        // memcached counts no delete hit for an item marked stale.
+        Removed::Invalidated => {
             modified(cx, name);
             MetaCode::Done
         }
@@ -271,13 +322,18 @@ fn debug<'a>(cx: &Context<'_>, key: MetaKey<'a>, guard: &'a Guard<'_>) -> Reply<
     cx.server.memcache.count(Count::CmdMeta);
     let mut buf = [0; MAX_DECODED_KEY_LEN];
     let name = key.key(&mut buf);
-    let found = cx.store.lookup(name, guard).map(|entry| ItemFacts {
-        flags: entry.flags(),
-        size: u32::try_from(entry.value().len()).unwrap_or(u32::MAX),
-        cas: entry.cas(),
-        ttl_secs: ttl_secs(entry.expires_at_ms(), cx.store.unix_ms()),
-        idle_secs: 0,
-    });
+    let found = cx
+        .store
+        .lookup_meta(name, guard)
+        .map(|(entry, meta)| ItemFacts {
+            flags: entry.flags(),
+            size: u32::try_from(entry.value().len()).unwrap_or(u32::MAX),
+            cas: entry.cas(),
+            ttl_secs: ttl_secs(entry.expires_at_ms(), cx.store.unix_ms()),
+            idle_secs: u32::try_from(cx.store.idle_ms(meta) / 1000).unwrap_or(u32::MAX),
+            hit_before: entry.marks().fetched,
+            ..ItemFacts::default()
+        });
     Reply::Memcache(McReply::Debug(found.map(|facts| (key.token, facts))))
 }
 

@@ -190,7 +190,7 @@ impl<'a> Asked<'a> {
                 Some(b'O' | b'k') => true,
                 Some(b'c') => matches!(command, b'g' | b's' | b'a'),
                 Some(b't') => matches!(command, b'g' | b'a'),
-                Some(b's' | b'f' | b'l') => command == b'g',
+                Some(b's' | b'f' | b'l' | b'h') => command == b'g',
                 _ => false,
             })
     }
@@ -207,8 +207,18 @@ pub struct MetaFlags<'a> {
     pub quiet: bool,
     /// `T`: a new exptime.
     pub ttl: Option<i32>,
-    /// `N` (ma): create a missing item with this exptime.
+    /// `N` (mg, ma): create a missing item with this exptime.
     pub vivify: Option<i32>,
+    /// `R` (mg): win the recache token if the item has less time left than this.
+    pub recache: Option<i32>,
+    /// `T` came after `N` (mg): a created item gets `T`'s exptime, not `N`'s.
+    pub ttl_after_vivify: bool,
+    /// `T` came before `R` (mg): `R` judges the exptime `T` set.
+    pub ttl_before_recache: bool,
+    /// `I` (ms, md): invalidate, marking the item stale.
+    pub invalidate: bool,
+    /// `u` (mg): not an access; the item's access time and fetched mark stay.
+    pub no_bump: bool,
     /// `C`: act only if the item's CAS is this.
     pub compare_cas: Option<u64>,
     /// `F` (ms): the client flags to store.
@@ -229,6 +239,11 @@ impl Default for MetaFlags<'_> {
             quiet: false,
             ttl: None,
             vivify: None,
+            recache: None,
+            ttl_after_vivify: false,
+            ttl_before_recache: false,
+            invalidate: false,
+            no_bump: false,
             compare_cas: None,
             client_flags: 0,
             mode: None,
@@ -440,6 +455,14 @@ pub struct ItemFacts {
     pub ttl_secs: i64,
     /// `l`: seconds since the last access before this one.
     pub idle_secs: u32,
+    /// `h`: fetched before this request.
+    pub hit_before: bool,
+    /// `Z`: another client won the recache token already.
+    pub token_sent: bool,
+    /// `X`: marked stale.
+    pub stale: bool,
+    /// `W`: this request won the recache token.
+    pub won: bool,
 }
 
 /// A meta command's value block. Its `Debug` shows a value's length, not its bytes.

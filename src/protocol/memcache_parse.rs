@@ -439,21 +439,9 @@ fn parse_meta_debug<'a>(tokens: &Tokens<'a>, max_key_len: usize) -> Result<McReq
 /// memcached's error for an opaque token longer than [`MAX_OPAQUE_LEN`].
 const OPAQUE_TOO_LONG: &str = "CLIENT_ERROR opaque token too long";
 
-/// Flags memcached 1.6 serves that Blink Store does not, for this command: they would
-/// need a stale state, win tokens or a fetched bit that entries do not keep. Refused as
-/// memcached refuses a flag it does not know.
-fn refused(command: u8, letter: u8) -> bool {
-    match letter {
-        b'h' | b'R' => command == b'g',
-        b'N' => command == b'g',
-        b'I' => matches!(command, b's' | b'd'),
-        _ => false,
-    }
-}
-
 /// Reads the key and the flags of a meta command, from token `first` on, as memcached's
 /// flag parser does: each flag once, numbers where a flag takes one. A flag memcached
-/// does not know (or Blink Store does not serve) is `CLIENT_ERROR invalid flag`.
+/// 1.6.18 does not know is `CLIENT_ERROR invalid flag`.
 fn meta_flags<'a>(
     line: &'a [u8],
     tokens: &Tokens<'a>,
@@ -478,21 +466,26 @@ fn meta_flags<'a>(
             Some(seen) if !*seen && letter < 127 => *seen = true,
             _ => return Err(McError::new("CLIENT_ERROR duplicate flag")),
         }
-        if refused(command, letter) {
-            return Err(McError::INVALID_FLAG);
-        }
         let bad_token = "CLIENT_ERROR bad token in command line format";
         match letter {
             b'b' => binary = true,
             b'N' | b'T' | b'R' => match parse_i32(arg) {
-                Some(exptime) if letter == b'T' => flags.ttl = Some(exptime),
+                Some(exptime) if letter == b'T' => {
+                    flags.ttl = Some(exptime);
+                    flags.ttl_after_vivify = flags.vivify.is_some();
+                }
                 Some(exptime) if letter == b'N' => flags.vivify = Some(exptime),
-                Some(_) => {}
+                Some(exptime) => {
+                    flags.recache = Some(exptime);
+                    flags.ttl_before_recache = flags.ttl.is_some();
+                }
                 None => fail(bad_token),
             },
             b'O' if token.len() > MAX_OPAQUE_LEN => opaque_too_long = true,
             b'O' => {}
-            b'k' | b's' | b't' | b'c' | b'f' | b'l' | b'h' | b'P' | b'L' | b'u' | b'I' => {}
+            b'k' | b's' | b't' | b'c' | b'f' | b'l' | b'h' | b'P' | b'L' => {}
+            b'u' => flags.no_bump = true,
+            b'I' => flags.invalidate = true,
             b'v' => flags.value = true,
             b'q' => flags.quiet = true,
             b'F' => match parse_u32(arg) {
@@ -820,6 +813,30 @@ mod tests {
             (Some(0), 5, 3, Some(b'D'))
         );
         assert_eq!(returned(&flags), ["t"]);
+        let Ok(McRequest::MetaGet { flags, .. }) = parsed(b"mg k N30 T5 R9 u h\r\n") else {
+            panic!("mg N T R");
+        };
+        assert_eq!(
+            (flags.vivify, flags.ttl, flags.recache, flags.no_bump),
+            (Some(30), Some(5), Some(9), true)
+        );
+        assert!(flags.ttl_after_vivify && flags.ttl_before_recache);
+        assert_eq!(returned(&flags), ["h"]);
+        let Ok(McRequest::MetaGet { flags, .. }) = parsed(b"mg k R9 T5 N30\r\n") else {
+            panic!("mg R T N");
+        };
+        assert!(!flags.ttl_after_vivify && !flags.ttl_before_recache);
+        let Ok(McRequest::MetaDelete { flags, .. }) = parsed(b"md k I T30 C4\r\n") else {
+            panic!("md I");
+        };
+        assert_eq!(
+            (flags.invalidate, flags.ttl, flags.compare_cas),
+            (true, Some(30), Some(4))
+        );
+        let Ok(McRequest::MetaSet { flags, .. }) = parsed(b"ms k 1 I C4\r\nx\r\n") else {
+            panic!("ms I");
+        };
+        assert!(flags.invalidate);
         assert_eq!(parsed(b"mn\r\n"), Ok(McRequest::MetaNoop));
         assert!(matches!(
             parsed(b"ms k 20 T0\r\n"),
@@ -839,8 +856,14 @@ mod tests {
             (b"mx k\r\n", error("ERROR")),
             (b"mg k v v\r\n", error("CLIENT_ERROR duplicate flag")),
             (b"mg k E5\r\n", error("CLIENT_ERROR invalid flag")),
-            (b"mg k h\r\n", error("CLIENT_ERROR invalid flag")),
-            (b"mg k N30\r\n", error("CLIENT_ERROR invalid flag")),
+            (
+                b"mg k Nx\r\n",
+                error("CLIENT_ERROR bad token in command line format"),
+            ),
+            (
+                b"mg k Rx\r\n",
+                error("CLIENT_ERROR bad token in command line format"),
+            ),
             (
                 b"mg k Tx\r\n",
                 error("CLIENT_ERROR bad token in command line format"),
@@ -864,7 +887,7 @@ mod tests {
                 b"ms k 1 MSS\r\nx\r\n",
                 error("CLIENT_ERROR incorrect length for M token"),
             ),
-            (b"ms k 1 I\r\nx\r\n", error("CLIENT_ERROR invalid flag")),
+            (b"ms k 1 I E1\r\nx\r\n", error("CLIENT_ERROR invalid flag")),
             (
                 b"ms k 1 Fx\r\nx\r\n",
                 error("CLIENT_ERROR bad command line format"),

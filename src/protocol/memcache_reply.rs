@@ -76,9 +76,10 @@ fn encode_reply(reply: &McReply<'_>, out: &mut Vec<u8>) {
         McReply::Debug(Some((key, facts))) => {
             out.extend_from_slice(b"ME ");
             out.extend_from_slice(key);
+            let fetch = if facts.hit_before { "yes" } else { "no" };
             let _ = write!(
                 out,
-                " exp={} la={} cas={} fetch=no cls=1 size={}\r\n",
+                " exp={} la={} cas={} fetch={fetch} cls=1 size={}\r\n",
                 facts.ttl_secs, facts.idle_secs, facts.cas, facts.size
             );
         }
@@ -115,7 +116,7 @@ fn value(hit: &Hit<'_>, cas: bool, out: &mut Vec<u8>) {
 }
 
 /// A meta reply: the code (`VA <size>` when a value follows), each flag asked for in
-/// the order asked, then the value.
+/// the order asked, `Z`, `X` and `W` where they apply, then the value.
 fn meta(reply: &MetaReply<'_>, out: &mut Vec<u8>) {
     let number;
     let value: Option<&[u8]> = match reply.value {
@@ -138,6 +139,17 @@ fn meta(reply: &MetaReply<'_>, out: &mut Vec<u8>) {
     }
     for token in reply.asked.returned() {
         meta_flag(reply, token, out);
+    }
+    if let Some(facts) = reply.facts {
+        // memcached's order; `Z` and `W` never come together.
+        let marks = [
+            (facts.token_sent, b'Z'),
+            (facts.stale, b'X'),
+            (facts.won, b'W'),
+        ];
+        for (_, letter) in marks.into_iter().filter(|(set, _)| *set) {
+            out.extend_from_slice(&[b' ', letter]);
+        }
     }
     out.extend_from_slice(b"\r\n");
     if let (MetaCode::Done, Some(value)) = (reply.code, value) {
@@ -173,6 +185,7 @@ fn fact(letter: u8, facts: &ItemFacts, out: &mut Vec<u8>) {
         b't' => write!(out, " t{}", facts.ttl_secs),
         b's' => write!(out, " s{}", facts.size),
         b'l' => write!(out, " l{}", facts.idle_secs),
+        b'h' => write!(out, " h{}", u8::from(facts.hit_before)),
         _ => Ok(()),
     };
 }
@@ -343,13 +356,17 @@ mod tests {
 
     #[test]
     fn meta_replies_answer_flags_in_the_order_asked() {
-        let asked = Asked::new(b"t k Oxy v c f s l q", b'g');
+        let asked = Asked::new(b"t k Oxy v c f s l h q", b'g');
         let facts = ItemFacts {
             flags: 3,
             cas: 7,
             ttl_secs: -1,
             size: 2,
             idle_secs: 4,
+            hit_before: true,
+            stale: true,
+            won: true,
+            ..ItemFacts::default()
         };
         let hit = MetaReply {
             code: MetaCode::Done,
@@ -363,7 +380,22 @@ mod tests {
         };
         assert_eq!(
             encoded(Reply::Memcache(McReply::Meta(hit))),
-            b"VA 2 t-1 ka2V5 b Oxy c7 f3 s2 l4\r\nhi\r\n"
+            b"VA 2 t-1 ka2V5 b Oxy c7 f3 s2 l4 h1 X W\r\nhi\r\n"
+        );
+        let taken = MetaReply {
+            value: MetaValue::None,
+            facts: Some(ItemFacts {
+                token_sent: true,
+                won: false,
+                hit_before: false,
+                ..facts
+            }),
+            asked: Asked::new(b"h", b'g'),
+            ..hit
+        };
+        assert_eq!(
+            encoded(Reply::Memcache(McReply::Meta(taken))),
+            b"HD h0 Z X\r\n"
         );
         let miss = MetaReply {
             code: MetaCode::Miss,

@@ -1,6 +1,6 @@
 //! What the map holds and how it is searched. An [`Entry`] is the map's key: the key and
-//! value bytes, and the expiry time, CAS unique and client flags if it has them, in one
-//! allocation. [`Meta`] is the map's value: the entry's size, which of those it carries,
+//! value bytes, the expiry time, CAS unique and client flags if it has them, and
+//! memcached's marks ([`Marks`]), in one allocation. [`Meta`] is the map's value: the entry's size, which of those it carries,
 //! and its access stamp. Every key is hashed once per operation with [`key_hash`], and the map's
 //! hasher passes that hash through, so lookups by key ([`Lookup`]) and by hash alone
 //! ([`ByHash`], how the sampler finds entries) probe the same slots.
@@ -16,7 +16,7 @@ use crate::float::LongDouble;
 use crate::sync::{AtomicU32, Equivalent, Ordering};
 
 /// Bytes before the key in an entry's allocation: the key's length, with [`EXPIRES`],
-/// [`HAS_CAS`] and [`HAS_FLAGS`].
+/// [`HAS_CAS`], [`HAS_FLAGS`] and the [`Marks`] bits.
 pub(super) const HEADER_BYTES: usize = 4;
 
 /// Bytes of the expiry time, when there is one: Unix milliseconds, after the header.
@@ -49,8 +49,63 @@ const HAS_FLAGS: u32 = 1 << 29;
 /// bits mark the same things in [`Meta`].
 const FIELDS: u32 = EXPIRES | HAS_CAS | HAS_FLAGS;
 
-/// The longest key an entry holds: the header's other 29 bits.
-const MAX_KEY_LEN: usize = (HAS_FLAGS - 1) as usize;
+/// The header's fourth bit: memcached's stale mark ([`Marks::stale`]).
+const STALE: u32 = 1 << 28;
+
+/// The header's fifth bit: memcached's win token was handed out ([`Marks::won`]).
+const WON: u32 = 1 << 27;
+
+/// The header's sixth bit: fetched since it was written ([`Marks::fetched`]).
+const FETCHED: u32 = 1 << 26;
+
+/// The header's bits that hold the key's length: the 26 below the marks.
+const KEY_LEN_BITS: u32 = FETCHED - 1;
+
+/// The longest key an entry holds: 64 MiB less a byte, the header's 26 low bits. The
+/// protocols refuse keys far shorter (1 KiB by default, `--max-key-size` at most this);
+/// a longer one would be cut short, never read out of bounds.
+pub const MAX_KEY_LEN: usize = KEY_LEN_BITS as usize;
+
+/// memcached's per-item state that the meta protocol reports and acts on. Each mark is
+/// one header bit, so it costs no byte; it belongs to one CAS unique: a write of a new
+/// value clears the marks, a change of the expiry alone keeps them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Marks {
+    /// Marked stale (`md` with `I`, or an `ms` with `I` over a newer unique): `mg`
+    /// answers `X`, and hands the first asker the win token.
+    pub stale: bool,
+    /// A win token (`W`) was handed out for this item: later `mg`s answer `Z`.
+    pub won: bool,
+    /// Fetched since it was written: `mg`'s `h`, `me`'s `fetch`. Set by memcached's
+    /// reads only, and only when the store keeps CAS uniques.
+    pub fetched: bool,
+}
+
+impl Marks {
+    /// The header bits of these marks.
+    fn bits(self) -> u32 {
+        let mut bits = 0;
+        if self.stale {
+            bits |= STALE;
+        }
+        if self.won {
+            bits |= WON;
+        }
+        if self.fetched {
+            bits |= FETCHED;
+        }
+        bits
+    }
+
+    /// The marks the header bits `bits` hold.
+    fn of(bits: u32) -> Self {
+        Self {
+            stale: bits & STALE != 0,
+            won: bits & WON != 0,
+            fetched: bits & FETCHED != 0,
+        }
+    }
+}
 
 /// What an entry carries besides its key and value.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -61,6 +116,8 @@ pub struct Extras {
     pub flags: u32,
     /// memcached's CAS unique; 0 (never a unique) takes no bytes: the store has CAS off.
     pub cas: u64,
+    /// memcached's marks; header bits, no bytes.
+    pub marks: Marks,
 }
 
 impl Extras {
@@ -76,7 +133,7 @@ impl Extras {
         if self.flags != 0 {
             bits |= HAS_FLAGS;
         }
-        bits
+        bits | self.marks.bits()
     }
 }
 
@@ -226,7 +283,7 @@ pub fn key_hash(key: &[u8]) -> u64 {
 }
 
 /// A stored key and value, in one allocation: the key's length (4 bytes, whose top three
-/// bits say which of the next fields follow), the expiry time (8 bytes, only if it has
+/// bits say which of the next fields follow and the next three hold the [`Marks`]), the expiry time (8 bytes, only if it has
 /// one), the CAS unique (8 bytes, only if the store keeps them), the client flags (4
 /// bytes, only if not zero), the key, the value. It is the map's key; hashed and compared
 /// by its key bytes. Entries never change: a new value or a new expiry is a new entry.
@@ -259,13 +316,14 @@ impl Entry {
     }
 
     /// An entry holding `key` and `value` with `extras`. Keys are limited far below
-    /// 512 MiB by the protocols; a longer one would be cut short, never read out of bounds.
+    /// [`MAX_KEY_LEN`] by the protocols; a longer one would be cut short, never read out
+    /// of bounds.
     pub fn build_with(key: &[u8], value: Value<'_>, extras: Extras) -> Self {
         let key = &key[..key.len().min(MAX_KEY_LEN)];
         let bits = extras.bits();
         let fields = Self::fields_bytes(bits);
         let mut bytes = Vec::with_capacity(HEADER_BYTES + fields + key.len() + value.len());
-        // The key length fits in 29 bits: it was cut to MAX_KEY_LEN above.
+        // The key length fits in 26 bits: it was cut to MAX_KEY_LEN above.
         let header = key.len() as u32 | bits;
         bytes.extend_from_slice(&header.to_le_bytes());
         if let Some(at) = extras.expires_at_ms {
@@ -304,7 +362,7 @@ impl Entry {
     }
 
     fn key_end(&self) -> usize {
-        self.key_start() + (self.header() & !FIELDS) as usize
+        self.key_start() + (self.header() & KEY_LEN_BITS) as usize
     }
 
     /// The `N` bytes at `at`.
@@ -363,12 +421,18 @@ impl Entry {
         u32::from_le_bytes(self.field(at))
     }
 
-    /// The expiry, CAS unique and flags together.
+    /// memcached's marks.
+    pub fn marks(&self) -> Marks {
+        Marks::of(self.header())
+    }
+
+    /// The expiry, CAS unique, flags and marks together.
     pub fn extras(&self) -> Extras {
         Extras {
             expires_at_ms: self.expires_at_ms(),
             flags: self.flags(),
             cas: self.cas(),
+            marks: self.marks(),
         }
     }
 
@@ -599,6 +663,7 @@ mod tests {
                         expires_at_ms,
                         flags,
                         cas,
+                        marks: Marks::default(),
                     };
                     let entry = Entry::build_with(b"key", Value::Bytes(b"value"), extras);
                     assert_eq!((entry.key(), entry.value()), (&b"key"[..], &b"value"[..]));
@@ -620,6 +685,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn marks_take_header_bits_and_leave_the_key_and_fields_alone() {
+        let key = vec![b'k'; 70_000];
+        for bits in 0..8u32 {
+            let marks = Marks::of(bits << 26);
+            assert_eq!(marks.bits(), bits << 26);
+            let extras = Extras {
+                expires_at_ms: Some(9),
+                flags: 3,
+                cas: 7,
+                marks,
+            };
+            let entry = Entry::build_with(&key, Value::Bytes(b"v"), extras);
+            assert_eq!((entry.key(), entry.value()), (&key[..], &b"v"[..]));
+            assert_eq!((entry.extras(), entry.size()), (extras, 70_001));
+            let plain = Extras {
+                marks: Marks::default(),
+                ..extras
+            };
+            let unmarked = Entry::build_with(&key, Value::Bytes(b"v"), plain);
+            assert_eq!(entry.charge(), unmarked.charge(), "marks cost nothing");
+            assert_eq!(Meta::of(&entry, 0).charge(), entry.charge());
+        }
+        let longest = vec![b'k'; MAX_KEY_LEN + 1];
+        let cut = Entry::build_with(&longest, Value::Bytes(b"v"), Extras::default());
+        assert_eq!((cut.key().len(), cut.value()), (MAX_KEY_LEN, &b"v"[..]));
     }
 
     #[test]

@@ -38,8 +38,17 @@ pub enum Plan<'v> {
         flags: u32,
         /// The CAS unique: [`Store::next_cas`] for a write of a value (0 if the store
         /// keeps none), the old entry's for a change of the expiry alone (memcached's
-        /// touch keeps it, and so do EXPIRE, PERSIST and GETEX).
+        /// touch keeps it, and so do EXPIRE, PERSIST and GETEX). memcached's marks stay
+        /// with the unique: kept when it is the old entry's, cleared otherwise.
         cas: u64,
+    },
+    /// Store a new entry under the key with exactly these extras, memcached's marks
+    /// included (the meta protocol's stale items and win tokens).
+    Install {
+        /// The new value.
+        value: Value<'v>,
+        /// Its expiry, flags, CAS unique and marks.
+        extras: Extras,
     },
 }
 
@@ -165,11 +174,21 @@ impl Store {
                     flags,
                     cas,
                 } => {
+                    let old = current.map(|(entry, _)| entry);
+                    let marks = match old {
+                        Some(old) if cas != 0 && old.cas() == cas => old.marks(),
+                        _ => Default::default(),
+                    };
                     let extras = Extras {
                         expires_at_ms,
                         flags,
                         cas,
+                        marks,
                     };
+                    let entry = Entry::build_with(key, value, extras);
+                    self.replace(entry, old, guard)?
+                }
+                Plan::Install { value, extras } => {
                     let entry = Entry::build_with(key, value, extras);
                     self.replace(entry, current.map(|(entry, _)| entry), guard)?
                 }

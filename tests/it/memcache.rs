@@ -86,6 +86,14 @@ ma n v|ma n MD D3 v|ma n M- v|ma nope|ma nope q|ma nope N0 J7 v|ma nope v|ma q v
 ma n Dx|md m q|md m|md m|md m x|md m Cx|\
 mg q v v|mg q E5|mg q Tx|mg|mg q ts3z |mg !!!! b|mg bQ== b v k|ms bQ== b 2|hi|mg bQ== b v k|\
 mg q O123456789012345678901234567890123|me|\
+mg viv N0 v s k|mg viv N0 v s k|mg viv v h|mg viv h|md viv I|mg viv v f|mg viv v|\
+ms viv 2 C1 I|hi|mg viv v t|ms viv 2|ho|mg viv v h|mg viv u h|mg viv h|\
+set r 0 100 1|x|mg r R300 v|mg r R300 v|mg r R5|set r2 0 100 1|x|mg r2 R5|mg r2 T20 R30|\
+mg r2 R30|set a2 0 100 1|1|md a2 I T0 q|mg a2 t v|md a2 I C1|md a2 I T-1|mg a2 v|md nope I|\
+set b2 0 0 1|1|ms b2 1 I|2|mg b2 v|ms b2 1 I MA C1|3|mg b2 v|ms b2 1 I MR C1|4|mg b2 v|\
+mg c2 N0 T-1 v|mg c2 v|mg d2 T-1 N0 v|mg d2 v|mg e2 N-1 v|mg e2 v|mg e2 N-1 q|\
+set f2 0 0 1|1|get f2|mg f2 h|set g2 0 0 1|1|touch g2 10|mg g2 h|gat 0 g2|mg g2 h t|\
+mg i2 k q|mg j2 N0 q k|mg viv I v|ma viv I|mg viv R0 N0 Rx|mg viv Nx|\
 stats nope|flush_all|get q m n|";
 
 #[test]
@@ -146,6 +154,32 @@ fn cas_uniques_let_one_writer_win() {
     expect(&mut client, b"EX\r\nMN\r\n");
     client.send(b"cas k 0 0 1 1\r\nx\r\n");
     expect(&mut client, b"NOT_FOUND\r\n");
+}
+
+#[test]
+fn a_recache_token_goes_to_one_client_and_me_shows_the_fetch() {
+    let (_blink, addr) = start(&[]);
+    let (mut one, mut other) = (Client::tcp(addr), Client::tcp(addr));
+    one.send(b"set k 0 0 1\r\nx\r\n");
+    expect(&mut one, b"STORED\r\n");
+    let fetch = |line: String| {
+        line.split(' ')
+            .find(|word| word.starts_with("fetch="))
+            .map(str::to_owned)
+    };
+    assert_eq!(fetch(one.request(b"me k\r\n")).as_deref(), Some("fetch=no"));
+    assert_eq!(other.request(b"mg k h\r\n"), "HD h0\r\n");
+    assert_eq!(
+        fetch(one.request(b"me k\r\n")).as_deref(),
+        Some("fetch=yes")
+    );
+    // Marked stale: the first client to ask wins, whichever connection it is on.
+    assert_eq!(one.request(b"md k I q\r\nmn\r\n"), "MN\r\n");
+    assert_eq!(other.request(b"mg k s\r\n"), "HD s1 X W\r\n");
+    assert_eq!(one.request(b"mg k s\r\n"), "HD s1 Z X\r\n");
+    // A missing key: created once, empty.
+    assert_eq!(one.request(b"mg new N30 s k\r\n"), "HD s0 knew W\r\n");
+    assert_eq!(other.request(b"mg new N30 s k\r\n"), "HD s0 knew Z\r\n");
 }
 
 #[test]

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::bench::args::{BenchArgs, EXAMPLES as BENCH_EXAMPLES};
 use crate::flags::{parse_size, read_password, TcpAddr, DEFAULT_HOST, DEFAULT_PORT};
 use blink_store::protocol::text::DEFAULT_MAX_KEY_LEN;
+use blink_store::store::entry::MAX_KEY_LEN;
 use blink_store::store::evict::{EvictionPolicy, DEFAULT_SAMPLES, MAX_SAMPLES};
 use blink_store::store::StoreConfig;
 
@@ -191,7 +192,7 @@ pub struct ServeArgs {
     pub max_value_size: u64,
 
     /// Longest key accepted, in bytes
-    #[arg(long, env = "BLINK_MAX_KEY_SIZE", value_name = "BYTES", default_value_t = DEFAULT_MAX_KEY_LEN, value_parser = parse_positive)]
+    #[arg(long, env = "BLINK_MAX_KEY_SIZE", value_name = "BYTES", default_value_t = DEFAULT_MAX_KEY_LEN, value_parser = parse_key_size)]
     pub max_key_size: usize,
 
     /// Password every client must give (AUTH) before any other command [default: none]
@@ -320,6 +321,14 @@ fn parse_samples(text: &str) -> Result<usize, String> {
     }
 }
 
+/// A key length an entry can hold.
+fn parse_key_size(text: &str) -> Result<usize, String> {
+    match parse_positive(text)? {
+        n @ 1..=MAX_KEY_LEN => Ok(n),
+        _ => Err(format!("must be between 1 and {MAX_KEY_LEN}")),
+    }
+}
+
 fn parse_positive_u64(text: &str) -> Result<u64, String> {
     parse_positive(text).map(|n| n as u64)
 }
@@ -378,6 +387,14 @@ mod tests {
         assert_eq!(parse_mode("0o660"), Ok(0o660));
         assert!(parse_mode("800").is_err());
         assert!(parse_mode("1777").is_err());
+    }
+
+    #[test]
+    fn key_sizes_stop_where_an_entry_can_hold_the_key() {
+        assert_eq!(parse_key_size("250"), Ok(250));
+        assert_eq!(parse_key_size(&MAX_KEY_LEN.to_string()), Ok(MAX_KEY_LEN));
+        assert!(parse_key_size(&(MAX_KEY_LEN + 1).to_string()).is_err());
+        assert!(parse_key_size("0").is_err());
     }
 
     #[test]
