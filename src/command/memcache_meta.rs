@@ -22,7 +22,7 @@ pub fn apply<'a>(request: McRequest<'a>, cx: &mut Context<'_>, guard: &'a Guard<
         McRequest::MetaSet { key, value, flags } => set(cx, key, value, flags, guard),
         McRequest::MetaDelete { key, flags } => delete(cx, key, flags, guard),
         McRequest::MetaArith { key, flags } => arith(cx, key, flags, guard),
-        McRequest::MetaNoop => Reply::Memcache(McReply::MetaNoop),
+        McRequest::MetaNoop => Reply::memcache(McReply::MetaNoop),
         McRequest::MetaDebug { key } => debug(cx, key, guard),
         _ => Reply::Error(crate::protocol::memcache::McError::UNKNOWN.into()),
     }
@@ -58,7 +58,7 @@ fn reply<'a>(
     if nominal && flags.quiet {
         return Reply::Silent;
     }
-    Reply::Memcache(McReply::Meta(MetaReply {
+    Reply::memcache(McReply::Meta(MetaReply {
         code,
         value,
         facts,
@@ -82,7 +82,7 @@ fn get<'a>(
         None => store.item(name, guard),
         Some(exptime) => match store.item_and_touch(name, expiry(exptime, now_ms), guard) {
             Ok(item) => item,
-            Err(err) => return Reply::Memcache(McReply::Status(refused(&err))),
+            Err(err) => return Reply::memcache(McReply::Status(refused(&err))),
         },
     };
     cx.server
@@ -149,7 +149,7 @@ fn set<'a>(
         Ok(Stored::NotStored) => (MetaCode::NotStored, 0),
         Ok(Stored::Exists) => (MetaCode::Exists, 0),
         Ok(Stored::NotFound) => (MetaCode::NotFound, 0),
-        Err(err) => return Reply::Memcache(McReply::Status(refused(&err))),
+        Err(err) => return Reply::memcache(McReply::Status(refused(&err))),
     };
     // memcached answers `c` with the new CAS, or 0 when nothing was stored.
     let facts = ItemFacts {
@@ -242,15 +242,15 @@ fn arith<'a>(
                     let code = (MetaCode::NotStored, false);
                     return reply(code, MetaValue::None, None, (key, &flags));
                 }
-                Err(err) => return Reply::Memcache(McReply::Status(refused(&err))),
+                Err(err) => return Reply::memcache(McReply::Status(refused(&err))),
             }
         }
         Ok(Arith::Exists) => {
             let code = (MetaCode::Exists, false);
             return reply(code, MetaValue::None, None, (key, &flags));
         }
-        Ok(Arith::NonNumeric) => return Reply::Memcache(McReply::Status(Status::NonNumeric)),
-        Err(err) => return Reply::Memcache(McReply::Status(refused(&err))),
+        Ok(Arith::NonNumeric) => return Reply::memcache(McReply::Status(Status::NonNumeric)),
+        Err(err) => return Reply::memcache(McReply::Status(refused(&err))),
     };
     modified(cx, name);
     let expires_at_ms = store.lookup(name, guard).and_then(Entry::expires_at_ms);
@@ -278,7 +278,7 @@ fn debug<'a>(cx: &Context<'_>, key: MetaKey<'a>, guard: &'a Guard<'_>) -> Reply<
         ttl_secs: ttl_secs(entry.expires_at_ms(), cx.store.unix_ms()),
         idle_secs: 0,
     });
-    Reply::Memcache(McReply::Debug(found.map(|facts| (key.token, facts))))
+    Reply::memcache(McReply::Debug(found.map(|facts| (key.token, facts))))
 }
 
 #[cfg(test)]
