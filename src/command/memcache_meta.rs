@@ -12,7 +12,7 @@ use crate::protocol::memcache::{
 use crate::protocol::Reply;
 use crate::store::memcache::{Arith, Item, Removed, StoreMode, Stored};
 use crate::store::update::ExpiryChange;
-use crate::store::Entry;
+use crate::store::{Entry, StoreError};
 use crate::sync::Guard;
 
 /// Runs one meta request (anything else answers `ERROR`).
@@ -131,6 +131,7 @@ fn set<'a>(
     let outcome = store.store_item(
         name,
         value,
+        cx.server.memcache.max_value_len(),
         mode,
         flags.client_flags,
         expiry,
@@ -149,6 +150,8 @@ fn set<'a>(
         Ok(Stored::NotStored) => (MetaCode::NotStored, 0),
         Ok(Stored::Exists) => (MetaCode::Exists, 0),
         Ok(Stored::NotFound) => (MetaCode::NotFound, 0),
+        // An append or prepend past the value limit: `NS`, as memcached answers.
+        Err(StoreError::TooLong { .. }) => (MetaCode::NotStored, 0),
         Err(err) => return Reply::memcache(McReply::Status(refused(&err))),
     };
     // memcached answers `c` with the new CAS, or 0 when nothing was stored.
@@ -231,6 +234,7 @@ fn arith<'a>(
             match store.store_item(
                 name,
                 initial.as_bytes(),
+                cx.server.memcache.max_value_len(),
                 StoreMode::Add,
                 0,
                 expiry,
