@@ -24,12 +24,60 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::command::registry::{Buffers, ClientEntry};
+use crate::command::stats::CommandStats;
 use crate::command::{self, transaction, Context, ServerInfo, Session};
 use crate::listener::Peer;
 use crate::protocol::{
     self, Call, Frame, Limits, Protocol, ProtocolError, Recovery, Refusal, Reply, Wire,
 };
 use crate::store::Store;
+
+/// A slow log threshold below which every request is timed alone, in microseconds: a
+/// quick command, timed in a run, is never logged as slow above it.
+const QUICK_SLOW_LOG_MICROS: i64 = 1000;
+
+/// Quick commands executed and not yet counted: per command, how many calls in a row.
+#[derive(Debug)]
+struct QuickRun {
+    /// When the clock was last read.
+    since: Instant,
+    /// Each command with its calls in a row, in order.
+    calls: Vec<(&'static protocol::CommandSpec, u64)>,
+}
+
+impl QuickRun {
+    fn new() -> Self {
+        Self {
+            since: Instant::now(),
+            calls: Vec::new(),
+        }
+    }
+
+    /// One more call of `command`.
+    fn add(&mut self, command: &'static protocol::CommandSpec) {
+        match self.calls.last_mut() {
+            Some((last, calls)) if std::ptr::eq(*last, command) => *calls += 1,
+            _ => self.calls.push((command, 1)),
+        }
+    }
+
+    /// Counts the calls in `stats`, sharing the time until `now` among them by their
+    /// number, shows the last in CLIENT LIST, and starts a new run at `now`.
+    fn settle(&mut self, now: Instant, stats: &CommandStats, client: Option<&ClientEntry>) {
+        let elapsed = now.saturating_duration_since(self.since);
+        self.since = now;
+        if let (Some(client), Some(&(last, _))) = (client, self.calls.last()) {
+            client.called(last, now);
+        }
+        let total: u64 = self.calls.iter().map(|&(_, calls)| calls).sum();
+        for &(command, calls) in &self.calls {
+            // Lossless below 2^53 calls in one batch.
+            let share = elapsed.mul_f64(calls as f64 / total as f64);
+            stats.record_run(command.id, calls, share);
+        }
+        self.calls.clear();
+    }
+}
 
 /// Bytes asked of the socket per read: one read usually holds a whole pipelined batch.
 const READ_CHUNK: usize = 16 * 1024;
@@ -104,6 +152,8 @@ pub struct Connection<S> {
     client: Option<Arc<ClientEntry>>,
     /// The most replies `write_buf` has held at once, for CLIENT LIST.
     reply_peak: usize,
+    /// The quick commands executed since the clock was last read, counted together.
+    quick: QuickRun,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
@@ -132,6 +182,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             peer: Peer::default(),
             client: None,
             reply_peak: 0,
+            quick: QuickRun::new(),
         }
     }
 
@@ -176,6 +227,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let registered = server.clients.register(self.session.id, self.peer.clone());
         let client = registered.entry.clone();
         self.client = Some(client.clone());
+        // Made once and polled by every turn of the loop: a cancellation future registers
+        // with its token when first polled, and made anew each turn it would register and
+        // unregister, under the token's lock, twice per batch of requests.
+        let shutdown = shutdown.cancelled();
+        let killed = client.killed();
+        tokio::pin!(shutdown, killed);
         loop {
             if client.is_killed() {
                 tracing::debug!("closing: killed by CLIENT KILL");
@@ -209,8 +266,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             let idle = self.server.idle_timeout();
             tokio::select! {
                 biased;
-                () = shutdown.cancelled() => return self.finish().await,
-                () = client.killed() => {
+                () = &mut shutdown => return self.finish().await,
+                () = &mut killed => {
                     tracing::debug!("closing: killed by CLIENT KILL");
                     return Ok(());
                 }
@@ -296,7 +353,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let Some(mut protocol) = self.protocol.take() else {
             return false;
         };
-        let (consumed, step) = self.execute_requests(&mut *protocol, limit);
+        let started = Instant::now();
+        self.quick.since = started;
+        // Counted in the slow log only when timed alone: below this threshold, every
+        // request is.
+        let fine = (0..QUICK_SLOW_LOG_MICROS).contains(&self.server.slow_log.slower_than_micros());
+        let (consumed, step) = self.execute_requests(&mut *protocol, limit, fine);
+        self.settle_quick(Instant::now());
         self.protocol = Some(protocol);
         self.read_buf.advance(consumed);
         let quit = matches!(step, Step::Quit);
@@ -312,7 +375,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// to close, or `limit` bytes of replies wait; returns how many bytes were consumed.
     /// (A guard held across a long pipeline would keep papaya from freeing any entry
     /// removed meanwhile, by any thread.)
-    fn execute_requests(&mut self, protocol: &mut dyn Protocol, limit: usize) -> (usize, Step) {
+    ///
+    /// Quick commands ([`protocol::CommandSpec::is_quick`]) are timed as a run: the clock
+    /// is read when a run starts and when it ends (another command, or the end of the
+    /// batch), and the run's time is shared among its calls. Every other command, and
+    /// every command when `fine` (a slow log threshold too low for that), is timed alone.
+    fn execute_requests(
+        &mut self,
+        protocol: &mut dyn Protocol,
+        limit: usize,
+        fine: bool,
+    ) -> (usize, Step) {
         self.publish_buffers();
         let mut consumed = 0;
         loop {
@@ -345,12 +418,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             // Taken only to run a request: EXEC takes its own.
             let guard;
             let frame = &self.read_buf[start..consumed];
-            let started = Instant::now();
             let parsed = protocol.parse(frame);
             let call = protocol.call();
-            if let (Some(client), Some(call)) = (&self.client, call) {
-                client.called(call.command, started);
-            }
+            let quick = !fine
+                && parsed.is_ok()
+                && call.is_some_and(|call| !call.rejected && call.command.is_quick());
+            let started = if quick {
+                None
+            } else {
+                // What ran before is counted before this runs: INFO sees it.
+                let now = Instant::now();
+                self.quick
+                    .settle(now, &self.server.stats, self.client.as_deref());
+                if let (Some(client), Some(call)) = (&self.client, call) {
+                    client.called(call.command, now);
+                }
+                Some(now)
+            };
             let reply = match transaction::intercept(&mut self.session, parsed, (&*protocol, frame))
             {
                 transaction::Step::Run(request) => {
@@ -361,9 +445,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 transaction::Step::Answer(reply) => reply,
                 transaction::Step::Exec(queue) => {
                     let close = self.exec(protocol, queue);
-                    self.server
-                        .stats
-                        .record(call, &Reply::Ok, started.elapsed());
+                    let now = Instant::now();
+                    self.quick.since = now;
+                    let elapsed = started.map_or(Duration::ZERO, |at| now - at);
+                    self.server.stats.record(call, &Reply::Ok, elapsed);
                     self.session.command_done();
                     if close {
                         return (consumed, Step::Quit);
@@ -374,7 +459,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     continue;
                 }
             };
-            self.account(protocol, call, &reply, started.elapsed(), frame);
+            match (started, call) {
+                (None, Some(call)) if !reply.is_error() => self.quick.add(call.command),
+                (None, _) => self.server.stats.record(call, &reply, Duration::ZERO),
+                (Some(started), _) => {
+                    let now = Instant::now();
+                    self.quick.since = now;
+                    self.account(protocol, call, &reply, now - started, frame);
+                }
+            }
             tracing::debug!(?reply);
             // CLIENT REPLY OFF and SKIP silence replies here, and only here.
             if self.session.wants_reply() {
@@ -440,6 +533,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         close
     }
 
+    /// Counts the quick commands run since the clock was last read (see
+    /// [`QuickRun::settle`]).
+    fn settle_quick(&mut self, now: Instant) {
+        self.quick
+            .settle(now, &self.server.stats, self.client.as_deref());
+    }
+
     /// Counts an executed request in INFO's statistics, and logs it in the slow log if it
     /// ran long: the one place a request's running time is taken into account.
     fn account(
@@ -458,7 +558,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 reply,
                 Reply::Refused(Refusal::NoAuth | Refusal::HelloNoAuth)
             );
-        if refused || call.command.has_flag("skip_slowlog") || !slow_log.is_slow(elapsed) {
+        if !slow_log.is_slow(elapsed) || refused || call.command.has_flag("skip_slowlog") {
             return;
         }
         let name = self.session.name.as_deref().unwrap_or_default();
@@ -523,5 +623,37 @@ async fn sleep_or_never(idle: Option<Duration>) {
     match idle {
         Some(idle) => tokio::time::sleep(idle).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::QuickRun;
+    use crate::command::stats::CommandStats;
+    use crate::protocol::command_table as table;
+
+    #[test]
+    fn a_run_of_quick_commands_shares_its_time_by_calls() {
+        let stats = CommandStats::default();
+        let mut run = QuickRun::new();
+        let start = Instant::now();
+        run.since = start;
+        for command in [&table::GET, &table::GET, &table::SET, &table::GET] {
+            run.add(command);
+        }
+        assert_eq!(run.calls.len(), 3, "calls in a row are one entry");
+        run.settle(start + Duration::from_millis(8), &stats, None);
+        assert!(run.calls.is_empty());
+        let counted = |name: &str| {
+            let stat = stats.commands().into_iter().find(|stat| stat.name == name);
+            stat.map(|stat| (stat.calls, stat.usec))
+        };
+        assert_eq!(counted("get"), Some((3, 6_000)));
+        assert_eq!(counted("set"), Some((1, 2_000)));
+        // Nothing more is counted until more calls run.
+        run.settle(start + Duration::from_millis(20), &stats, None);
+        assert_eq!(counted("get"), Some((3, 6_000)));
     }
 }

@@ -37,6 +37,7 @@ fn cas(store: &Store, value: &[u8], flags: u32, unique: u64) -> Stored {
         .store_item(
             b"k",
             value,
+            usize::MAX,
             StoreMode::Set,
             flags,
             expiry,

@@ -15,7 +15,7 @@ use super::{Context, ServerInfo};
 use crate::protocol::memcache::{
     Hit, Keys, McReply, McRequest, StatsGroup, StatsReport, Status, StoreMode, MAX_RELATIVE_EXPTIME,
 };
-use crate::protocol::{Refusal, Reply};
+use crate::protocol::{Limits, Refusal, Reply};
 use crate::store::memcache::{self as store_mc, Arith, Removed, Stored};
 use crate::store::stats::Counter;
 use crate::store::update::ExpiryChange;
@@ -81,7 +81,8 @@ pub struct McState {
     threads: AtomicU64,
     /// The TCP port of the memcached listener, for `stats settings`.
     tcp_port: AtomicU64,
-    /// The longest value accepted, for `stats settings`.
+    /// The longest value accepted (`--max-value-size`), for `stats settings` and as
+    /// the limit on what append and prepend make.
     item_size_max: AtomicU64,
 }
 
@@ -92,7 +93,7 @@ impl Default for McState {
             flush_at: watch::Sender::new(None),
             threads: AtomicU64::new(0),
             tcp_port: AtomicU64::new(0),
-            item_size_max: AtomicU64::new(0),
+            item_size_max: AtomicU64::new(Limits::new().max_value_len as u64),
         }
     }
 }
@@ -114,6 +115,13 @@ impl McState {
         self.tcp_port.store(u64::from(tcp_port), Ordering::Relaxed);
         self.item_size_max
             .store(item_size_max as u64, Ordering::Relaxed);
+    }
+
+    /// The longest value a write may make: the server's `--max-value-size`.
+    pub fn max_value_len(&self) -> usize {
+        // Ordering: Relaxed; a setting written once at start.
+        let limit = self.item_size_max.load(Ordering::Relaxed);
+        usize::try_from(limit).unwrap_or(usize::MAX)
     }
 
     /// Adds one to `count`.
@@ -192,7 +200,7 @@ pub fn expiry(exptime: i32, now_ms: u64) -> ExpiryChange {
 fn answer(noreply: bool, reply: McReply<'_>) -> Reply<'_> {
     match noreply {
         true => Reply::Silent,
-        false => Reply::Memcache(reply),
+        false => Reply::memcache(reply),
     }
 }
 
@@ -234,7 +242,9 @@ pub fn apply<'a>(request: McRequest<'a>, cx: &mut Context<'_>, guard: &'a Guard<
                 StoreMode::Prepend => store_mc::StoreMode::Prepend,
             };
             let expiry = expiry(exptime, store.unix_ms());
-            let outcome = store.store_item(key, value, mode, flags, expiry, compare_cas, guard);
+            let max_len = state.max_value_len();
+            let outcome =
+                store.store_item(key, value, max_len, mode, flags, expiry, compare_cas, guard);
             state.count_store(&outcome, compare_cas.is_some());
             let status = match outcome {
                 Ok(Stored::Stored { .. }) => {
@@ -244,6 +254,9 @@ pub fn apply<'a>(request: McRequest<'a>, cx: &mut Context<'_>, guard: &'a Guard<
                 Ok(Stored::NotStored) => Status::NotStored,
                 Ok(Stored::Exists) => Status::Exists,
                 Ok(Stored::NotFound) => Status::NotFound,
+                // An append or prepend past the value limit: memcached cannot allocate
+                // the longer item and answers NOT_STORED.
+                Err(StoreError::TooLong { .. }) => Status::NotStored,
                 Err(err) => refused(&err),
             };
             answer(noreply, McReply::Status(status))
@@ -260,7 +273,7 @@ pub fn apply<'a>(request: McRequest<'a>, cx: &mut Context<'_>, guard: &'a Guard<
             }
             match noreply {
                 true => Reply::Silent,
-                false => Reply::Memcache(McReply::Status(Status::TooLarge)),
+                false => Reply::memcache(McReply::Status(Status::TooLarge)),
             }
         }
         McRequest::Delete { key, noreply } => {
@@ -320,7 +333,7 @@ pub fn apply<'a>(request: McRequest<'a>, cx: &mut Context<'_>, guard: &'a Guard<
             flush_all(store, cx.server, delay);
             answer(noreply, McReply::Status(Status::Ok))
         }
-        McRequest::Version => Reply::Memcache(McReply::Version),
+        McRequest::Version => Reply::memcache(McReply::Version),
         McRequest::Verbosity { noreply } => answer(noreply, McReply::Status(Status::Ok)),
         McRequest::Stats(group) => stats(cx, group),
         McRequest::MetaGet { .. }
@@ -365,7 +378,7 @@ fn get<'a>(
             });
         }
     }
-    Reply::Memcache(McReply::Values { hits, cas })
+    Reply::memcache(McReply::Values { hits, cas })
 }
 
 /// `flush_all [delay]`: empties the store now, or sets the timer for later (a later
@@ -442,7 +455,7 @@ fn stats<'a>(cx: &Context<'_>, group: StatsGroup) -> Reply<'a> {
     let state = &cx.server.memcache;
     if group == StatsGroup::Reset {
         state.reset();
-        return Reply::Memcache(McReply::Status(Status::Reset));
+        return Reply::memcache(McReply::Status(Status::Reset));
     }
     let store = cx.store;
     let stats = store.stats();
@@ -494,7 +507,7 @@ fn stats<'a>(cx: &Context<'_>, group: StatsGroup) -> Reply<'a> {
         expired: stats.expired,
         item_size_max: state.item_size_max.load(Ordering::Relaxed),
     };
-    Reply::Memcache(McReply::Stats(Box::new(report)))
+    Reply::memcache(McReply::Stats(Box::new(report)))
 }
 
 #[cfg(test)]

@@ -78,6 +78,9 @@ pub struct ClientEntry {
     connected_at: Instant,
     /// Fired by CLIENT KILL; the connection closes when it sees it.
     killed: CancellationToken,
+    /// Set by CLIENT KILL before `killed` fires: what the connection checks after every
+    /// request, one load (the token's own check takes a lock).
+    killed_flag: AtomicBool,
     /// Milliseconds after `connected_at` of its last command, for `idle`.
     active_ms: AtomicU64,
     /// Its last command's [`CommandSpec::id`] plus one; 0 before any.
@@ -139,6 +142,7 @@ impl ClientEntry {
             peer,
             connected_at: Instant::now(),
             killed: CancellationToken::new(),
+            killed_flag: AtomicBool::new(false),
             active_ms: AtomicU64::new(0),
             last_command: AtomicU32::new(0),
             resp: AtomicU8::new(2),
@@ -156,12 +160,16 @@ impl ClientEntry {
 
     /// Asks the connection to close (CLIENT KILL).
     pub fn kill(&self) {
+        // Ordering: Relaxed; the token's cancel below wakes a waiting connection, and one
+        // executing requests sees the flag at its next check.
+        self.killed_flag.store(true, Ordering::Relaxed);
         self.killed.cancel();
     }
 
     /// Whether CLIENT KILL closed it.
     pub fn is_killed(&self) -> bool {
-        self.killed.is_cancelled()
+        // Ordering: Relaxed; see `kill`.
+        self.killed_flag.load(Ordering::Relaxed)
     }
 
     /// Completes once CLIENT KILL closed it.

@@ -97,6 +97,19 @@ impl CommandStats {
         }
     }
 
+    /// Counts `calls` calls of the command with this [`CommandSpec::id`] that succeeded
+    /// and took `elapsed` in all: a connection's run of quick commands, timed together.
+    ///
+    /// [`CommandSpec::id`]: crate::protocol::CommandSpec
+    pub fn record_run(&self, id: u16, calls: u64, elapsed: Duration) {
+        let base = usize::from(id) * PER_COMMAND;
+        self.add(base, calls);
+        self.add(
+            base + 1,
+            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+        );
+    }
+
     fn count_call(&self, id: usize, outcome: Outcome, elapsed: Duration) {
         let base = id * PER_COMMAND;
         if outcome == Outcome::Rejected {

@@ -154,14 +154,49 @@ impl<'a> MetaKey<'a> {
     }
 }
 
-/// Decodes a base64 key into `buf`: its length, `None` if it is not base64, decodes to
-/// nothing, or does not fit.
+/// Decodes a base64 key into `buf` as memcached decodes one: bytes outside the alphabet
+/// are skipped, `=` is a zero digit, the first group of four that holds a `=` ends the
+/// key (one drops its last byte, two its last two, more make it invalid), and the digits
+/// must come in whole groups. Its length; `None` if it decodes to nothing or is invalid.
 pub(super) fn decode_key(token: &[u8], buf: &mut [u8; MAX_DECODED_KEY_LEN]) -> Option<usize> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
-        .decode_slice(token, buf)
-        .ok()
-        .filter(|&len| len > 0)
+    let digit = |byte: u8| match byte {
+        b'A'..=b'Z' => Some(byte - b'A'),
+        b'a'..=b'z' => Some(byte - b'a' + 26),
+        b'0'..=b'9' => Some(byte - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        b'=' => Some(0),
+        _ => None,
+    };
+    let digits = token.iter().filter(|&&byte| digit(byte).is_some()).count();
+    if digits == 0 || digits % 4 != 0 || digits / 4 * 3 > buf.len() {
+        return None;
+    }
+    let (mut group, mut filled, mut padding, mut len) = ([0u8; 4], 0, 0, 0);
+    for &byte in token {
+        let Some(value) = digit(byte) else {
+            continue;
+        };
+        padding += usize::from(byte == b'=');
+        *group.get_mut(filled)? = value;
+        filled += 1;
+        if filled < 4 {
+            continue;
+        }
+        let [a, b, c, d] = group;
+        buf.get_mut(len..len + 3)?
+            .copy_from_slice(&[a << 2 | b >> 4, b << 4 | c >> 2, c << 6 | d]);
+        len += 3;
+        filled = 0;
+        if padding > 0 {
+            len = match padding {
+                1 | 2 => len - padding,
+                _ => return None,
+            };
+            break;
+        }
+    }
+    (len > 0).then_some(len)
 }
 
 /// The flag tokens of a meta command as sent, for its reply: each flag that asks for
@@ -715,6 +750,43 @@ mod tests {
 
     fn frame(wire: &mut McWire, bytes: &[u8]) -> Frame {
         wire.frame(&mut bytes.to_vec(), &Session::default())
+    }
+
+    #[test]
+    fn base64_keys_decode_as_memcached_decodes_them() {
+        let decode = |token: &[u8]| {
+            let mut buf = [0; MAX_DECODED_KEY_LEN];
+            decode_key(token, &mut buf).map(|len| buf[..len].to_vec())
+        };
+        let cases: &[(&[u8], Option<&[u8]>)] = &[
+            (b"Zm9v", Some(b"foo")),
+            (b"Zm9vYg==", Some(b"foob")),
+            (b"Zm9vYmE=", Some(b"fooba")),
+            // Bytes outside the alphabet are skipped; `=` is a zero digit.
+            (b"Zm!9v", Some(b"foo")),
+            (b"a=b=", Some(b"h")),
+            // The first padded group ends the key.
+            (b"QQ==Zm9v", Some(b"A")),
+            (b"!!!!", None),
+            (b"Zm9", None),
+            (b"A===", None),
+            (b"====", None),
+            (b"", None),
+        ];
+        for (token, expected) in cases {
+            let expected = expected.map(<[u8]>::to_vec);
+            assert_eq!(decode(token), expected, "{}", token.escape_ascii());
+        }
+        let longest = b"QUFB".repeat(MAX_DECODED_KEY_LEN / 3);
+        assert_eq!(
+            decode(&longest).map(|key| key.len()),
+            Some(MAX_DECODED_KEY_LEN)
+        );
+        assert_eq!(
+            decode(&[&longest[..], b"QUFB"].concat()),
+            None,
+            "does not fit"
+        );
     }
 
     #[test]

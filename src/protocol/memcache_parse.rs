@@ -115,12 +115,11 @@ fn storage_line<'a>(
     }
     let flags = parse_u32(tokens.get(2)).ok_or(bad)?;
     let exptime = parse_i32(tokens.get(3)).ok_or(bad)?;
-    let len = parse_i32(tokens.get(4)).ok_or(bad)?;
+    let len = parse_data_len(tokens.get(4)).ok_or(bad)?;
     let compare_cas = match cas {
         true => Some(parse_u64(tokens.get(5)).ok_or(bad)?),
         false => None,
     };
-    let len = usize::try_from(len).map_err(|_| bad)?;
     Ok(StorageLine {
         mode,
         key,
@@ -144,8 +143,7 @@ fn meta_set_len(tokens: &Tokens<'_>, max_key_len: usize) -> Result<usize, McErro
     if tokens.len + 1 > MAX_META_TOKENS {
         return Err(McError::new("CLIENT_ERROR options flags too long"));
     }
-    let len = parse_i32(tokens.get(2)).ok_or(McError::BAD_FORMAT)?;
-    usize::try_from(len).map_err(|_| McError::BAD_FORMAT)
+    parse_data_len(tokens.get(2)).ok_or(McError::BAD_FORMAT)
 }
 
 /// What follows the command `line` (without its LF): a data block, for a storage
@@ -559,6 +557,13 @@ fn parse_u32(token: &[u8]) -> Option<u32> {
     parse_u64(token).and_then(|n| u32::try_from(n).ok())
 }
 
+/// A data block's length: memcached reads at most `INT_MAX - 2`, so that the length
+/// with its CRLF fits in a C `int`.
+fn parse_data_len(token: &[u8]) -> Option<usize> {
+    let len = parse_i32(token).filter(|&len| len <= i32::MAX - 2)?;
+    usize::try_from(len).ok()
+}
+
 /// A decimal `i32`, as memcached's `safe_strtol` reads one.
 fn parse_i32(token: &[u8]) -> Option<i32> {
     let (negative, digits) = digits(token)?;
@@ -924,6 +929,12 @@ mod tests {
             (b"ms k 3 T0 Zz", Header::Data(3)),
             (b"ms k -3", Header::Line),
             (b"get k", Header::Line),
+            // memcached reads lengths up to INT_MAX - 2: past that, the line is bad.
+            (b"set k 0 0 +5", Header::Data(5)),
+            (b"set k 0 0 2147483645", Header::TooLarge(2_147_483_645)),
+            (b"set k 0 0 2147483646", Header::Line),
+            (b"ms k 2147483645", Header::TooLarge(2_147_483_645)),
+            (b"ms k 2147483646", Header::Line),
         ];
         for (line, expected) in cases {
             assert_eq!(header(line, 250, 16), *expected, "{}", line.escape_ascii());

@@ -104,6 +104,8 @@ pub struct Storage {
     /// `ms` with `I`: a set or replace whose unique is older than the item's still
     /// stores, marked stale, with the item's expiry and win token.
     pub invalidate: bool,
+    /// The longest value the write may make (see [`Store::store_item`]).
+    pub max_len: usize,
 }
 
 /// How a write that passed memcached's checks stores.
@@ -155,14 +157,22 @@ impl Store {
     /// entry that is gone at once: the key's old value is removed, and the answer is
     /// Stored (as memcached answers for a negative exptime).
     ///
+    ///
+    /// No write makes a value longer than `max_len` bytes: an append or prepend whose
+    /// result would is refused, checked on the very value it would extend, so two
+    /// appends racing each other cannot together pass the limit.
+    ///
     /// # Errors
+    /// [`StoreError::TooLong`] if the new value would pass `max_len` bytes (memcached
+    /// answers `NOT_STORED` when an append outgrows its item size limit), or
     /// [`StoreError::LargerThanLimit`] if the entry could never fit (memcached's
     /// `SERVER_ERROR out of memory storing object`).
-    #[allow(clippy::too_many_arguments)] // The agreed interface: one argument per field of memcached's request.
+    #[allow(clippy::too_many_arguments)] // The agreed interface: one argument per field of memcached's request, and the value limit.
     pub fn store_item(
         &self,
         key: &[u8],
         value: &[u8],
+        max_len: usize,
         mode: StoreMode,
         flags: u32,
         expiry: ExpiryChange,
@@ -175,6 +185,7 @@ impl Store {
             expiry,
             compare_cas,
             invalidate: false,
+            max_len,
         };
         self.store_item_with(key, value, storage, guard)
     }
@@ -196,16 +207,20 @@ impl Store {
             mode,
             flags,
             expiry,
+            max_len,
             ..
         } = storage;
         let now_ms = self.unix_ms();
         self.modify(key, guard, |live| {
             let admitted = match admit(&storage, live) {
                 Ok(admitted) => admitted,
-                Err(outcome) => return (Plan::Keep, outcome),
+                Err(outcome) => return (Plan::Keep, Ok(outcome)),
             };
             let old = live.map(Entry::extras).unwrap_or_default();
             if admitted == Admit::Stale {
+                if value.len() > max_len {
+                    return (Plan::Keep, Err(StoreError::TooLong { limit: max_len }));
+                }
                 let cas = self.next_cas();
                 let extras = Extras {
                     flags,
@@ -221,7 +236,7 @@ impl Store {
                     value: Value::Bytes(value),
                     extras,
                 };
-                return (plan, Stored::Stored { cas });
+                return (plan, Ok(Stored::Stored { cas }));
             }
             let (value, extras) = match (mode, live) {
                 (StoreMode::Append, Some(entry)) => (Value::Concat(entry.value(), value), old),
@@ -240,10 +255,13 @@ impl Store {
                     (Value::Bytes(value), extras)
                 }
             };
+            if value.len() > max_len {
+                return (Plan::Keep, Err(StoreError::TooLong { limit: max_len }));
+            }
             let cas = self.next_cas();
             let stored = Stored::Stored { cas };
             if extras.expires_at_ms.is_some_and(|at| at <= now_ms) {
-                return (Plan::Remove, stored);
+                return (Plan::Remove, Ok(stored));
             }
             let plan = Plan::Write {
                 value,
@@ -251,8 +269,8 @@ impl Store {
                 flags: extras.flags,
                 cas,
             };
-            (plan, stored)
-        })
+            (plan, Ok(stored))
+        })?
     }
 
     /// delete, optionally only if the cas matches (meta `md` with `C`).
@@ -316,6 +334,9 @@ pub(super) mod tests {
     use crate::store::update::Ttl;
     use crate::store::{Clock, StoreConfig};
 
+    /// The value limit the tests' writes pass: more than any of them needs.
+    pub(in crate::store) const LIMIT: usize = 1 << 10;
+
     /// A store with CAS on, at the Unix time `now_ms`.
     pub(in crate::store) fn store_at(now_ms: u64) -> (Store, Clock) {
         let clock = Clock::manual(now_ms);
@@ -335,7 +356,16 @@ pub(super) mod tests {
         let guard = store.guard();
         let expiry = ExpiryChange::Clear;
         store
-            .store_item(key, value, StoreMode::Set, flags, expiry, None, &guard)
+            .store_item(
+                key,
+                value,
+                LIMIT,
+                StoreMode::Set,
+                flags,
+                expiry,
+                None,
+                &guard,
+            )
             .unwrap()
     }
 
@@ -353,7 +383,16 @@ pub(super) mod tests {
         let guard = store.guard();
         let write = |mode, value: &[u8]| {
             store
-                .store_item(b"k", value, mode, 0, ExpiryChange::Clear, None, &guard)
+                .store_item(
+                    b"k",
+                    value,
+                    LIMIT,
+                    mode,
+                    0,
+                    ExpiryChange::Clear,
+                    None,
+                    &guard,
+                )
                 .unwrap()
         };
         assert_eq!(write(StoreMode::Replace, b"r"), Stored::NotStored);
@@ -383,6 +422,85 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn append_and_prepend_stop_at_the_value_limit() {
+        let (store, _) = store_at(1_000);
+        let guard = store.guard();
+        let write = |mode, value: &[u8], max_len| {
+            let expiry = ExpiryChange::Clear;
+            store.store_item(b"k", value, max_len, mode, 0, expiry, None, &guard)
+        };
+        assert!(matches!(
+            write(StoreMode::Set, b"abc", 5),
+            Ok(Stored::Stored { .. })
+        ));
+        let cas = store.item(b"k", &guard).unwrap().cas;
+        let too_long = Err(StoreError::TooLong { limit: 5 });
+        assert_eq!(write(StoreMode::Append, b"def", 5), too_long);
+        assert_eq!(write(StoreMode::Prepend, b"xyz", 5), too_long);
+        assert_eq!(write(StoreMode::Set, b"abcdef", 5), too_long);
+        let item = store.item(b"k", &guard).unwrap();
+        assert_eq!(
+            (item.value, item.cas),
+            (&b"abc"[..], cas),
+            "nothing changed"
+        );
+        // Exactly at the limit is allowed.
+        assert!(matches!(
+            write(StoreMode::Append, b"d", 5),
+            Ok(Stored::Stored { .. })
+        ));
+        assert!(matches!(
+            write(StoreMode::Prepend, b"<", 5),
+            Ok(Stored::Stored { .. })
+        ));
+        assert_eq!(store.item(b"k", &guard).unwrap().value, b"<abcd");
+        assert_eq!(
+            write(StoreMode::Append, b"", 4),
+            Err(StoreError::TooLong { limit: 4 })
+        );
+        accounted(&store);
+    }
+
+    #[test]
+    fn racing_appends_never_pass_the_value_limit_together() {
+        let (store, _) = store_at(1_000);
+        let store = std::sync::Arc::new(store);
+        for round in 0..100 {
+            set(&store, b"k", b"", 0);
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    let store = store.clone();
+                    std::thread::spawn(move || {
+                        let guard = store.guard();
+                        let mut stored = 0;
+                        for _ in 0..10 {
+                            let outcome = store.store_item(
+                                b"k",
+                                b"xyz",
+                                10,
+                                StoreMode::Append,
+                                0,
+                                ExpiryChange::Clear,
+                                None,
+                                &guard,
+                            );
+                            stored += usize::from(matches!(outcome, Ok(Stored::Stored { .. })));
+                        }
+                        stored
+                    })
+                })
+                .collect();
+            let stored: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+            assert_eq!(stored, 3, "round {round}: three appends fit in 10 bytes");
+            assert_eq!(
+                store.item(b"k", &store.guard()).unwrap().value,
+                b"xyzxyzxyz"
+            );
+        }
+        accounted(&store);
+    }
+
+    #[test]
     fn cas_stores_only_over_the_unique_it_names() {
         let (store, _) = store_at(1_000);
         let guard = store.guard();
@@ -391,6 +509,7 @@ pub(super) mod tests {
                 .store_item(
                     b"k",
                     b"v",
+                    LIMIT,
                     mode,
                     0,
                     ExpiryChange::Clear,
@@ -482,6 +601,7 @@ pub(super) mod tests {
         let append = store.store_item(
             b"k",
             b"w",
+            LIMIT,
             StoreMode::Append,
             7,
             ExpiryChange::Clear,
@@ -576,7 +696,7 @@ pub(super) mod tests {
         assert!(!store.touch_item(b"k", ExpiryChange::At(2_000), &guard));
         let expiry = ExpiryChange::At(2_000);
         store
-            .store_item(b"k", b"v", StoreMode::Set, 0, expiry, None, &guard)
+            .store_item(b"k", b"v", LIMIT, StoreMode::Set, 0, expiry, None, &guard)
             .unwrap();
         assert_eq!(store.item(b"k", &guard).unwrap().expires_at_ms, Some(2_000));
         let item = store.item_and_touch(b"k", ExpiryChange::At(3_000), &guard);
@@ -589,6 +709,7 @@ pub(super) mod tests {
             .store_item(
                 b"k",
                 b"w",
+                LIMIT,
                 StoreMode::Append,
                 0,
                 ExpiryChange::Clear,
@@ -607,6 +728,7 @@ pub(super) mod tests {
         let past = store.store_item(
             b"p",
             b"v",
+            LIMIT,
             StoreMode::Set,
             0,
             ExpiryChange::At(1),
@@ -654,6 +776,7 @@ pub(super) mod tests {
                         let outcome = store.store_item(
                             b"k",
                             value.as_bytes(),
+                            LIMIT,
                             StoreMode::Set,
                             t,
                             ExpiryChange::Clear,

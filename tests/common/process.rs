@@ -228,6 +228,17 @@ pub struct Server {
     pub unix: Option<PathBuf>,
     /// Holds the socket's directory alive.
     pub dir: tempfile::TempDir,
+    /// The memcached listeners, if [`Server::start_memcache`] started them (boxed: most
+    /// servers have none, and benches hold a `Server` by value in their enums).
+    pub memcache: Option<Box<MemcacheListeners>>,
+}
+
+/// Where a server's memcached listeners are.
+pub struct MemcacheListeners {
+    /// The `--memcache` listener.
+    pub tcp: SocketAddr,
+    /// The `--memcache-unix` socket.
+    pub unix: PathBuf,
 }
 
 impl Server {
@@ -248,6 +259,51 @@ impl Server {
         Self::spawn(&mut command, dir, true, true)
     }
 
+    /// [`Server::start`] with memcached listeners too: `--memcache` on a free loopback
+    /// port and `--memcache-unix` beside the Unix socket; returned once both answer
+    /// `version`.
+    pub fn start_memcache(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("blink.sock");
+        let mc_sock = dir.path().join("memcache.sock");
+        let mc_addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let mut command = clean_command(binary());
+        command
+            .args(["serve", "--tcp", "127.0.0.1:0", "--unix"])
+            .arg(&sock)
+            .arg("--memcache")
+            .arg(mc_addr.to_string())
+            .arg("--memcache-unix")
+            .arg(&mc_sock)
+            .args(extra);
+        let mut server = Self::spawn(&mut command, dir, true, true);
+        wait_for("the memcached listeners to answer version", || {
+            assert!(
+                !server.process.has_exited(),
+                "blink-store exited:\n{}",
+                server.log_text()
+            );
+            tcp_answers(&mc_addr.to_string(), b"version\r\n", "VERSION ")
+                && unix_answers(&mc_sock, b"version\r\n", "VERSION ")
+        });
+        server.memcache = Some(Box::new(MemcacheListeners {
+            tcp: mc_addr,
+            unix: mc_sock,
+        }));
+        server
+    }
+
+    /// A client of the memcached listener on the Unix socket if `unix`, else on TCP.
+    pub fn memcache_client(&self, unix: bool) -> Client {
+        let listeners = self.memcache.as_deref();
+        let listeners = listeners.expect("server has no memcached listeners");
+        if unix {
+            Client::unix(&listeners.unix)
+        } else {
+            Client::tcp(listeners.tcp)
+        }
+    }
+
     /// Starts `command` (already holding its flags) and waits until it announces the
     /// listeners it was asked for.
     pub fn spawn(command: &mut Command, dir: tempfile::TempDir, tcp: bool, unix: bool) -> Server {
@@ -256,6 +312,7 @@ impl Server {
             tcp: None,
             unix: None,
             dir,
+            memcache: None,
         };
         while (tcp && server.tcp.is_none()) || (unix && server.unix.is_none()) {
             let (new_tcp, new_unix) = server.process.wait_line("where it listens", |line| {

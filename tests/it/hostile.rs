@@ -1,16 +1,19 @@
 //! Hostile input over real sockets, in the spirit of Redis's `tests/unit/protocol.tcl` and
 //! memcached's `t/bogus-commands.t`: empty and overlong lines, NUL bytes and invalid
-//! UTF-8, wrong arities, broken RESP framing, half requests, half-closed sockets and a
-//! 100 MB line, then a connection storm and the connection limit.
+//! UTF-8, wrong arities, broken RESP framing, broken memcached data blocks and numbers
+//! (`memcache.rs`), half requests, half-closed sockets and a 100 MB line, then a
+//! connection storm and the connection limit.
 //!
 //! The byte-level cases are one table: each row is what a client sends and what it must
 //! get back, exactly (replies, then a connection still in step; or replies and a clean
 //! close: EOF, never a reset), run by one loop on a fresh connection over TCP and over the
-//! Unix socket. Every case runs against ONE server process, started once and never
+//! Unix socket (the memcached listener's, for memcached's rows). Every case runs against ONE server process, started once and never
 //! restarted; after each, a fresh client must still be served, every connection the case
 //! opened must be gone, and the server's peak RSS may not have grown by 32 MiB.
 
 use crate::common;
+
+mod memcache;
 
 use std::io::Write;
 use std::panic::AssertUnwindSafe;
@@ -40,7 +43,7 @@ const MAX_ARGS: usize = 1024 * 1024;
 /// a 100 MB line, or a pipeline's replies, would take.
 const MAX_GROWTH_KIB: u64 = 32 * 1024;
 /// The cases there are (README.md gives the number): a floor, so none is lost unnoticed.
-const CASES: usize = 89;
+const CASES: usize = 89 + memcache::CASES;
 
 /// A RESP PING, to check that a RESP connection is still in step.
 const RESP_PING: &[u8] = b"*1\r\n$4\r\nPING\r\n";
@@ -51,7 +54,7 @@ fn hostile_input_is_answered_or_closed_cleanly_by_one_long_lived_server() {
     let max_key = MAX_KEY.to_string();
     let max_value = MAX_VALUE.to_string();
     let max_connections = MAX_CONNECTIONS.to_string();
-    let server = Server::start(&[
+    let server = Server::start_memcache(&[
         "--max-key-size",
         &max_key,
         "--max-value-size",
@@ -110,6 +113,8 @@ struct Case {
 enum Wire {
     Line,
     Resp,
+    /// memcached's, on the server's memcached listeners.
+    Memcache,
 }
 
 /// One thing a case's client does; writes go out from a second thread, in order, so a
@@ -160,10 +165,15 @@ fn resp_closes(name: &str, input: impl Into<Vec<u8>>, expected: impl Into<Vec<u8
 }
 
 fn table() -> Vec<Case> {
-    [line_protocol_cases(), resp_cases(), connection_cases()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        line_protocol_cases(),
+        resp_cases(),
+        memcache::cases(),
+        connection_cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn line_protocol_cases() -> Vec<Case> {
@@ -971,9 +981,14 @@ fn half_closed(name: &str, wire: Wire, input: Vec<u8>, expected: Vec<u8>) -> Cas
 /// second thread while the replies are read; a connection still open after the steps
 /// must still be in step.
 fn run_case(server: &Server, case: &Case) {
-    for (transport, client) in server.clients() {
+    let client_of = |unix| match case.wire {
+        Wire::Line | Wire::Resp => server.client(unix),
+        Wire::Memcache => server.memcache_client(unix),
+    };
+    for (transport, unix) in [("tcp", false), ("unix", true)] {
         println!("  over {transport}");
-        let other = transport == "tcp";
+        let client = client_of(unix);
+        let other = !unix;
         let mut client = Some(client);
         let rss_growth = std::thread::scope(|scope| {
             let (writes, queue) = mpsc::channel::<&Step>();
@@ -1001,7 +1016,7 @@ fn run_case(server: &Server, case: &Case) {
                     Step::Check(script) => {
                         let script: Vec<(&[u8], &str)> =
                             script.iter().map(|(r, e)| (r.as_slice(), *e)).collect();
-                        server.client(other).script(&script);
+                        client_of(other).script(&script);
                     }
                 }
             }
@@ -1060,6 +1075,7 @@ fn still_in_step(client: &mut Client, wire: Wire) {
     match wire {
         Wire::Line => common::exchange(client, b"PING\n", b"PONG\n"),
         Wire::Resp => common::exchange(client, RESP_PING, b"+PONG\r\n"),
+        Wire::Memcache => common::exchange(client, b"mn\r\n", b"MN\r\n"),
     }
     client.shutdown_write();
     expect_close(client, b"");

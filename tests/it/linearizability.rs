@@ -25,7 +25,8 @@ struct Workload {
     seed: u64,
 }
 
-fn seed() -> u64 {
+/// The run's random seed: `BLINK_LINEARIZABILITY_SEED`, or one from the clock.
+pub(crate) fn seed() -> u64 {
     match std::env::var("BLINK_LINEARIZABILITY_SEED") {
         Ok(seed) => seed
             .parse()

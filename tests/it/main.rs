@@ -28,6 +28,7 @@ mod linearizability;
 mod lossy;
 mod memcache;
 mod memcache_clients;
+mod memcache_linearizability;
 mod memory;
 mod protocol;
 mod readme_quickstart;

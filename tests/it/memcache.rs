@@ -215,6 +215,73 @@ fn a_value_too_large_is_refused_and_dropped_even_as_it_arrives() {
 }
 
 #[test]
+fn an_append_past_the_value_limit_is_not_stored_as_in_memcached() {
+    // At memcached's scale (its 1 MB item limit; Blink Store's default 1 MiB): the
+    // same answers, and the value stays as it was.
+    let memcached = memcached();
+    let (_blink, addr) = start(&[]);
+    let half = vec![b'x'; 600_000];
+    let script = [
+        &b"set k 0 0 600000\r\n"[..],
+        &half,
+        b"\r\nappend k 0 0 600000\r\n",
+        &half,
+        b"\r\nprepend k 0 0 600000\r\n",
+        &half,
+        b"\r\nms k 600000 MA\r\n",
+        &half,
+        b"\r\nms k 600000 MP q\r\n",
+        &half,
+        b"\r\nmg k s\r\nappend k 0 0 1\r\n!\r\nmg k s\r\n",
+    ]
+    .concat();
+    let expected = "STORED\r\nNOT_STORED\r\nNOT_STORED\r\nNS\r\nNS\r\nHD s600000\r\nSTORED\r\n\
+                    HD s600001\r\n";
+    let mut theirs = Client::tcp(memcached.addr().parse().unwrap());
+    assert_eq!(run_script(&mut theirs, &script), expected, "memcached");
+    let mut ours = Client::tcp(addr);
+    assert_eq!(run_script(&mut ours, &script), expected, "Blink Store");
+
+    // Exactly at --max-value-size is allowed, one byte more is not, over either
+    // protocol; racing appends cannot pass it together.
+    let (blink, addr) = start(&["--max-value-size", "1000"]);
+    let mut client = Client::tcp(addr);
+    client.send(b"set k 0 0 999\r\n");
+    client.send(&[b'v'; 999]);
+    client.send(b"\r\nappend k 0 0 2\r\n!!\r\nprepend k 0 0 1\r\n<\r\nappend k 0 0 1\r\n>\r\n");
+    expect(
+        &mut client,
+        b"STORED\r\nNOT_STORED\r\nSTORED\r\nNOT_STORED\r\n",
+    );
+    let mut resp = blink.tcp_client();
+    resp.send(&resp_command(&[b"APPEND", b"k", b">"]));
+    expect(
+        &mut resp,
+        b"-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n",
+    );
+    resp.send(&resp_command(&[b"STRLEN", b"k"]));
+    expect(&mut resp, b":1000\r\n");
+    client.send(b"set r 0 0 0\r\n\r\n");
+    expect(&mut client, b"STORED\r\n");
+    let stored: usize = std::thread::scope(|scope| {
+        let appenders: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut client = Client::tcp(addr);
+                    let chunk = [&b"append r 0 0 10\r\n"[..], &[b'a'; 10], b"\r\n"].concat();
+                    (0..40)
+                        .filter(|_| client.request(&chunk) == "STORED\r\n")
+                        .count()
+                })
+            })
+            .collect();
+        appenders.into_iter().map(|t| t.join().unwrap()).sum()
+    });
+    assert_eq!(stored, 100, "100 appends of 10 bytes fill 1000 bytes");
+    assert_eq!(run_script(&mut client, b"mg r s\r\n"), "HD s1000\r\n");
+}
+
+#[test]
 fn bad_input_keeps_the_connection_and_an_endless_line_closes_it() {
     let (_blink, addr) = start(&[]);
     let mut client = Client::tcp(addr);

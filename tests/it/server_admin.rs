@@ -647,3 +647,25 @@ fn info_counts_commands_and_errors_as_redis_does() {
         assert!(cpu[name].parse::<f64>().unwrap() >= 0.0, "{name}");
     }
 }
+
+#[test]
+fn commands_pipelined_before_info_are_counted_by_it() {
+    let server = Server::start(&[]);
+    let mut resp = common::Resp::connect(server.tcp.unwrap());
+    let mut batch = common::resp_command(&[b"CONFIG", b"RESETSTAT"]);
+    for _ in 0..5 {
+        batch.extend(common::resp_command(&[b"GET", b"a"]));
+    }
+    batch.extend(common::resp_command(&[b"INFO", b"commandstats"]));
+    // One write: the GETs, counted together as a run, and INFO run in one batch.
+    resp.0.send(&batch);
+    for _ in 0..6 {
+        resp.read().expect("a reply");
+    }
+    let info = info_fields(&resp.read().expect("INFO's reply"));
+    assert!(
+        info["cmdstat_get"].starts_with("calls=5,usec="),
+        "{}",
+        info["cmdstat_get"]
+    );
+}

@@ -358,7 +358,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{accounted, cas_of, set, store_at};
+    use super::super::tests::{accounted, cas_of, set, store_at, LIMIT};
     use super::super::{Storage, StoreMode, Stored};
     use super::*;
 
@@ -427,7 +427,7 @@ mod tests {
         let guard = store.guard();
         let expiry = ExpiryChange::At(11_000);
         store
-            .store_item(b"k", b"v", StoreMode::Set, 0, expiry, None, &guard)
+            .store_item(b"k", b"v", LIMIT, StoreMode::Set, 0, expiry, None, &guard)
             .unwrap();
         set(&store, b"forever", b"v", 0);
         // 10 s left: R10 does not win, R11 does, once.
@@ -493,6 +493,7 @@ mod tests {
             expiry: ExpiryChange::Clear,
             compare_cas: Some(compare_cas),
             invalidate,
+            max_len: LIMIT,
         };
         let write = |storage| store.store_item_with(b"k", b"v2", storage, &guard);
         assert_eq!(write(storage(old, false)), Ok(Stored::Exists));
@@ -583,7 +584,7 @@ mod tests {
             assert_eq!(race(Fetch::META_GET), 1, "stale, round {round}");
             let expiry = ExpiryChange::At(5_000);
             store
-                .store_item(b"k", b"v", StoreMode::Set, 0, expiry, None, &guard)
+                .store_item(b"k", b"v", LIMIT, StoreMode::Set, 0, expiry, None, &guard)
                 .unwrap();
             assert_eq!(race(fetch(Some(9_000))), 1, "recache, round {round}");
         }
