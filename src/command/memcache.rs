@@ -200,7 +200,7 @@ pub fn expiry(exptime: i32, now_ms: u64) -> ExpiryChange {
 fn answer(noreply: bool, reply: McReply<'_>) -> Reply<'_> {
     match noreply {
         true => Reply::Silent,
-        false => Reply::memcache(reply),
+        false => Reply::Memcache(reply),
     }
 }
 
@@ -273,7 +273,7 @@ pub fn apply<'a>(request: McRequest<'a>, cx: &mut Context<'_>, guard: &'a Guard<
             }
             match noreply {
                 true => Reply::Silent,
-                false => Reply::memcache(McReply::Status(Status::TooLarge)),
+                false => Reply::Memcache(McReply::Status(Status::TooLarge)),
             }
         }
         McRequest::Delete { key, noreply } => {
@@ -333,7 +333,7 @@ pub fn apply<'a>(request: McRequest<'a>, cx: &mut Context<'_>, guard: &'a Guard<
             flush_all(store, cx.server, delay);
             answer(noreply, McReply::Status(Status::Ok))
         }
-        McRequest::Version => Reply::memcache(McReply::Version),
+        McRequest::Version => Reply::Memcache(McReply::Version),
         McRequest::Verbosity { noreply } => answer(noreply, McReply::Status(Status::Ok)),
         McRequest::Stats(group) => stats(cx, group),
         McRequest::MetaGet { .. }
@@ -378,7 +378,7 @@ fn get<'a>(
             });
         }
     }
-    Reply::memcache(McReply::Values { hits, cas })
+    Reply::Memcache(McReply::Values { hits, cas })
 }
 
 /// `flush_all [delay]`: empties the store now, or sets the timer for later (a later
@@ -455,7 +455,7 @@ fn stats<'a>(cx: &Context<'_>, group: StatsGroup) -> Reply<'a> {
     let state = &cx.server.memcache;
     if group == StatsGroup::Reset {
         state.reset();
-        return Reply::memcache(McReply::Status(Status::Reset));
+        return Reply::Memcache(McReply::Status(Status::Reset));
     }
     let store = cx.store;
     let stats = store.stats();
@@ -507,7 +507,7 @@ fn stats<'a>(cx: &Context<'_>, group: StatsGroup) -> Reply<'a> {
         expired: stats.expired,
         item_size_max: state.item_size_max.load(Ordering::Relaxed),
     };
-    Reply::memcache(McReply::Stats(Box::new(report)))
+    Reply::Memcache(McReply::Stats(Box::new(report)))
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ pub fn apply<'a>(request: McRequest<'a>, cx: &mut Context<'_>, guard: &'a Guard<
         McRequest::MetaSet { key, value, flags } => set(cx, key, value, flags, guard),
         McRequest::MetaDelete { key, flags } => delete(cx, key, flags, guard),
         McRequest::MetaArith { key, flags } => arith(cx, key, flags, guard),
-        McRequest::MetaNoop => Reply::memcache(McReply::MetaNoop),
+        McRequest::MetaNoop => Reply::Memcache(McReply::MetaNoop),
         McRequest::MetaDebug { key } => debug(cx, key, guard),
         _ => Reply::Error(crate::protocol::memcache::McError::UNKNOWN.into()),
     }
@@ -93,7 +93,7 @@ fn reply<'a>(
     if nominal && flags.quiet {
         return Reply::Silent;
     }
-    Reply::memcache(McReply::Meta(MetaReply {
+    Reply::Memcache(McReply::Meta(MetaReply {
         code,
         value,
         facts,
@@ -116,7 +116,7 @@ fn get<'a>(
     let now_ms = store.unix_ms();
     let fetched = match store.fetch_item(name, fetch_of(&flags, now_ms), guard) {
         Ok(fetched) => fetched,
-        Err(err) => return Reply::memcache(McReply::Status(refused(&err))),
+        Err(err) => return Reply::Memcache(McReply::Status(refused(&err))),
     };
     cx.server
         .memcache
@@ -184,7 +184,7 @@ fn set<'a>(
         Ok(Stored::NotFound) => (MetaCode::NotFound, 0),
         // An append or prepend past the value limit: `NS`, as memcached answers.
         Err(StoreError::TooLong { .. }) => (MetaCode::NotStored, 0),
-        Err(err) => return Reply::memcache(McReply::Status(refused(&err))),
+        Err(err) => return Reply::Memcache(McReply::Status(refused(&err))),
     };
     // memcached answers `c` with the new CAS, or 0 when nothing was stored.
     let facts = ItemFacts {
@@ -218,7 +218,7 @@ fn delete<'a>(
                 .invalidate_item(name, flags.compare_cas, expiry, guard)
             {
                 Ok(removed) => removed,
-                Err(err) => return Reply::memcache(McReply::Status(refused(&err))),
+                Err(err) => return Reply::Memcache(McReply::Status(refused(&err))),
             }
         }
         false => cx.store.delete_item(name, flags.compare_cas, guard),
@@ -297,15 +297,15 @@ fn arith<'a>(
                     let code = (MetaCode::NotStored, false);
                     return reply(code, MetaValue::None, None, (key, &flags));
                 }
-                Err(err) => return Reply::memcache(McReply::Status(refused(&err))),
+                Err(err) => return Reply::Memcache(McReply::Status(refused(&err))),
             }
         }
         Ok(Arith::Exists) => {
             let code = (MetaCode::Exists, false);
             return reply(code, MetaValue::None, None, (key, &flags));
         }
-        Ok(Arith::NonNumeric) => return Reply::memcache(McReply::Status(Status::NonNumeric)),
-        Err(err) => return Reply::memcache(McReply::Status(refused(&err))),
+        Ok(Arith::NonNumeric) => return Reply::Memcache(McReply::Status(Status::NonNumeric)),
+        Err(err) => return Reply::Memcache(McReply::Status(refused(&err))),
     };
     modified(cx, name);
     let expires_at_ms = store.lookup(name, guard).and_then(Entry::expires_at_ms);
@@ -338,7 +338,7 @@ fn debug<'a>(cx: &Context<'_>, key: MetaKey<'a>, guard: &'a Guard<'_>) -> Reply<
             hit_before: entry.marks().fetched,
             ..ItemFacts::default()
         });
-    Reply::memcache(McReply::Debug(found.map(|facts| (key.token, facts))))
+    Reply::Memcache(McReply::Debug(found.map(|facts| (key.token, facts))))
 }
 
 #[cfg(test)]

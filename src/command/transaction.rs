@@ -326,10 +326,7 @@ impl Drop for Watching {
 /// change marks, as in Redis (a SET NX that set nothing, a DEL that found nothing, a
 /// refused command do not).
 pub fn touch_modified(watches: &Watches, request: &Request<'_>, reply: &Reply<'_>) {
-    if matches!(
-        reply,
-        Reply::Error(_) | Reply::Refused(_) | Reply::Broken(_)
-    ) {
+    if reply.is_error() {
         return;
     }
     match *request {

@@ -305,33 +305,33 @@ mod tests {
         };
         let cases: Vec<(Reply<'_>, &[u8])> = vec![
             (
-                Reply::memcache(McReply::Values {
+                Reply::Memcache(McReply::Values {
                     hits: vec![hit, hit],
                     cas: false,
                 }),
                 b"VALUE k 5 2\r\nhi\r\nVALUE k 5 2\r\nhi\r\nEND\r\n",
             ),
             (
-                Reply::memcache(McReply::Values {
+                Reply::Memcache(McReply::Values {
                     hits: vec![hit],
                     cas: true,
                 }),
                 b"VALUE k 5 2 9\r\nhi\r\nEND\r\n",
             ),
             (
-                Reply::memcache(McReply::Values {
+                Reply::Memcache(McReply::Values {
                     hits: vec![],
                     cas: true,
                 }),
                 b"END\r\n",
             ),
             (
-                Reply::memcache(McReply::Status(Status::Stored)),
+                Reply::Memcache(McReply::Status(Status::Stored)),
                 b"STORED\r\n",
             ),
-            (Reply::memcache(McReply::Number(42)), b"42\r\n"),
-            (Reply::memcache(McReply::Version), b"VERSION 1.6.18\r\n"),
-            (Reply::memcache(McReply::MetaNoop), b"MN\r\n"),
+            (Reply::Memcache(McReply::Number(42)), b"42\r\n"),
+            (Reply::Memcache(McReply::Version), b"VERSION 1.6.18\r\n"),
+            (Reply::Memcache(McReply::MetaNoop), b"MN\r\n"),
             (Reply::Silent, b""),
             (Reply::Close, b""),
             (Reply::Error(McError::UNKNOWN.into()), b"ERROR\r\n"),
@@ -379,7 +379,7 @@ mod tests {
             asked,
         };
         assert_eq!(
-            encoded(Reply::memcache(McReply::Meta(hit))),
+            encoded(Reply::Memcache(McReply::Meta(hit))),
             b"VA 2 t-1 ka2V5 b Oxy c7 f3 s2 l4 h1 X W\r\nhi\r\n"
         );
         let taken = MetaReply {
@@ -394,7 +394,7 @@ mod tests {
             ..hit
         };
         assert_eq!(
-            encoded(Reply::memcache(McReply::Meta(taken))),
+            encoded(Reply::Memcache(McReply::Meta(taken))),
             b"HD h0 Z X\r\n"
         );
         let miss = MetaReply {
@@ -405,7 +405,7 @@ mod tests {
             ..hit
         };
         assert_eq!(
-            encoded(Reply::memcache(McReply::Meta(miss))),
+            encoded(Reply::Memcache(McReply::Meta(miss))),
             b"EN kkey Oxy\r\n"
         );
         let number = MetaReply {
@@ -415,7 +415,7 @@ mod tests {
             ..miss
         };
         assert_eq!(
-            encoded(Reply::memcache(McReply::Meta(number))),
+            encoded(Reply::Memcache(McReply::Meta(number))),
             b"VA 2\r\n12\r\n"
         );
     }
@@ -427,7 +427,7 @@ mod tests {
             limit_maxbytes: 1024,
             ..StatsReport::default()
         };
-        let general = encoded(Reply::memcache(McReply::Stats(Box::new(report.clone()))));
+        let general = encoded(Reply::Memcache(McReply::Stats(Box::new(report.clone()))));
         let text = String::from_utf8(general).unwrap();
         assert!(text.contains("STAT curr_items 3\r\n"), "{text}");
         assert!(text.contains("STAT limit_maxbytes 1024\r\n"), "{text}");
@@ -438,7 +438,7 @@ mod tests {
             ..report
         };
         assert_eq!(
-            encoded(Reply::memcache(McReply::Stats(Box::new(reset)))),
+            encoded(Reply::Memcache(McReply::Stats(Box::new(reset)))),
             b"RESET\r\n"
         );
     }

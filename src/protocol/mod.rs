@@ -1037,16 +1037,10 @@ pub enum Reply<'a> {
     /// The bytes could not be framed; what follows depends on [`Protocol::recovery`].
     Broken(ProtocolError),
     /// A reply in memcached's words, to a [`Request::Memcache`].
-    Memcache(Box<memcache::McReply<'a>>),
+    Memcache(memcache::McReply<'a>),
 }
 
 impl<'a> Reply<'a> {
-    /// A memcached reply. Boxed: it is the largest, and every reply of every protocol is
-    /// moved through the execute loop at the size of the largest variant.
-    pub fn memcache(reply: memcache::McReply<'a>) -> Self {
-        Self::Memcache(Box::new(reply))
-    }
-
     /// Whether it answers with an error of any tier.
     pub fn is_error(&self) -> bool {
         matches!(self, Self::Error(_) | Self::Refused(_) | Self::Broken(_))
