@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::command::registry::{Buffers, ClientEntry};
 use crate::command::stats::CommandStats;
-use crate::command::{self, transaction, Context, ServerInfo, Session};
+use crate::command::{self, transaction, Context, Held, ServerInfo, Session};
 use crate::listener::Peer;
 use crate::protocol::{
     self, Call, Frame, Limits, Protocol, ProtocolError, Recovery, Refusal, Reply, Wire,
@@ -87,6 +87,31 @@ const READ_CHUNK: usize = 16 * 1024;
 /// reply).
 const FLUSH_AT: usize = 64 * 1024;
 
+/// A connection's share of its event loop: after this many requests, or this many bytes
+/// read and written, in one turn, it lets the loop serve its other connections before it
+/// goes on. A deep pipeline then delays another client's request by a few turns of
+/// this size (about a tenth of a millisecond each), not by the whole pipeline.
+const TURN_REQUESTS: usize = 512;
+
+/// See [`TURN_REQUESTS`].
+const TURN_BYTES: usize = 256 * 1024;
+
+/// What a connection has done since it last let its loop serve others.
+#[derive(Debug, Default)]
+struct Turn {
+    /// Requests executed.
+    requests: usize,
+    /// Bytes read and written.
+    bytes: usize,
+}
+
+impl Turn {
+    /// Whether the connection has had its share.
+    fn spent(&self) -> bool {
+        self.requests >= TURN_REQUESTS || self.bytes >= TURN_BYTES
+    }
+}
+
 /// Default cap on replies held for a client that does not read them: 32 MiB, Redis's
 /// hard limit for replica and pub/sub clients.
 pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 32 << 20;
@@ -117,7 +142,8 @@ enum Step {
     Done,
     /// The connection is to close: the client quit, or sent what cannot be framed.
     Quit,
-    /// Enough replies are buffered to write them out before going on.
+    /// Enough replies are buffered to write them out before going on, or the turn is
+    /// spent.
     Full,
 }
 
@@ -154,6 +180,8 @@ pub struct Connection<S> {
     reply_peak: usize,
     /// The quick commands executed since the clock was last read, counted together.
     quick: QuickRun,
+    /// This turn's share of the event loop, used so far.
+    turn: Turn,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
@@ -183,6 +211,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             client: None,
             reply_peak: 0,
             quick: QuickRun::new(),
+            turn: Turn::default(),
         }
     }
 
@@ -233,10 +262,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let shutdown = shutdown.cancelled();
         let killed = client.killed();
         tokio::pin!(shutdown, killed);
+        // Borrowed apart from `self` by the execute loop, which also changes `self`.
+        let store = self.store.clone();
         loop {
             if client.is_killed() {
                 tracing::debug!("closing: killed by CLIENT KILL");
                 return Ok(());
+            }
+            if self.turn.spent() {
+                // Back after the loop has served every other connection ready now.
+                self.turn = Turn::default();
+                tokio::task::yield_now().await;
             }
             // Input filled the read buffer while the socket took no replies: execute it even
             // though replies are waiting, so a client that never reads reaches the output
@@ -249,7 +285,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 } else {
                     FLUSH_AT
                 };
-                if self.execute(limit) {
+                if self.execute(&store, limit) {
                     return self.finish().await;
                 }
             }
@@ -276,10 +312,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     return Ok(());
                 }
                 io = std::future::poll_fn(|cx| self.poll_io(cx, can_read)) => match io? {
-                    Io::Wrote(n) => self.sent(n)?,
+                    Io::Wrote(n) => {
+                        self.turn.bytes += n;
+                        self.sent(n)?;
+                    }
                     // EOF, possibly in the middle of a request: answer what is complete.
                     Io::Read(0) => return self.finish().await,
-                    Io::Read(_) => {
+                    Io::Read(n) => {
+                        self.turn.bytes += n;
                         if self.protocol.is_none() {
                             let (skip, chosen) =
                                 protocol::choose(self.wire, &self.read_buf, self.request_limits);
@@ -326,9 +366,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Executes the complete requests left, writing replies a buffer at a time, then
     /// closes the write side: for QUIT, EOF and shutdown.
     async fn finish(mut self) -> std::io::Result<()> {
+        let store = self.store.clone();
         loop {
             let before = self.read_buf.len();
-            let quit = self.protocol.is_some() && self.execute(FLUSH_AT);
+            // What is left is bounded by the read buffer: served to the end, not in turns.
+            self.turn = Turn::default();
+            let quit = self.protocol.is_some() && self.execute(&store, FLUSH_AT);
             self.flush().await?;
             if quit || self.read_buf.len() == before {
                 break;
@@ -349,16 +392,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Executes complete requests in the read buffer until none is left or `limit` bytes
     /// of replies are waiting; `true` if the connection is to close (QUIT, or a request
     /// that cannot be framed).
-    fn execute(&mut self, limit: usize) -> bool {
+    fn execute(&mut self, store: &Store, limit: usize) -> bool {
         let Some(mut protocol) = self.protocol.take() else {
             return false;
         };
         let started = Instant::now();
         self.quick.since = started;
+        store.tick(started);
         // Counted in the slow log only when timed alone: below this threshold, every
         // request is.
         let fine = (0..QUICK_SLOW_LOG_MICROS).contains(&self.server.slow_log.slower_than_micros());
-        let (consumed, step) = self.execute_requests(&mut *protocol, limit, fine);
+        let (consumed, step) = self.execute_requests(store, &mut *protocol, limit, fine);
         self.settle_quick(Instant::now());
         self.protocol = Some(protocol);
         self.read_buf.advance(consumed);
@@ -370,11 +414,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         quit
     }
 
-    /// The one execute loop, for every protocol: frame → parse → apply → encode, each
-    /// request under its own guard, until no complete request is left, the connection is
-    /// to close, or `limit` bytes of replies wait; returns how many bytes were consumed.
-    /// (A guard held across a long pipeline would keep papaya from freeing any entry
-    /// removed meanwhile, by any thread.)
+    /// The one execute loop, for every protocol: frame → parse → apply → encode, until no
+    /// complete request is left, the connection is to close, `limit` bytes of replies
+    /// wait or the turn is spent; returns how many bytes were consumed.
+    ///
+    /// One papaya guard, and this thread's shared slot of the store's isolation, are
+    /// taken for the whole batch rather than per request: both cost atomic operations,
+    /// and a batch is bounded by the turn ([`TURN_REQUESTS`]), so neither is held long
+    /// (a guard held across a whole deep pipeline would keep papaya from freeing any
+    /// entry removed meanwhile, by any thread; the slot would hold back a transaction).
+    /// The slot is let go before a command that holds the whole server, and before EXEC.
     ///
     /// Quick commands ([`protocol::CommandSpec::is_quick`]) are timed as a run: the clock
     /// is read when a run starts and when it ends (another command, or the end of the
@@ -382,11 +431,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// every command when `fine` (a slow log threshold too low for that), is timed alone.
     fn execute_requests(
         &mut self,
+        store: &Store,
         protocol: &mut dyn Protocol,
         limit: usize,
         fine: bool,
     ) -> (usize, Step) {
         self.publish_buffers();
+        let guard = store.guard();
+        let mut shared = None;
         let mut consumed = 0;
         loop {
             let start = consumed;
@@ -415,8 +467,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 Frame::Request(len) => len,
             };
             consumed += len;
-            // Taken only to run a request: EXEC takes its own.
-            let guard;
             let frame = &self.read_buf[start..consumed];
             let parsed = protocol.parse(frame);
             let call = protocol.call();
@@ -435,30 +485,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 }
                 Some(now)
             };
-            let reply = match transaction::intercept(&mut self.session, parsed, (&*protocol, frame))
-            {
-                transaction::Step::Run(request) => {
-                    guard = self.store.guard();
-                    let mut cx = Context::new(&self.store, &self.server, &mut self.session);
-                    command::apply(request, &mut cx, &guard)
-                }
-                transaction::Step::Answer(reply) => reply,
-                transaction::Step::Exec(queue) => {
-                    let close = self.exec(protocol, queue);
-                    let now = Instant::now();
-                    self.quick.since = now;
-                    let elapsed = started.map_or(Duration::ZERO, |at| now - at);
-                    self.server.stats.record(call, &Reply::Ok, elapsed);
-                    self.session.command_done();
-                    if close {
-                        return (consumed, Step::Quit);
+            let reply =
+                match transaction::intercept(&mut self.session, &parsed, (&*protocol, frame)) {
+                    transaction::Step::Run(request) => {
+                        let mut cx = Context::new(store, &self.server, &mut self.session);
+                        if command::holds_the_server(request) {
+                            shared = None;
+                        } else {
+                            shared.get_or_insert_with(|| store.isolation().shared());
+                            cx.held = Held::Shared;
+                        }
+                        command::apply(request, &mut cx, &guard)
                     }
-                    if self.pending() >= limit {
-                        return (consumed, Step::Full);
+                    transaction::Step::Answer(reply) => reply,
+                    transaction::Step::Exec(queue) => {
+                        shared = None;
+                        let close = self.exec(store, protocol, queue);
+                        let now = Instant::now();
+                        self.quick.since = now;
+                        let elapsed = started.map_or(Duration::ZERO, |at| now - at);
+                        self.server.stats.record(call, &Reply::Ok, elapsed);
+                        self.session.command_done();
+                        if close {
+                            return (consumed, Step::Quit);
+                        }
+                        self.turn.requests += 1;
+                        if self.pending() >= limit || self.turn.spent() {
+                            return (consumed, Step::Full);
+                        }
+                        continue;
                     }
-                    continue;
-                }
-            };
+                };
             match (started, call) {
                 (None, Some(call)) if !reply.is_error() => self.quick.add(call.command),
                 (None, _) => self.server.stats.record(call, &reply, Duration::ZERO),
@@ -487,7 +544,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             {
                 return (consumed, Step::Done);
             }
-            if self.pending() >= limit {
+            self.turn.requests += 1;
+            if self.pending() >= limit || self.turn.spent() {
                 return (consumed, Step::Full);
             }
         }
@@ -496,15 +554,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// EXEC: frames and parses the queued commands again and runs them, with no other
     /// command between them, answering one array; `true` if one of them closes the
     /// connection (QUIT is run at once, never queued, so none does today).
-    fn exec(&mut self, protocol: &mut dyn Protocol, mut queue: transaction::Queue) -> bool {
-        let store = &*self.store;
+    fn exec(
+        &mut self,
+        store: &Store,
+        protocol: &mut dyn Protocol,
+        mut queue: transaction::Queue,
+    ) -> bool {
         let _held = store.isolation().exclusive();
         let guard = store.guard();
         // CLIENT REPLY OFF and SKIP silence EXEC's whole reply.
         let answer = self.session.wants_reply();
         let before = self.write_buf.len();
         let mut cx = Context::new(store, &self.server, &mut self.session);
-        cx.in_exec = true;
+        cx.held = Held::Exclusive;
         let mut close = false;
         match transaction::begin(&queue, &mut cx, &guard) {
             Err(reply) => protocol.encode(&reply, cx.session, &mut self.write_buf),
@@ -516,7 +578,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     let reply = match protocol.frame(frame, cx.session) {
                         Frame::Request(len) => {
                             match protocol.parse(frame.get(..len).unwrap_or_default()) {
-                                Ok(request) => command::apply(request, &mut cx, &guard),
+                                Ok(request) => command::apply(&request, &mut cx, &guard),
                                 Err(err) => Reply::Error(err),
                             }
                         }

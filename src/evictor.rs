@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::store::Store;
 
@@ -73,6 +73,8 @@ fn run(store: &Store, stop: &AtomicBool) {
         tracing::debug!(cause = %err, "could not lower the evictor's priority");
     }
     while !stop.load(Ordering::Acquire) {
+        // The access clock moves at least this often while no client is served.
+        store.tick(Instant::now());
         store.refresh_structures();
         if store.used_bytes() <= store.entry_budget() {
             store.maintain();

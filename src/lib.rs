@@ -32,6 +32,7 @@ pub mod command;
 pub mod connection;
 pub mod cpu;
 pub mod decimal;
+pub mod event_loop;
 pub mod evictor;
 pub mod float;
 pub mod listener;

@@ -1,11 +1,12 @@
 //! The accept loop, for every server in the binary: registers the bound TCP and Unix
-//! listeners with the runtime, hands each accepted stream to an [`Accept`] handler with
+//! listeners with the runtime, hands each accepted socket to an [`Accept`] handler with
 //! what its listener speaks, and on shutdown stops accepting and removes the socket files.
+//! Accepted sockets leave the accepting runtime as plain sockets ([`Accepted`]), so the
+//! handler can serve each on whichever event loop it picks.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 #[cfg(unix)]
 use tokio::net::UnixListener;
@@ -116,14 +117,46 @@ fn fd_of<T>(_socket: &T) -> i64 {
     -1
 }
 
+/// An accepted client's socket, in non-blocking mode and registered with no runtime: the
+/// event loop that serves it registers it with its own ([`Accepted::serve`]).
+#[derive(Debug)]
+pub enum Accepted {
+    /// A TCP client.
+    Tcp(std::net::TcpStream),
+    /// A Unix socket client.
+    #[cfg(unix)]
+    Unix(std::os::unix::net::UnixStream),
+}
+
+impl Accepted {
+    /// Registers the socket with the current runtime and runs `serve` on it: call it on
+    /// the event loop that is to serve the client.
+    ///
+    /// # Errors
+    /// If the socket cannot be registered.
+    pub async fn serve<H: Serve>(self, serve: H) -> std::io::Result<()> {
+        match self {
+            Self::Tcp(stream) => serve.serve(tokio::net::TcpStream::from_std(stream)?).await,
+            #[cfg(unix)]
+            Self::Unix(stream) => serve.serve(tokio::net::UnixStream::from_std(stream)?).await,
+        }
+    }
+}
+
+/// What serves one registered client stream, whichever kind of socket it is.
+pub trait Serve {
+    /// Serves the client until it is done.
+    fn serve<S>(self, stream: S) -> impl std::future::Future<Output = std::io::Result<()>> + Send
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static;
+}
+
 /// What a server does with each client it accepts.
 pub trait Accept: Send + Sync + 'static {
-    /// Takes over an accepted client's stream, connected from and to `peer`; `wire` is
-    /// what the listener that accepted it speaks. Must not block: spawn a task for the
-    /// client.
-    fn accept<S>(self: &Arc<Self>, stream: S, peer: Peer, wire: Wire)
-    where
-        S: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    /// Takes over an accepted client's socket, connected from and to `peer`; `wire` is
+    /// what the listener that accepted it speaks. Must not block: hand the client to a
+    /// task.
+    fn accept(self: &Arc<Self>, stream: Accepted, peer: Peer, wire: Wire);
 }
 
 /// Accepts on `listeners` until `shutdown` fires, giving every client to `handler`; then
@@ -204,7 +237,10 @@ async fn accept_tcp<H: Accept>(
                     fd: fd_of(&stream),
                     unix: false,
                 };
-                handler.accept(stream, peer, wire);
+                match stream.into_std() {
+                    Ok(stream) => handler.accept(Accepted::Tcp(stream), peer, wire),
+                    Err(err) => tracing::warn!(cause = %err, "could not hand over a client"),
+                }
             }
             Err(err) => accept_failed(&err).await,
         }
@@ -231,7 +267,10 @@ async fn accept_unix<H: Accept>(
                     fd: fd_of(&stream),
                     unix: true,
                 };
-                handler.accept(stream, peer, wire);
+                match stream.into_std() {
+                    Ok(stream) => handler.accept(Accepted::Unix(stream), peer, wire),
+                    Err(err) => tracing::warn!(cause = %err, "could not hand over a client"),
+                }
             }
             Err(err) => accept_failed(&err).await,
         }

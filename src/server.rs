@@ -11,10 +11,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use crate::command::server::OpenConnection;
 use crate::command::{self, ServerInfo};
 use crate::connection::{Connection, ConnectionLimits};
+use crate::event_loop::EventLoops;
 pub use crate::listener::Listeners;
-use crate::listener::{self, Accept, Peer};
+use crate::listener::{self, Accept, Accepted, Peer, Serve};
 use crate::protocol::memcache;
 use crate::protocol::resp::RespProtocol;
 use crate::protocol::text::TextProtocol;
@@ -44,6 +46,8 @@ struct Shared {
     info: Arc<ServerInfo>,
     /// Idle timeout and output cap per connection.
     limits: ConnectionLimits,
+    /// The event loops that serve the connections.
+    loops: EventLoops,
 }
 
 /// How the server treats its clients.
@@ -57,17 +61,20 @@ pub struct ServerOptions {
     pub max_connections: usize,
     /// The password clients must give first, if any.
     pub password: Option<Vec<u8>>,
+    /// Event loops serving connections, each on a thread of its own.
+    pub loops: usize,
 }
 
 impl ServerOptions {
     /// Defaults around the request limits: no idle timeout, the default output cap, no
-    /// password.
+    /// password, one event loop.
     pub fn new(request_limits: Limits, max_connections: usize) -> Self {
         Self {
             request_limits,
             limits: ConnectionLimits::default(),
             max_connections,
             password: None,
+            loops: 1,
         }
     }
 }
@@ -88,14 +95,15 @@ pub async fn run(
         limits,
         max_connections,
         password,
+        loops,
     } = options;
     let tcp_port = listeners.tcp_port()?;
     let info = ServerInfo::new(max_connections as u64, tcp_port)
         .with_password(password)
         .with_idle_timeout(limits.idle_timeout);
-    let threads = tokio::runtime::Handle::current().metrics().num_workers();
+    let loops = EventLoops::start(loops, "blink-loop")?;
     let memcache_port = listeners.memcache_port()?;
-    (info.memcache).configure(threads, memcache_port, request_limits.max_value_len);
+    (info.memcache).configure(loops.len(), memcache_port, request_limits.max_value_len);
     let info = Arc::new(info);
     if listeners.has_memcache() {
         let timer =
@@ -110,6 +118,7 @@ pub async fn run(
         next_id: AtomicU64::new(1),
         info,
         limits,
+        loops,
     });
     listener::accept_until(listeners, shared.clone(), shared.shutdown.clone()).await?;
     shared.tracker.close();
@@ -122,67 +131,107 @@ pub async fn run(
             "connections still open after the grace period"
         );
     }
+    // Connections still open are dropped with their loops.
+    shared.loops.stop();
     tracing::info!("shutdown done");
     Ok(())
 }
 
 impl Accept for Shared {
-    fn accept<S>(self: &Arc<Self>, stream: S, peer: Peer, wire: Wire)
-    where
-        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        spawn_connection(stream, peer, wire, self);
+    fn accept(self: &Arc<Self>, stream: Accepted, peer: Peer, wire: Wire) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let span = tracing::info_span!("conn", peer = %peer, id);
+        let client = match self.info.try_open() {
+            Some(open) => Client::Admitted {
+                shared: self.clone(),
+                id,
+                peer,
+                wire,
+                open,
+            },
+            None => {
+                let limit = usize::try_from(self.info.max_connections()).unwrap_or(usize::MAX);
+                tracing::warn!(parent: &span, limit, "refusing connection: too many");
+                Client::Refused(self.refusal(limit, wire))
+            }
+        };
+        let served = async move {
+            if let Err(err) = stream.serve(client).await {
+                tracing::warn!(cause = %err, "connection closed with error");
+            }
+        };
+        self.loops
+            .spawn(self.tracker.track_future(served.instrument(span)));
     }
 }
 
-fn spawn_connection<S>(stream: S, peer: Peer, wire: Wire, shared: &Arc<Shared>)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    let span = tracing::info_span!("conn", peer = %peer, id);
-    let Some(open) = shared.info.try_open() else {
-        let limit = usize::try_from(shared.info.max_connections()).unwrap_or(usize::MAX);
-        tracing::warn!(parent: &span, limit, "refusing connection: too many");
+impl Shared {
+    /// The refusal a client over the connection limit gets, in its listener's protocol:
+    /// on an auto-detecting listener, before the client's first bytes, its protocol is
+    /// unknown, so one line.
+    fn refusal(&self, limit: usize, wire: Wire) -> Vec<u8> {
         let reply = Reply::Refused(Refusal::TooManyConnections { limit });
-        // On an auto-detecting listener, before the client's first bytes, its protocol
-        // is unknown: one line.
         let mut message = Vec::new();
         match wire {
             Wire::Auto => {
-                TextProtocol::with_limits(shared.request_limits).encode(&reply, &mut message)
+                TextProtocol::with_limits(self.request_limits).encode(&reply, &mut message)
             }
             Wire::Resp => RespProtocol::new().encode(&reply, &mut message),
             Wire::Memcache => memcache::encode(&reply, &mut message),
         }
-        shared
-            .tracker
-            .spawn(refuse(stream, message).instrument(span));
-        return;
-    };
-    let connection = Connection::new(
-        stream,
-        shared.store.clone(),
-        shared.request_limits,
-        shared.info.clone(),
-        id,
-    )
-    .limits(shared.limits)
-    .wire(wire)
-    .peer(peer);
-    let shutdown = shared.shutdown.clone();
-    shared.tracker.spawn(
-        async move {
-            tracing::debug!("connection opened");
-            if let Err(err) = connection.run(shutdown).await {
-                tracing::warn!(cause = %err, "connection closed with error");
+        message
+    }
+}
+
+/// An accepted client, on its way to the event loop that serves it.
+enum Client {
+    /// Under the connection limit: served until it closes.
+    Admitted {
+        shared: Arc<Shared>,
+        id: u64,
+        peer: Peer,
+        wire: Wire,
+        /// Counts it open until dropped, also if its task unwinds.
+        open: OpenConnection,
+    },
+    /// Over the limit: sent this refusal and closed.
+    Refused(Vec<u8>),
+}
+
+impl Serve for Client {
+    async fn serve<S>(self, stream: S) -> std::io::Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (shared, id, peer, wire, open) = match self {
+            Self::Refused(message) => {
+                refuse(stream, message).await;
+                return Ok(());
             }
-            tracing::debug!("connection closed");
-            // Counted open until here, also if the task unwinds.
-            drop(open);
-        }
-        .instrument(span),
-    );
+            Self::Admitted {
+                shared,
+                id,
+                peer,
+                wire,
+                open,
+            } => (shared, id, peer, wire, open),
+        };
+        let connection = Connection::new(
+            stream,
+            shared.store.clone(),
+            shared.request_limits,
+            shared.info.clone(),
+            id,
+        )
+        .limits(shared.limits)
+        .wire(wire)
+        .peer(peer);
+        tracing::debug!("connection opened");
+        let served = connection.run(shared.shutdown.clone()).await;
+        tracing::debug!("connection closed");
+        drop(open);
+        served
+    }
 }
 
 /// Sends the refusal, then drains what the client sent until it closes, so unread input

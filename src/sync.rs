@@ -80,6 +80,19 @@ pub fn elapsed_ms(_epoch: std::time::Instant) -> u32 {
     0
 }
 
+/// Milliseconds from `epoch` to `now` (0 if `now` is earlier), truncated to 32 bits.
+#[cfg(not(blink_loom))]
+pub fn ms_between(epoch: std::time::Instant, now: std::time::Instant) -> u32 {
+    // Truncation is the intended wrap-around.
+    now.saturating_duration_since(epoch).as_millis() as u32
+}
+
+/// Under loom time stands still (see [`elapsed_ms`]).
+#[cfg(blink_loom)]
+pub fn ms_between(_epoch: std::time::Instant, _now: std::time::Instant) -> u32 {
+    0
+}
+
 /// The sampler's random source: from the operating system normally, fixed under loom so
 /// every execution of a model draws the same entries.
 pub fn sampling_rng() -> rand::rngs::SmallRng {

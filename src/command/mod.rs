@@ -44,8 +44,20 @@ pub struct Context<'c> {
     pub server: &'c ServerInfo,
     /// This connection's state: its id, name and protocol version.
     pub session: &'c mut Session,
-    /// Running inside EXEC, which holds the store's isolation exclusively.
-    pub in_exec: bool,
+    /// What of the store's isolation ([`crate::store::isolation`]) the caller holds.
+    pub held: Held,
+}
+
+/// What of the store's isolation the caller of [`apply`] holds for the command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// Nothing: [`apply`] takes what the command needs.
+    Nothing,
+    /// This thread's shared slot, taken once for a batch of commands: none of them may be
+    /// one that [`holds_the_server`].
+    Shared,
+    /// Everything: the command runs inside EXEC.
+    Exclusive,
 }
 
 impl<'c> Context<'c> {
@@ -55,14 +67,14 @@ impl<'c> Context<'c> {
             store,
             server,
             session,
-            in_exec: false,
+            held: Held::Nothing,
         }
     }
 }
 
 /// Applies one request. A returned value borrows from the request or from the store
 /// under `guard`.
-pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>) -> Reply<'a> {
+pub fn apply<'a>(request: &Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>) -> Reply<'a> {
     if !cx.session.authenticated && cx.server.requires_auth() {
         match request {
             Request::Auth { .. } | Request::Quit | Request::Reset => {}
@@ -73,14 +85,20 @@ pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_
         }
     }
     let isolation = cx.store.isolation();
-    if cx.in_exec {
-        execute(request, cx, guard)
-    } else if holds_the_server(&request) {
-        let _held = isolation.exclusive();
-        execute(request, cx, guard)
-    } else {
-        let _held = isolation.shared();
-        execute(request, cx, guard)
+    match cx.held {
+        Held::Exclusive => execute(request, cx, guard),
+        Held::Shared => {
+            debug_assert!(!holds_the_server(request), "would wait for its own slot");
+            execute(request, cx, guard)
+        }
+        Held::Nothing if holds_the_server(request) => {
+            let _held = isolation.exclusive();
+            execute(request, cx, guard)
+        }
+        Held::Nothing => {
+            let _held = isolation.shared();
+            execute(request, cx, guard)
+        }
     }
 }
 
@@ -88,7 +106,7 @@ pub fn apply<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_
 /// WATCH (see [`transaction`]), and the rare commands that change several keys at once
 /// and must be seen doing it all or not at all (MSETNX, RENAME, RENAMENX, COPY). MSET,
 /// common and often large, sets its keys one by one instead.
-fn holds_the_server(request: &Request<'_>) -> bool {
+pub fn holds_the_server(request: &Request<'_>) -> bool {
     matches!(
         request,
         Request::Watch { .. }
@@ -100,10 +118,10 @@ fn holds_the_server(request: &Request<'_>) -> bool {
 
 /// Applies one request under the isolation [`apply`] chose, then marks the watchers of
 /// what it modified.
-fn execute<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>) -> Reply<'a> {
+fn execute<'a>(request: &Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>) -> Reply<'a> {
     let store = cx.store;
     let watches = &*cx.server.watches;
-    let reply = match request {
+    let reply = match *request {
         Request::Get { key } => strings::get(store, key, guard),
         Request::GetRange { key, start, end } => strings::get_range(store, key, start, end, guard),
         Request::Set { key, value } => strings::set(store, key, value),
@@ -275,7 +293,7 @@ fn execute<'a>(request: Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>)
         Request::Memcache(request) => memcache::apply(request, cx, guard),
     };
     if watches.any() {
-        transaction::touch_modified(watches, &request, &reply);
+        transaction::touch_modified(watches, request, &reply);
     }
     reply
 }
@@ -289,7 +307,7 @@ mod tests {
         let server = ServerInfo::default();
         let mut session = server.session(0);
         let mut cx = Context::new(store, &server, &mut session);
-        apply(request, &mut cx, guard)
+        apply(&request, &mut cx, guard)
     }
 
     #[test]

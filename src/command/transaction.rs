@@ -79,9 +79,9 @@ impl Queue {
 }
 
 /// What the connection does with a parsed request while a transaction may be open.
-pub enum Step<'a> {
+pub enum Step<'r, 'a> {
     /// Execute it now.
-    Run(Request<'a>),
+    Run(&'r Request<'a>),
     /// Answer this without executing anything.
     Answer(Reply<'a>),
     /// EXEC: run this queue.
@@ -91,18 +91,19 @@ pub enum Step<'a> {
 /// Decides what happens to `parsed`, the request `protocol` just framed as `frame`: run
 /// at once, queued, or EXEC. Outside MULTI everything runs (EXEC and DISCARD then answer
 /// their errors).
-pub fn intercept<'a>(
+/// `parsed` is borrowed, not moved: a request is large, and is handed on by reference.
+pub fn intercept<'r, 'a>(
     session: &mut super::Session,
-    parsed: Result<Request<'a>, ClientError>,
+    parsed: &'r Result<Request<'a>, ClientError>,
     (protocol, frame): (&dyn Protocol, &[u8]),
-) -> Step<'a> {
+) -> Step<'r, 'a> {
     if let Err(ClientError::RespArity { cmd: "exec" }) = parsed {
         return Step::Answer(abort(session, &ClientError::RespArity { cmd: "exec" }));
     }
     let Some(queue) = session.transaction.as_mut() else {
         return match parsed {
             Ok(request) => Step::Run(request),
-            Err(err) => Step::Answer(Reply::Error(err)),
+            Err(err) => Step::Answer(Reply::Error(err.clone())),
         };
     };
     match parsed {
@@ -123,9 +124,9 @@ pub fn intercept<'a>(
         Err(_) if protocol.call().is_some_and(|call| !call.rejected) => {
             Step::Answer(queue.push(protocol, frame))
         }
-        Err(err) if refused_before_queuing(&err) => {
+        Err(err) if refused_before_queuing(err) => {
             queue.failed = true;
-            Step::Answer(Reply::Error(err))
+            Step::Answer(Reply::Error(err.clone()))
         }
         Err(_) => Step::Answer(queue.push(protocol, frame)),
     }

@@ -333,7 +333,7 @@ impl RespProtocol {
         buf: &'a [u8],
         args: &'a [Range<usize>],
     ) -> Result<Request<'a>, ClientError> {
-        self.parse_call(buf, args).1
+        self.parse_call(buf, args, &mut None)
     }
 
     /// [`RespProtocol::parse`], also saying which command of the command table the
@@ -342,9 +342,10 @@ impl RespProtocol {
         &self,
         buf: &'a [u8],
         args: &'a [Range<usize>],
-    ) -> (Option<Call>, Result<Request<'a>, ClientError>) {
+        call: &mut Option<Call>,
+    ) -> Result<Request<'a>, ClientError> {
         let limits = (self.max_key_len, self.max_bulk_len);
-        super::resp_commands::parse(buf, args, limits, || unknown_command(buf, args))
+        super::resp_commands::parse(buf, args, limits, || unknown_command(buf, args), call)
     }
 
     /// Whether replies use RESP3's types (after `HELLO 3`).
@@ -532,7 +533,8 @@ impl Protocol for RespWire {
     }
 
     fn parse<'a>(&'a self, frame: &'a [u8]) -> Result<Request<'a>, ClientError> {
-        let (call, request) = self.codec.parse_call(frame, &self.args);
+        let mut call = None;
+        let request = self.codec.parse_call(frame, &self.args, &mut call);
         self.call.set(call);
         request
     }
@@ -839,10 +841,25 @@ impl Splitter<'_> {
     }
 }
 
+/// Bytes of a line looked at one by one before the rest is searched with `memchr`: a
+/// length line (`*3`, `$16`) is this short, and setting up a vector search costs more
+/// than reading it.
+const SHORT_LINE: usize = 16;
+
 /// Where the line in `window` ends: the index of its first `end` byte, if no NUL comes
 /// before it. Redis finds line ends with C's `strchr`, which stops at a NUL.
 fn line_end(window: &[u8], end: u8) -> Option<usize> {
-    memchr::memchr2(end, 0, window).filter(|&at| window.get(at) == Some(&end))
+    let (head, tail) = window.split_at(window.len().min(SHORT_LINE));
+    for (at, &byte) in head.iter().enumerate() {
+        if byte == end {
+            return Some(at);
+        }
+        if byte == 0 {
+            return None;
+        }
+    }
+    let at = memchr::memchr2(end, 0, tail)?;
+    (tail.get(at) == Some(&end)).then_some(head.len() + at)
 }
 
 /// C's `isspace`: what separates inline arguments and may follow a closing quote.

@@ -311,23 +311,26 @@ impl<'a> Command<'a> {
     }
 }
 
-/// Parses one framed command; see [`super::resp::RespProtocol::parse`]. Also says which
-/// command of the command table it called, if it named one.
+/// Parses one framed command; see [`super::resp::RespProtocol::parse`]. Also says, in
+/// `call`, which command of the command table it called, if it named one (an out
+/// parameter, not a returned pair: the request is large, and is returned in place).
 pub(super) fn parse<'a>(
     buf: &'a [u8],
     ranges: &'a [Range<usize>],
     (max_key_len, max_value_len): (usize, usize),
     unknown: impl FnOnce() -> ClientError,
-) -> (Option<Call>, Result<Request<'a>, ClientError>) {
+    call: &mut Option<Call>,
+) -> Result<Request<'a>, ClientError> {
+    *call = None;
     let all = Args::new(buf, ranges);
     let Some(name) = all.iter().next() else {
-        return (None, Err(ClientError::EmptyLine));
+        return Err(ClientError::EmptyLine);
     };
     let Some(&(mut spec, mut kind)) = COMMANDS
         .iter()
         .find(|(spec, _)| name.eq_ignore_ascii_case(spec.name.as_bytes()))
     else {
-        return (None, Err(unknown()));
+        return Err(unknown());
     };
     let mut container = None;
     // As Redis looks a call up: a container's subcommand names the command, and only its
@@ -339,11 +342,10 @@ pub(super) fn parse<'a>(
                 .find(|(row, _)| std::ptr::eq(*row, found))
         }) else {
             let sub = sub.get(..MAX_SUBCOMMAND_ECHO).unwrap_or(sub);
-            let err = ClientError::UnknownSubcommand {
+            return Err(ClientError::UnknownSubcommand {
                 sub: String::from_utf8_lossy(sub).replace(['\r', '\n'], " "),
                 cmd: spec.name,
-            };
-            return (None, Err(err));
+            });
         };
         container = Some(spec);
         (spec, kind) = (sub_spec, sub_kind);
@@ -357,18 +359,15 @@ pub(super) fn parse<'a>(
         name: spec.name,
         container,
     };
-    if !spec.accepts(all.len()) {
-        let call = Call {
-            command: spec,
-            rejected: true,
-        };
-        return (Some(call), Err(command.arity()));
-    }
-    let call = Call {
+    let rejected = !spec.accepts(all.len());
+    *call = Some(Call {
         command: spec,
-        rejected: false,
-    };
-    (Some(call), parse_kind(&command, kind))
+        rejected,
+    });
+    if rejected {
+        return Err(command.arity());
+    }
+    parse_kind(&command, kind)
 }
 
 fn parse_kind<'a>(c: &Command<'a>, kind: Kind) -> Result<Request<'a>, ClientError> {

@@ -164,7 +164,13 @@ mod tests {
             ranges.push(start..buf.len());
         }
         let unknown = || ClientError::UnknownCommand("?".into());
-        check(super::super::resp_commands::parse(&buf, &ranges, (8, 16), unknown).1);
+        check(super::super::resp_commands::parse(
+            &buf,
+            &ranges,
+            (8, 16),
+            unknown,
+            &mut None,
+        ));
     }
 
     fn float(text: &str) -> LongDouble {

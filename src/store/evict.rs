@@ -209,6 +209,7 @@ mod tests {
         fill(&store, 1000, 10);
         // Let the millisecond clock move, then read the first half so it is more recent.
         std::thread::sleep(std::time::Duration::from_millis(5));
+        store.tick(std::time::Instant::now());
         for i in 0..500 {
             store
                 .get(format!("key{i:05}").as_bytes(), &store.guard())

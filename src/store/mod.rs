@@ -319,6 +319,12 @@ pub struct Store {
     clock: Clock,
     /// The origin of access stamps.
     epoch: Instant,
+    /// The access clock: milliseconds since `epoch` when it was last advanced
+    /// ([`Store::tick`]). Entries are stamped from it, so a read stamps its entry without
+    /// reading the system's clock, as Redis's LRU clock does. Deliberately std's atomic,
+    /// not `crate::sync`'s: under loom time stands still at 0, and a stamp proves
+    /// nothing, so loom need not explore its loads.
+    access_clock: std::sync::atomic::AtomicU32,
     /// The evictor thread, woken by writers that push `used` over the limit.
     evictor: OnceLock<Thread>,
     /// Keeps each transaction's commands together; see [`isolation`].
@@ -368,6 +374,7 @@ impl Store {
             stats: Stats::default(),
             clock,
             epoch: Instant::now(),
+            access_clock: std::sync::atomic::AtomicU32::new(0),
             evictor: OnceLock::new(),
             isolation: isolation::Isolation::new(),
             next_cas: AtomicU64::new(1),
@@ -389,7 +396,7 @@ impl Store {
     /// miss. An expired entry is removed and reads as missing.
     pub fn get<'g>(&self, key: &[u8], guard: &'g Guard<'_>) -> Option<&'g [u8]> {
         let (entry, meta) = self.read(key, guard)?;
-        meta.touch(self.now_ms());
+        meta.touch(self.access_ms());
         Some(entry.value())
     }
 
@@ -462,7 +469,7 @@ impl Store {
             ..entry::Extras::default()
         };
         let entry = Entry::build_with(key, entry::Value::Bytes(value), extras);
-        let meta = Meta::of(&entry, self.now_ms());
+        let meta = Meta::of(&entry, self.access_ms());
         // Charge before the entry becomes visible, so `used` never under-counts it.
         let after = self.charge(&meta);
         let guard = self.map.guard();
@@ -501,7 +508,7 @@ impl Store {
         };
         let entry = Entry::build_with(key, entry::Value::Bytes(value), extras);
         let new = entry.charge();
-        let meta = Meta::of(&entry, self.now_ms());
+        let meta = Meta::of(&entry, self.access_ms());
         self.map.insert(entry, meta, &guard);
         self.data.add(entry_size(key, value));
         self.data.sub(old_data);
@@ -781,10 +788,36 @@ impl Store {
         let _ = self.evictor.set(thread);
     }
 
-    /// The current access time in milliseconds since the store's epoch. Wraps after 49
-    /// days; eviction compares ages with wrapping arithmetic.
+    /// The current access time in milliseconds since the store's epoch, read from the
+    /// system's clock; it also advances the access clock. Wraps after 49 days; eviction
+    /// compares ages with wrapping arithmetic.
     pub fn now_ms(&self) -> u32 {
-        crate::sync::elapsed_ms(self.epoch)
+        let now = crate::sync::elapsed_ms(self.epoch);
+        self.advance_clock(now);
+        now
+    }
+
+    /// Advances the access clock to `now`, a time the caller has read anyway: each event
+    /// loop ticks it once per batch of requests, the evictor once per pass, so the stamps
+    /// of a batch's entries are as old as the batch (a fraction of a millisecond) and
+    /// never older than the evictor's idle check.
+    pub fn tick(&self, now: Instant) {
+        self.advance_clock(crate::sync::ms_between(self.epoch, now));
+    }
+
+    fn advance_clock(&self, now: u32) {
+        // Ordering: Relaxed; a stamp orders nothing. Written only when it changes, so the
+        // loops' ticks leave its cache line shared between them most of the time. Two
+        // ticks racing may set it back by the gap between them: a stamp is a hint.
+        if self.access_clock.load(Ordering::Relaxed) != now {
+            self.access_clock.store(now, Ordering::Relaxed);
+        }
+    }
+
+    /// The access clock's time, for stamping an entry read or written now.
+    pub(crate) fn access_ms(&self) -> u32 {
+        // Ordering: Relaxed; see `advance_clock`.
+        self.access_clock.load(Ordering::Relaxed)
     }
 
     /// Runs eviction passes on the calling thread until `used` is within the limit (or

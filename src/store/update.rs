@@ -210,7 +210,7 @@ impl Store {
         self.check_fits(entry.size(), entry.charge())?;
         let hash = key_hash(entry.key());
         let expires = entry.expires_at_ms().is_some();
-        let meta = Meta::of(&entry, self.now_ms());
+        let meta = Meta::of(&entry, self.access_ms());
         if expires {
             // Counted before it is visible, like `used`.
             self.volatile.fetch_add(1, Ordering::Relaxed);

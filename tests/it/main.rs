@@ -18,6 +18,7 @@ mod differential;
 mod example_client_go;
 mod example_clients;
 mod expiry;
+mod fairness;
 mod faults;
 mod healthcheck;
 mod hostile;

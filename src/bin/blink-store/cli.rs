@@ -87,7 +87,7 @@ pub struct EchoArgs {
     #[arg(long, value_name = "PATH")]
     pub unix: Option<PathBuf>,
 
-    /// Threads serving connections [default: one per CPU]
+    /// Event loops serving connections, each on its own thread [default: one per CPU]
     #[arg(long, value_name = "N", value_parser = parse_positive)]
     pub workers: Option<usize>,
 }
@@ -234,7 +234,8 @@ pub struct ServeArgs {
     #[arg(long, env = "BLINK_MAX_CONNECTIONS", value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = parse_positive)]
     pub max_connections: usize,
 
-    /// Threads serving connections [default: one per CPU]; the evictor has its own thread
+    /// Event loops serving connections, each on its own thread [default: one per CPU];
+    /// accepting, timers and the evictor have threads of their own
     #[arg(long, env = "BLINK_WORKERS", value_name = "N", value_parser = parse_positive)]
     pub workers: Option<usize>,
 

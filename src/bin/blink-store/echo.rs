@@ -9,7 +9,8 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
-use blink_store::listener::{self, Accept, Listeners, Peer};
+use blink_store::event_loop::EventLoops;
+use blink_store::listener::{self, Accept, Accepted, Listeners, Peer, Serve};
 use blink_store::protocol::Wire;
 
 /// The TCP address served when neither `--tcp` nor `--unix` is given: next to the
@@ -23,30 +24,50 @@ const READ_CHUNK: usize = 16 * 1024;
 /// default limits, so every request the server accepts is echoed.
 pub const MAX_LINE_LEN: usize = 2 << 20;
 
-/// Echoes on `listeners` until `shutdown` fires; connections still open then are left to
-/// the runtime's shutdown. The Unix socket file is removed before it returns.
+/// Echoes on `listeners`, with `loops` event loops as the server runs them, until
+/// `shutdown` fires; connections still open then are dropped. The Unix socket file is
+/// removed before it returns.
 ///
 /// # Errors
-/// If a listener cannot be registered with the runtime.
-pub async fn run(listeners: Listeners, shutdown: CancellationToken) -> std::io::Result<()> {
-    listener::accept_until(listeners, Arc::new(Echo), shutdown).await?;
+/// If a listener cannot be registered with the runtime, or a loop cannot start.
+pub async fn run(
+    listeners: Listeners,
+    loops: usize,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let echo = Arc::new(Echo {
+        loops: EventLoops::start(loops, "blink-echo")?,
+    });
+    listener::accept_until(listeners, echo.clone(), shutdown).await?;
+    echo.loops.stop();
     tracing::info!("shutdown done");
     Ok(())
 }
 
-/// The echo server's handler: one task per client, echoing lines.
-struct Echo;
+/// The echo server's handler: one task per client, on the server's event loops.
+struct Echo {
+    loops: EventLoops,
+}
 
 impl Accept for Echo {
-    fn accept<S>(self: &Arc<Self>, stream: S, peer: Peer, _wire: Wire)
-    where
-        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    {
-        tokio::spawn(async move {
-            if let Err(err) = echo_lines(stream).await {
+    fn accept(self: &Arc<Self>, stream: Accepted, peer: Peer, _wire: Wire) {
+        self.loops.spawn(async move {
+            if let Err(err) = stream.serve(Lines).await {
                 tracing::warn!(peer = %peer, cause = %err, "connection closed with error");
             }
         });
+    }
+}
+
+/// Serves a client by echoing its lines.
+struct Lines;
+
+impl Serve for Lines {
+    async fn serve<S>(self, stream: S) -> std::io::Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        echo_lines(stream).await
     }
 }
 

@@ -106,8 +106,8 @@ fn run_echo(args: &EchoArgs) -> Result<(), Box<dyn std::error::Error>> {
     })?;
     let listeners = bind(args.tcp_addr().as_ref(), args.unix.as_deref(), 0o600)?;
     let workers = args.workers.unwrap_or_else(default_workers);
-    run_until_signal("blink-echo", workers, |shutdown| async move {
-        echo::run(listeners, shutdown).await?;
+    run_until_signal(|shutdown| async move {
+        echo::run(listeners, workers, shutdown).await?;
         Ok(())
     })
 }
@@ -147,6 +147,7 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         max_output_bytes: usize::try_from(args.max_output_buffer)?,
     };
     options.password = password;
+    options.loops = workers;
     warn_if_exposed(&listeners, options.password.is_some());
 
     raise_open_file_limit(args.max_connections);
@@ -154,7 +155,7 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
     store.set_heap_gauge(heap_stats);
     let _evictor = Evictor::spawn(store.clone())?;
-    run_until_signal("blink-worker", workers, |shutdown| async move {
+    run_until_signal(|shutdown| async move {
         server::run(store, listeners, options, shutdown).await?;
         Ok(())
     })
@@ -360,30 +361,25 @@ fn bind(
     Ok(listeners)
 }
 
-/// Threads serving connections when `--workers` is not given: one per CPU this process
+/// Event loops serving connections when `--workers` is not given: one per CPU this process
 /// may use, as the runtime would choose itself; chosen here so the log can say how many.
 fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
-/// Runs `serve` on a multi-threaded runtime (`workers` threads named `thread_name`) until
-/// SIGINT or SIGTERM cancels the token it is given and it returns; tasks still running
-/// 100 ms later are abandoned, not awaited.
-fn run_until_signal<F, Fut>(
-    thread_name: &str,
-    workers: usize,
-    serve: F,
-) -> Result<(), Box<dyn std::error::Error>>
+/// Runs `serve` on a current-thread runtime, the main thread's, until SIGINT or SIGTERM
+/// cancels the token it is given and it returns; tasks still running 100 ms later are
+/// abandoned, not awaited. The runtime accepts clients, takes signals and runs timers;
+/// the clients themselves are served on event loops of their own
+/// ([`blink_store::event_loop`]).
+fn run_until_signal<F, Fut>(serve: F) -> Result<(), Box<dyn std::error::Error>>
 where
     F: FnOnce(CancellationToken) -> Fut,
     Fut: std::future::Future<Output = Result<(), Box<dyn std::error::Error>>>,
 {
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    runtime
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .thread_name(thread_name)
-        .worker_threads(workers);
-    let runtime = runtime.build()?;
+        .build()?;
     runtime.block_on(async {
         // Installed before anything is served: a client may connect to the bound
         // listeners at once, and a SIGTERM sent right after must shut down, not kill.

@@ -184,7 +184,7 @@ impl Store {
             // Most reads change nothing: no write, and no token can be won.
             if self.fetched_extras(entry, fetch, now_ms).0 == entry.extras() {
                 if fetch.bump {
-                    meta.touch(self.now_ms());
+                    meta.touch(self.access_ms());
                 }
                 return Ok(Some(as_read(entry)));
             }

@@ -1,0 +1,197 @@
+//! The event loops that serve connections: one thread per loop, each running its own
+//! current-thread tokio runtime, which owns every connection handed to it from its first
+//! read to its close (decision 0007).
+//!
+//! A request is read, executed on the shared store and answered on one thread: nothing
+//! wakes another thread on its behalf, and no run queue, work-stealing scheduler or
+//! parked worker sits between a socket's readiness and the task that serves it. The
+//! loops share the store and the sharded counters, never a lock or a counter per request.
+//!
+//! Accepting stays on the caller's runtime (with signals, timers and shutdown); each
+//! accepted connection is handed to the loop with the fewest open connections, the loops
+//! taken in turn among equals, so the loops stay balanced as connections come and go.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use tokio_util::sync::CancellationToken;
+
+/// One loop as the accepting side sees it.
+struct Loop {
+    /// Where its connections are spawned.
+    runtime: tokio::runtime::Handle,
+    /// Connections handed to it and not yet closed.
+    open: Arc<AtomicUsize>,
+}
+
+/// The running loops. [`EventLoops::stop`] stops them and waits for their threads;
+/// dropping them only tells them to stop, as the last owner may be a task on a loop.
+pub struct EventLoops {
+    loops: Vec<Loop>,
+    /// Each loop's thread, joined by [`EventLoops::stop`].
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Ends every loop's runtime.
+    stop: CancellationToken,
+    /// Where the search for the least loaded loop starts, so equals take turns.
+    next: AtomicUsize,
+}
+
+impl std::fmt::Debug for EventLoops {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventLoops")
+            .field("loops", &self.loops.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventLoops {
+    /// Starts `count` loops (at least one), on threads named `name-0`, `name-1`, ...
+    ///
+    /// # Errors
+    /// If a runtime or a thread cannot be created.
+    pub fn start(count: usize, name: &str) -> std::io::Result<Self> {
+        let stop = CancellationToken::new();
+        let mut loops = Vec::new();
+        let mut threads = Vec::new();
+        for index in 0..count.max(1) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            loops.push(Loop {
+                runtime: runtime.handle().clone(),
+                open: Arc::new(AtomicUsize::new(0)),
+            });
+            let stop = stop.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("{name}-{index}"))
+                .spawn(move || {
+                    // Runs the loop's tasks until told to stop; dropping the runtime then
+                    // drops (and so closes) whatever connection is still open on it.
+                    runtime.block_on(stop.cancelled());
+                })?;
+            threads.push(thread);
+        }
+        Ok(Self {
+            loops,
+            threads: Mutex::new(threads),
+            stop,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// How many loops run.
+    pub fn len(&self) -> usize {
+        self.loops.len()
+    }
+
+    /// Always false: there is at least one loop.
+    pub fn is_empty(&self) -> bool {
+        self.loops.is_empty()
+    }
+
+    /// Runs `task`, one connection, on the loop with the fewest open connections. The
+    /// task is first polled on that loop, so it registers its socket there.
+    pub fn spawn<F>(&self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let Some(chosen) = self.least_loaded() else {
+            return;
+        };
+        // Ordering: Relaxed; the count only balances the loops.
+        chosen.open.fetch_add(1, Ordering::Relaxed);
+        let open = Closes(chosen.open.clone());
+        chosen.runtime.spawn(async move {
+            let _open = open;
+            task.await;
+        });
+    }
+
+    /// The loop with the fewest open connections, searched from the one after the last
+    /// chosen, so that loops with equal counts take turns.
+    fn least_loaded(&self) -> Option<&Loop> {
+        // Ordering: Relaxed; only spreads connections over the loops.
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let count = self.loops.len();
+        (0..count)
+            .map(|offset| &self.loops[(start + offset) % count])
+            .min_by_key(|candidate| candidate.open.load(Ordering::Relaxed))
+    }
+
+    /// Stops every loop, dropping the connections still open on them, and waits for the
+    /// threads to end. Must not be called from a loop.
+    pub fn stop(&self) {
+        self.stop.cancel();
+        let threads =
+            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        for thread in threads {
+            if thread.join().is_err() {
+                tracing::error!("an event loop thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for EventLoops {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Counts a connection closed on its loop when dropped: when its task ends, or when the
+/// loop stops and drops it unfinished.
+struct Closes(Arc<AtomicUsize>);
+
+impl Drop for Closes {
+    fn drop(&mut self) {
+        // Ordering: Relaxed; see `EventLoops::spawn`.
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::EventLoops;
+
+    #[test]
+    fn connections_are_spread_over_the_loops_and_run_on_their_threads() {
+        let loops = EventLoops::start(2, "test-loop").unwrap();
+        let (sent, received) = mpsc::channel();
+        let (release, hold) = tokio::sync::watch::channel(false);
+        for _ in 0..4 {
+            let sent = sent.clone();
+            let mut hold = hold.clone();
+            loops.spawn(async move {
+                let name = std::thread::current().name().map(str::to_owned);
+                sent.send(name).unwrap();
+                // Stays open, so the next connection goes to the other loop.
+                let _ = hold.wait_for(|released| *released).await;
+            });
+        }
+        let mut names: Vec<_> = (0..4).map(|_| received.recv().unwrap().unwrap()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["test-loop-0", "test-loop-0", "test-loop-1", "test-loop-1"]
+        );
+        release.send(true).unwrap();
+        loops.stop();
+    }
+
+    #[test]
+    fn stopping_drops_what_is_still_open() {
+        let loops = EventLoops::start(1, "test-stop").unwrap();
+        let (dropped, is_dropped) = mpsc::channel::<()>();
+        loops.spawn(async move {
+            let _dropped = dropped;
+            std::future::pending::<()>().await;
+        });
+        loops.stop();
+        // The sender went with the task: the channel is disconnected, not waiting.
+        assert!(is_dropped.recv().is_err());
+    }
+}

@@ -1,0 +1,103 @@
+//! Fairness between connections on one event loop: a client that pipelines a million
+//! requests gets a bounded share of its loop per turn, so another client's request waits
+//! a few turns, not for the whole pipeline. Measured as a count of requests, not a time:
+//! the probing client reads the hog's counter twice in a row, and the difference is how
+//! many of the hog's requests the server ran between the probe's two requests.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use crate::common::Server;
+
+/// Requests the hog pipelines: far more than many turns' worth.
+const HOG_REQUESTS: u64 = 1_000_000;
+
+/// The server's turn: requests a connection runs before the loop serves the others.
+const TURN_REQUESTS: u64 = 512;
+
+/// One `INCR hog` in RESP: the hog's counter is how many of its requests have run.
+const INCR: &[u8] = b"*2\r\n$4\r\nINCR\r\n$3\r\nhog\r\n";
+
+/// Reads the hog's counter over `probe`: one round trip, 0 before the first INCR.
+fn counter(probe: &mut TcpStream) -> u64 {
+    probe
+        .write_all(b"*2\r\n$3\r\nGET\r\n$3\r\nhog\r\n")
+        .unwrap();
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 64];
+    loop {
+        let n = probe.read(&mut chunk).unwrap();
+        assert!(n > 0, "server closed the probe");
+        reply.extend_from_slice(&chunk[..n]);
+        if reply == b"$-1\r\n" {
+            return 0;
+        }
+        let text = String::from_utf8_lossy(&reply);
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        if lines.len() >= 3 {
+            return lines[1].parse().unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_deep_pipeline_delays_another_client_by_a_few_turns() {
+    // One loop, so both clients share it.
+    let server = Server::start(&["--workers", "1", "--memory-limit", "64MiB"]);
+    let addr = server.tcp.unwrap();
+    let hog = TcpStream::connect(addr).unwrap();
+    let mut hog_reader = hog.try_clone().unwrap();
+    let writer = std::thread::spawn(move || {
+        let mut hog = hog;
+        let pipeline = INCR.repeat(HOG_REQUESTS as usize);
+        hog.write_all(&pipeline).unwrap();
+        hog
+    });
+    // The hog reads its replies, as a well-behaved pipelining client does.
+    let reader = std::thread::spawn(move || {
+        let mut replies = 0u64;
+        let mut chunk = vec![0u8; 1 << 16];
+        while replies < HOG_REQUESTS {
+            let n = hog_reader.read(&mut chunk).unwrap();
+            assert!(n > 0, "server closed the hog");
+            replies += chunk[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+        }
+    });
+
+    let mut probe = TcpStream::connect(addr).unwrap();
+    probe.set_nodelay(true).unwrap();
+    let mut between = Vec::new();
+    loop {
+        let first = counter(&mut probe);
+        let second = counter(&mut probe);
+        if second >= HOG_REQUESTS {
+            break;
+        }
+        if first > 0 {
+            between.push(second - first);
+        }
+    }
+    reader.join().unwrap();
+    drop(writer.join().unwrap());
+
+    between.sort_unstable();
+    let median = between.get(between.len() / 2).copied();
+    let max = between.last().copied();
+    eprintln!(
+        "hog requests run between two probe requests: {} samples, median {median:?}, max {max:?}",
+        between.len()
+    );
+    // Unfair serving runs a whole read buffer's or I/O budget's worth of the hog between
+    // two probes (thousands of requests), and so samples the hog's run only a few times.
+    assert!(
+        between.len() >= 20,
+        "the probe got only {} round trips while the hog ran",
+        between.len()
+    );
+    let median = median.unwrap();
+    assert!(
+        median <= 2 * TURN_REQUESTS,
+        "the hog ran {median} requests between two of the probe's (median); a turn is \
+         {TURN_REQUESTS}"
+    );
+}
