@@ -21,7 +21,6 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio_util::sync::CancellationToken;
 
 use crate::command::registry::{Buffers, ClientEntry};
 use crate::command::stats::CommandStats;
@@ -182,6 +181,9 @@ pub struct Connection<S> {
     quick: QuickRun,
     /// This turn's share of the event loop, used so far.
     turn: Turn,
+    /// Every complete request read so far has been executed: nothing is to be done
+    /// until more bytes arrive (so a turn that only wrote replies executes nothing).
+    drained: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
@@ -212,6 +214,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             reply_peak: 0,
             quick: QuickRun::new(),
             turn: Turn::default(),
+            drained: false,
         }
     }
 
@@ -244,30 +247,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         self.write_buf.len() - self.written
     }
 
-    /// Serves requests until the client quits or disconnects, or `shutdown` fires; then
-    /// flushes every reply owed and closes the write side. A client over the output cap,
-    /// idle past the timeout, or killed by CLIENT KILL from another connection is
-    /// dropped without more replies. Listed in CLIENT LIST meanwhile.
+    /// Serves requests until the client quits or disconnects, or the server shuts down
+    /// ([`Registry::close_all`]); then flushes every reply owed and closes the write side.
+    /// A client over the output cap, idle past the timeout, or killed by CLIENT KILL from
+    /// another connection is dropped without more replies. Listed in CLIENT LIST
+    /// meanwhile.
+    ///
+    /// [`Registry::close_all`]: crate::command::registry::Registry::close_all
     ///
     /// # Errors
     /// An I/O error on the socket.
-    pub async fn run(mut self, shutdown: CancellationToken) -> std::io::Result<()> {
+    pub async fn run(mut self) -> std::io::Result<()> {
         let server = self.server.clone();
         let registered = server.clients.register(self.session.id, self.peer.clone());
         let client = registered.entry.clone();
         self.client = Some(client.clone());
-        // Made once and polled by every turn of the loop: a cancellation future registers
-        // with its token when first polled, and made anew each turn it would register and
-        // unregister, under the token's lock, twice per batch of requests.
-        let shutdown = shutdown.cancelled();
-        let killed = client.killed();
-        tokio::pin!(shutdown, killed);
         // Borrowed apart from `self` by the execute loop, which also changes `self`.
         let store = self.store.clone();
         loop {
             if client.is_killed() {
                 tracing::debug!("closing: killed by CLIENT KILL");
                 return Ok(());
+            }
+            if client.is_closing() {
+                return self.finish().await;
             }
             if self.turn.spent() {
                 // Back after the loop has served every other connection ready now.
@@ -279,7 +282,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             // cap and is disconnected, but no further than just past the cap. A client that
             // reads, however slowly, gets its replies a buffer at a time.
             let input_full = self.read_buf.len() >= self.max_request_len() + READ_CHUNK;
-            if self.protocol.is_some() && (input_full || self.pending() < FLUSH_AT) {
+            if self.protocol.is_some() && !self.drained && (input_full || self.pending() < FLUSH_AT)
+            {
                 let limit = if input_full {
                     self.limits.max_output_bytes.saturating_add(1)
                 } else {
@@ -302,16 +306,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             let idle = self.server.idle_timeout();
             tokio::select! {
                 biased;
-                () = &mut shutdown => return self.finish().await,
-                () = &mut killed => {
-                    tracing::debug!("closing: killed by CLIENT KILL");
-                    return Ok(());
-                }
                 () = sleep_or_never(idle) => {
                     tracing::debug!("closing: idle timeout");
                     return Ok(());
                 }
-                io = std::future::poll_fn(|cx| self.poll_io(cx, can_read)) => match io? {
+                io = std::future::poll_fn(|cx| {
+                    // Killed or closed: back to the top of the loop, which says how.
+                    if client.watch(cx.waker()) {
+                        return Poll::Ready(Ok(Io::Alarm));
+                    }
+                    self.poll_io(cx, can_read)
+                }) => match io? {
+                    Io::Alarm => {}
                     Io::Wrote(n) => {
                         self.turn.bytes += n;
                         self.sent(n)?;
@@ -320,6 +326,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     Io::Read(0) => return self.finish().await,
                     Io::Read(n) => {
                         self.turn.bytes += n;
+                        self.drained = false;
                         if self.protocol.is_none() {
                             let (skip, chosen) =
                                 protocol::choose(self.wire, &self.read_buf, self.request_limits);
@@ -406,6 +413,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         self.settle_quick(Instant::now());
         self.protocol = Some(protocol);
         self.read_buf.advance(consumed);
+        self.drained = matches!(step, Step::Done);
         let quit = matches!(step, Step::Quit);
         if quit {
             // After QUIT, or what cannot be framed, nothing more is read.
@@ -672,8 +680,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     }
 }
 
-/// What [`Connection::poll_io`] did.
+/// What [`Connection::poll_io`] did, or why it was not asked to.
 enum Io {
+    /// The connection was killed or closed (see [`ClientEntry::watch`]).
+    Alarm,
     /// The socket took this many bytes of replies.
     Wrote(usize),
     /// This many bytes of requests arrived (0: the client closed its side).

@@ -121,6 +121,8 @@ pub async fn run(
         loops,
     });
     listener::accept_until(listeners, shared.clone(), shared.shutdown.clone()).await?;
+    // Every connection, and any accepted but not yet registered, finishes and closes.
+    shared.info.clients.close_all();
     shared.tracker.close();
     if tokio::time::timeout(SHUTDOWN_GRACE, shared.tracker.wait())
         .await
@@ -227,7 +229,7 @@ impl Serve for Client {
         .wire(wire)
         .peer(peer);
         tracing::debug!("connection opened");
-        let served = connection.run(shared.shutdown.clone()).await;
+        let served = connection.run().await;
         tracing::debug!("connection closed");
         drop(open);
         served

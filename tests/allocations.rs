@@ -10,7 +10,6 @@ use std::sync::Arc;
 use blink_store::connection::Connection;
 use blink_store::protocol::Limits;
 use blink_store::store::Store;
-use tokio_util::sync::CancellationToken;
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -79,7 +78,7 @@ fn gets_allocate_nothing_and_sets_only_their_entry() {
             let (stream, _) = listener.accept().await.unwrap();
             let info = std::sync::Arc::new(blink_store::command::ServerInfo::default());
             let connection = Connection::new(stream, store, Limits::new(), info, 1);
-            connection.run(CancellationToken::new()).await.unwrap();
+            connection.run().await.unwrap();
         });
     });
     let mut client = Client {

@@ -25,7 +25,6 @@ use blink_store_fuzz::{check_resp_stream, check_text_stream, show, RespVersion};
 use libfuzzer_sys::fuzz_target;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::Runtime;
-use tokio_util::sync::CancellationToken;
 
 /// The store's memory limit.
 const MEMORY_LIMIT: u64 = 4096;
@@ -123,7 +122,7 @@ async fn converse(input: &[u8], read_size: usize, limits: Limits, store: Arc<Sto
     let (server_writes, mut from_server) = tokio::io::duplex(64 * 1024);
     let stream = tokio::io::join(server_reads, server_writes);
     let connection = Connection::new(stream, store, limits, Arc::new(ServerInfo::default()), 1);
-    let serve = connection.run(CancellationToken::new());
+    let serve = connection.run();
     let send = async move {
         // The server may close first (QUIT, a RESP framing error): a refused write is fine.
         if to_server.write_all(input).await.is_ok() {

@@ -21,7 +21,6 @@ use blink_store_fuzz::show;
 use libfuzzer_sys::fuzz_target;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::runtime::Runtime;
-use tokio_util::sync::CancellationToken;
 
 /// The store's memory limit: small, so writers evict.
 const MEMORY_LIMIT: u64 = 4096;
@@ -103,7 +102,7 @@ async fn converse(input: &[u8], read_size: usize, store: Arc<Store>) -> Vec<u8> 
     let limits = Limits::new().max_value_len(VALUE_LIMIT);
     let connection = Connection::new(stream, store, limits, Arc::new(ServerInfo::default()), 1)
         .wire(Wire::Memcache);
-    let serve = connection.run(CancellationToken::new());
+    let serve = connection.run();
     let send = async move {
         // The server may close first (quit, an endless line): a refused write is fine.
         if to_server.write_all(input).await.is_ok() {

@@ -7,9 +7,10 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
 use std::time::Instant;
 
-use tokio_util::sync::CancellationToken;
+use futures_util::task::AtomicWaker;
 
 use crate::listener::Peer;
 use crate::protocol::command_table::{CommandSpec, ALL};
@@ -18,8 +19,16 @@ use crate::protocol::info::ClientReport;
 /// Every live connection, by id.
 #[derive(Debug, Default)]
 pub struct Registry {
+    clients: Mutex<Clients>,
+}
+
+/// What the registry's lock guards.
+#[derive(Debug, Default)]
+struct Clients {
     /// The entries, in id order, which is the order connections were accepted in.
-    clients: Mutex<BTreeMap<u64, Arc<ClientEntry>>>,
+    by_id: BTreeMap<u64, Arc<ClientEntry>>,
+    /// The server is shutting down: a connection registered now is told at once.
+    closing: bool,
 }
 
 impl Registry {
@@ -27,7 +36,12 @@ impl Registry {
     /// is dropped.
     pub fn register(&self, id: u64, peer: Peer) -> Registered<'_> {
         let entry = Arc::new(ClientEntry::new(id, peer));
-        self.lock().insert(id, entry.clone());
+        let mut clients = self.lock();
+        if clients.closing {
+            entry.close();
+        }
+        clients.by_id.insert(id, entry.clone());
+        drop(clients);
         Registered {
             registry: self,
             entry,
@@ -36,17 +50,27 @@ impl Registry {
 
     /// The connection with this id, if it is live.
     pub fn get(&self, id: u64) -> Option<Arc<ClientEntry>> {
-        self.lock().get(&id).cloned()
+        self.lock().by_id.get(&id).cloned()
     }
 
     /// Every live connection, in id order.
     pub fn all(&self) -> Vec<Arc<ClientEntry>> {
-        self.lock().values().cloned().collect()
+        self.lock().by_id.values().cloned().collect()
+    }
+
+    /// Shutdown: tells every connection, and every one registered from now on, to
+    /// finish the requests it has read and close ([`ClientEntry::close`]).
+    pub fn close_all(&self) {
+        let mut clients = self.lock();
+        clients.closing = true;
+        for entry in clients.by_id.values() {
+            entry.close();
+        }
     }
 
     /// The lock; a panic while it was held left the map whole (every change is one
     /// insert or remove), so a poisoned lock is used as is.
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<u64, Arc<ClientEntry>>> {
+    fn lock(&self) -> MutexGuard<'_, Clients> {
         self.clients.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -62,7 +86,7 @@ pub struct Registered<'r> {
 
 impl Drop for Registered<'_> {
     fn drop(&mut self) {
-        self.registry.lock().remove(&self.entry.id);
+        self.registry.lock().by_id.remove(&self.entry.id);
     }
 }
 
@@ -76,11 +100,14 @@ pub struct ClientEntry {
     pub peer: Peer,
     /// When it was accepted, for `age`.
     connected_at: Instant,
-    /// Fired by CLIENT KILL; the connection closes when it sees it.
-    killed: CancellationToken,
-    /// Set by CLIENT KILL before `killed` fires: what the connection checks after every
-    /// request, one load (the token's own check takes a lock).
+    /// Set by CLIENT KILL: the connection closes without another reply when it sees it,
+    /// which it checks after every request, one load.
     killed_flag: AtomicBool,
+    /// Set on shutdown: the connection finishes the requests it has read, then closes.
+    closing: AtomicBool,
+    /// Wakes the connection's task, waiting for its socket, when either flag is set:
+    /// nothing but its socket is polled per turn.
+    alarm: AtomicWaker,
     /// Milliseconds after `connected_at` of its last command, for `idle`.
     active_ms: AtomicU64,
     /// Its last command's [`CommandSpec::id`] plus one; 0 before any.
@@ -141,8 +168,9 @@ impl ClientEntry {
             id,
             peer,
             connected_at: Instant::now(),
-            killed: CancellationToken::new(),
             killed_flag: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+            alarm: AtomicWaker::new(),
             active_ms: AtomicU64::new(0),
             last_command: AtomicU32::new(0),
             resp: AtomicU8::new(2),
@@ -160,10 +188,10 @@ impl ClientEntry {
 
     /// Asks the connection to close (CLIENT KILL).
     pub fn kill(&self) {
-        // Ordering: Relaxed; the token's cancel below wakes a waiting connection, and one
-        // executing requests sees the flag at its next check.
+        // Ordering: Relaxed; the wake below orders it before a waiting connection's next
+        // look (see `watch`), and one executing requests sees it at its next check.
         self.killed_flag.store(true, Ordering::Relaxed);
-        self.killed.cancel();
+        self.alarm.wake();
     }
 
     /// Whether CLIENT KILL closed it.
@@ -172,9 +200,25 @@ impl ClientEntry {
         self.killed_flag.load(Ordering::Relaxed)
     }
 
-    /// Completes once CLIENT KILL closed it.
-    pub async fn killed(&self) {
-        self.killed.cancelled().await;
+    /// Asks the connection to finish what it has read and close (shutdown).
+    pub fn close(&self) {
+        // Ordering: Relaxed; as in `kill`.
+        self.closing.store(true, Ordering::Relaxed);
+        self.alarm.wake();
+    }
+
+    /// Whether shutdown asked it to close.
+    pub fn is_closing(&self) -> bool {
+        // Ordering: Relaxed; see `kill`.
+        self.closing.load(Ordering::Relaxed)
+    }
+
+    /// Has `waker` woken when the connection is killed or closed, and says whether it
+    /// already is: registered before the flags are read, so a flag set after this look
+    /// wakes the waker (`AtomicWaker`'s registration orders the two).
+    pub fn watch(&self, waker: &Waker) -> bool {
+        self.alarm.register(waker);
+        self.is_killed() || self.is_closing()
     }
 
     /// Records a command called at `now`.
