@@ -4,21 +4,27 @@
 # server on loopback (stopping each by PID on exit), runs the same workloads against
 # each, and prints markdown tables with absolute numbers and ratios.
 #
-#   benches/compare.sh                   # throughput, then memory: about 8 minutes
+#   benches/compare.sh                   # throughput, fairness, then memory: about 9 minutes
 #   benches/compare.sh --quick           # shorter runs, 100,000 keys for bytes per entry
 #   benches/compare.sh --memory          # the memory part alone, about 4 minutes
 #   benches/compare.sh --memory --quick  # 5-second churn runs, about 1.5 minutes
 #   benches/compare.sh --memcache        # memcached's protocol alone, about 1 minute
+#   benches/compare.sh --fairness        # the fairness table alone, about 30 seconds
 #   BLINK_BIN=/tmp/old/blink-store benches/compare.sh --memory   # another build's server
 #   BLINK_BEFORE=/tmp/old/blink-store benches/compare.sh [--quick]  # before/after, below
 #
 # With BLINK_BEFORE set, only Blink Store runs: that build and this one (BLINK_BIN),
 # alternately, twice each, on the pipelined and multi-connection rows over the line
 # protocol and RESP; the table gives each build's best ops/s and its server CPU time per
-# request (user + system, from /proc/PID/stat), and after / before.
+# request, and after / before.
+#
+# Every row's server CPU time per request (user + system) is the figure bench reads from
+# the server's own counters just before and after its timed run (`INFO cpu` for Blink
+# Store and Redis, `stats` for memcached); only the echo servers, which keep none, are
+# read from /proc/PID/stat around the whole bench process instead.
 #
 # BLINK_BIN selects the Blink Store server binary (default target/release/blink-store), so
-# two builds can be compared; the client (`bench`) and the echo floor always come from
+# two builds can be compared; the client (`bench`) and the echo floors always come from
 # target/release/blink-store (under CARGO_TARGET_DIR instead of target/ when it is set).
 #
 # memcached's protocol has its own table: Blink Store's memcached listener (`serve
@@ -40,6 +46,19 @@
 # trip that wakes a thread on the other CPU costs far more than one that stays put, so
 # unpinned single-connection numbers are bimodal), and unpinned. The multi-connection
 # rows run unpinned.
+#
+# Two floors stand beside the single-connection GET rows, both driven with `bench
+# --protocol echo` (line-protocol requests, each expected back verbatim): `blink-store
+# echo --blocking`, a thread per connection and blocking sockets, the floor of the
+# kernel's sockets alone (pinned rows, TCP and Unix socket); and `blink-store echo`, the
+# same on the tokio runtime, whose distance above the first is the runtime's own cost.
+# Blink / floor compares Blink with the blocking floor: p50 latency over the floor's at
+# pipeline 1 (1.00× is the floor, higher is slower), ops/s over the floor's at 16 and 64.
+#
+# Fairness: one connection pipelines 4,096 GETs at a time (1,000 keys) while another
+# bench process's single connection sends one GET at a time, against one server of
+# each kind with one thread (Blink `--workers 1`, Redis, memcached `-t 1`, each over its
+# own protocol); the table gives the probe's p50 / p99 alone and beside the deep pipeline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,10 +66,12 @@ DURATION=3s
 MEMORY_KEYS=1000000
 CHURN_DURATION=15s
 THROUGHPUT=1
+FAIRNESS=1
 MEMORY_TABLES=1
 MEMCACHE=1
 ONLY_MEMORY=0
 ONLY_MEMCACHE=0
+ONLY_FAIRNESS=0
 for arg in "$@"; do
   case $arg in
     --quick)
@@ -59,30 +80,26 @@ for arg in "$@"; do
       CHURN_DURATION=5s ;;
     --memory) ONLY_MEMORY=1 ;;
     --memcache) ONLY_MEMCACHE=1 ;;
+    --fairness) ONLY_FAIRNESS=1 ;;
     *)
-      echo "usage: $0 [--memory | --memcache] [--quick]" >&2
+      echo "usage: $0 [--memory | --memcache | --fairness] [--quick]" >&2
       exit 2 ;;
   esac
 done
-# --memory and --memcache each pick their part alone; given both, both parts run.
-if [ "$ONLY_MEMORY$ONLY_MEMCACHE" != 00 ]; then
+# --memory, --memcache and --fairness each pick their part alone; given several, those
+# parts run.
+if [ "$ONLY_MEMORY$ONLY_MEMCACHE$ONLY_FAIRNESS" != 000 ]; then
   THROUGHPUT=0
   MEMORY_TABLES=$ONLY_MEMORY
   MEMCACHE=$ONLY_MEMCACHE
+  FAIRNESS=$ONLY_FAIRNESS
 fi
 # The memory limit of every server in the churn runs.
 CHURN_LIMIT_MIB=64
 
-apt_install() {
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-  fi
-}
-if ! command -v redis-server >/dev/null 2>&1 || ! command -v memcached >/dev/null 2>&1; then
-  apt_install redis-server memcached
-fi
+# shellcheck source=benches/lib.sh
+. benches/lib.sh
+install_servers
 
 cargo build --release --locked --quiet
 BENCH=${CARGO_TARGET_DIR:-target}/release/blink-store
@@ -91,30 +108,6 @@ if [ ! -x "$BLINK" ]; then
   echo "BLINK_BIN=$BLINK is not an executable" >&2
   exit 2
 fi
-WORK=$(mktemp -d)
-# Servers still running; stop removes its own, so a PID the system reuses is never killed.
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Waits until something accepts connections on 127.0.0.1:$1.
-wait_for_port() {
-  for _ in $(seq 1 400); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "nothing listens on port $1" >&2
-  return 1
-}
-
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 # The most RSS process $1 has had so far (its high-water mark).
@@ -140,6 +133,8 @@ ALL_CPUS="0-$((CPUS - 1))"
 # start NAME [LIMIT_MIB]: starts one server, sets PID_<NAME>, PORT_<NAME>, and SOCK_<NAME>
 # if it has one. LIMIT_MIB caps its memory: Blink's --memory-limit (default 512 MiB),
 # Redis's --maxmemory with allkeys-lru (default none), memcached's -m (default 1024).
+# SOCK_<NAME> is read through ${!sock_var}, which shellcheck cannot follow.
+# shellcheck disable=SC2034
 start() {
   local name=$1 limit=${2:-} port pid cap=()
   port=$(free_port)
@@ -173,31 +168,27 @@ start() {
       # memcached refuses to run as root unless told to.
       memcached -l 127.0.0.1 -p "$port" -U 0 -m "${limit:-1024}" -c 4096 -u "$(id -un)" &
       pid=$! ;;
+    memcached1)
+      memcached -l 127.0.0.1 -p "$port" -U 0 -m 1024 -c 4096 -t 1 -u "$(id -un)" &
+      pid=$! ;;
     echo)
       "$BENCH" echo --tcp "127.0.0.1:$port" 2>"$WORK/echo.log" &
       pid=$! ;;
+    echob)
+      "$BENCH" echo --blocking --tcp "127.0.0.1:$port" --unix "$WORK/echob.sock" \
+        2>"$WORK/echob.log" &
+      pid=$!
+      SOCK_echob=$WORK/echob.sock ;;
   esac
-  PIDS+=("$pid")
-  printf -v "PID_$name" '%s' "$pid"
-  printf -v "PORT_$name" '%s' "$port"
-  wait_for_port "$port"
-}
-
-stop() {
-  local pid_var="PID_$1" keep=() pid
-  kill "${!pid_var}" && wait "${!pid_var}" 2>/dev/null || true
-  for pid in "${PIDS[@]}"; do
-    if [ "$pid" != "${!pid_var}" ]; then keep+=("$pid"); fi
-  done
-  PIDS=("${keep[@]}")
+  started "$name" "$pid" "$port"
 }
 
 protocol_of() {
   case $1 in
     blink | blink1 | before) echo line ;;
     redis) echo resp ;;
-    memcached | blinkmc) echo memcache ;;
-    echo) echo echo ;;
+    memcached | memcached1 | blinkmc) echo memcache ;;
+    echo | echob) echo echo ;;
   esac
 }
 
@@ -224,18 +215,17 @@ run() {
   python3 -c 'import json, os, sys
 r = json.loads(sys.argv[1])
 r.update(row=sys.argv[2], server=sys.argv[3], transport=sys.argv[4], placement=sys.argv[5])
-r["server_cpu_us_per_request"] = int(sys.argv[6]) * 1e6 / os.sysconf("SC_CLK_TCK") / max(r["requests"], 1)
+# The server'"'"'s own counters when it keeps them; /proc otherwise (the echo servers).
+if r.get("server_cpu_us_per_request") is None:
+    r["server_cpu_us_per_request"] = int(sys.argv[6]) * 1e6 / os.sysconf("SC_CLK_TCK") / max(r["requests"], 1)
 print(json.dumps(r))' "$out" "$row" "$server" "$transport" "$placement" "$ticks" >>"$RESULTS"
 }
-
-# The CPU time process $1 has used, user and system, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # Before/after: the build at BLINK_BEFORE and this one, alternately, on the rows that
 # measure the request path's cost.
 versus() {
   echo "== before/after ($DURATION per run): $BLINK_BEFORE, then $BLINK" >&2
-  for round in 1 2; do
+  for _ in 1 2; do
     for server in before blink; do
       start "$server"
       for protocol in line resp; do
@@ -268,20 +258,29 @@ EOF
 
 throughput() {
   echo "== throughput and latency ($DURATION per run)" >&2
-  for server in echo blink redis memcached; do
+  local server transports placements echoes
+  for server in echob echo blink redis memcached; do
     start "$server"
     transports=(tcp)
-    if [ "$server" = blink ] || [ "$server" = redis ]; then transports=(tcp unix); fi
+    placements=(pinned unpinned)
+    echoes=0
+    case $server in
+      # The blocking floor stands beside the pinned rows alone: unpinned, a thread that
+      # blocks wakes wherever the scheduler puts it, and the rows are bimodal.
+      echob) transports=(tcp unix) placements=(pinned) echoes=1 ;;
+      echo) echoes=1 ;;
+      blink | redis) transports=(tcp unix) ;;
+    esac
     hot=(--keys 1000)
-    for placement in pinned unpinned; do
+    for placement in "${placements[@]}"; do
       for transport in "${transports[@]}"; do
         run "GET, 1 conn" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --preload
-        [ "$server" = echo ] || run "SET, 1 conn" "$server" "$transport" "$placement" "${hot[@]}" --ratio 0:1
+        [ "$echoes" = 1 ] || run "SET, 1 conn" "$server" "$transport" "$placement" "${hot[@]}" --ratio 0:1
         run "GET, 1 conn, pipeline 16" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --pipeline 16
         run "GET, 1 conn, pipeline 64" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --pipeline 64
       done
     done
-    if [ "$server" != echo ]; then
+    if [ "$echoes" = 0 ]; then
       run "90:10, 4 conns" "$server" tcp unpinned --keys 100000 --ratio 9:1 --conns 4 --preload
       run "90:10, 50 conns" "$server" tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --preload
     fi
@@ -292,6 +291,39 @@ throughput() {
   run "90:10, 4 conns" blink1 tcp unpinned --keys 100000 --ratio 9:1 --conns 4 --preload
   run "90:10, 50 conns" blink1 tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --preload
   stop blink1
+}
+
+# fair SERVER: on SERVER, one connection's GETs one at a time for $DURATION alone, then
+# again beside another bench process whose one connection pipelines 4,096 GETs at a
+# time, from a second before the probe starts until a second after it ends. Both read
+# the 1,000 keys the first probe preloads.
+FAIRNESS_RESULTS=$WORK/fairness.jsonl
+fair() {
+  local server=$1 port_var="PORT_$1" alone beside hog_pid seconds=${DURATION%s} common
+  echo "  fairness: $server" >&2
+  common=(--tcp "127.0.0.1:${!port_var}" --protocol "$(protocol_of "$server")"
+    --keys 1000 --ratio 1:0 --value-size 32 --json)
+  alone=$("$BENCH" bench "${common[@]}" --duration "$DURATION" --preload)
+  "$BENCH" bench "${common[@]}" --duration "$((seconds + 2))s" --pipeline 4096 \
+    >"$WORK/hog.json" &
+  hog_pid=$!
+  sleep 1
+  beside=$("$BENCH" bench "${common[@]}" --duration "$DURATION")
+  wait "$hog_pid"
+  python3 -c 'import json, sys
+alone, beside, hog = (json.loads(text) for text in sys.argv[2:5])
+print(json.dumps(dict(server=sys.argv[1], alone=alone, beside=beside, hog=hog)))' \
+    "$server" "$alone" "$beside" "$(cat "$WORK/hog.json")" >>"$FAIRNESS_RESULTS"
+}
+
+fairness() {
+  echo "== fairness: a probe beside a connection pipelining 4,096 GETs ($DURATION)" >&2
+  local server
+  for server in blink1 redis memcached1; do
+    start "$server"
+    fair "$server"
+    stop "$server"
+  done
 }
 
 # memcached's protocol: Blink Store's listener for it and memcached, on the main table's
@@ -403,22 +435,34 @@ def lat(r):
 def ratio(a, b):
     return f"{a['ops_per_sec'] / b['ops_per_sec']:.2f}×" if a and b else "—"
 
+def to_floor(b, f):
+    """Blink against the blocking floor: p50 latency at pipeline 1, ops/s when pipelined."""
+    if not (b and f):
+        return "—"
+    if b["pipeline"] == 1:
+        return f"{b['latency_us']['p50'] / f['latency_us']['p50']:.2f}× p50"
+    return ratio(b, f)
+
 print(f"### Throughput and latency ({cpus} vCPUs, {arch}; client and server share them)\n")
-print("ops/s, and p50 / p99 latency in µs. Ratios are Blink's ops/s over the other's.\n")
+print("ops/s, p50 / p99 latency in µs, and after the dot the server's CPU time (user + "
+      "system) per request in µs: from the server's own counters, from /proc for the echo "
+      "servers. Blink / Redis and Blink / memcached are Blink's ops/s over the other's; "
+      "Blink / floor is Blink's p50 over the blocking echo's at pipeline 1 (1.00× is the "
+      "floor), and its ops/s over the floor's at 16 and 64.\n")
 print("Single-connection rows: 1,000 keys. Multi-connection rows: 100,000 keys, uniform.\n")
-print("| workload | transport | placement | echo floor | Blink | Redis | memcached | Blink / Redis | Blink / memcached |")
-print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+print("| workload | transport | placement | floor (blocking echo) | async echo | Blink | Redis | memcached | Blink / floor | Blink / Redis | Blink / memcached |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 row_order = ["GET, 1 conn", "SET, 1 conn", "GET, 1 conn, pipeline 16",
              "GET, 1 conn, pipeline 64", "90:10, 4 conns", "90:10, 50 conns"]
 order = sorted({(r["row"], r["transport"], r["placement"]) for r in rows},
                key=lambda k: (row_order.index(k[0]), k[2] != "pinned", k[1] != "tcp"))
-cell = lambda x: f"{ops(x)} ({lat(x)})" if x else "—"
+cell = lambda x: f"{ops(x)} ({lat(x)}) · {x['server_cpu_us_per_request']:.2f}" if x else "—"
 for row, transport, placement in order:
-    e, b, r, m = (find(row, s, transport, placement) for s in ("echo", "blink", "redis", "memcached"))
-    print(f"| {row} | {transport} | {placement} | {cell(e)} | {cell(b)} | {cell(r)} | {cell(m)} | {ratio(b, r)} | {ratio(b, m)} |")
+    f, e, b, r, m = (find(row, s, transport, placement) for s in ("echob", "echo", "blink", "redis", "memcached"))
+    print(f"| {row} | {transport} | {placement} | {cell(f)} | {cell(e)} | {cell(b)} | {cell(r)} | {cell(m)} | {to_floor(b, f)} | {ratio(b, r)} | {ratio(b, m)} |")
     one = find(row, "blink1", transport, placement)
     if one:
-        print(f"| {row}, Blink `--workers 1` | {transport} | {placement} | — | {cell(one)} | {cell(r)} | {cell(m)} | {ratio(one, r)} | {ratio(one, m)} |")
+        print(f"| {row}, Blink `--workers 1` | {transport} | {placement} | — | — | {cell(one)} | {cell(r)} | {cell(m)} | — | {ratio(one, r)} | {ratio(one, m)} |")
 print()
 EOF
 }
@@ -457,6 +501,43 @@ for row in dict.fromkeys(r["row"] for r in rows):
     placement = (b or m)["placement"]
     ratio = f"{b['ops_per_sec'] / m['ops_per_sec']:.2f}×" if b and m else "—"
     print(f"| {row} | {placement} | {cells(b)} | {cells(m)} | {ratio} |")
+print()
+EOF
+}
+
+report_fairness() {
+  python3 - "$FAIRNESS_RESULTS" "$(nproc)" "$(uname -m)" "$DURATION" <<'EOF'
+import json, sys
+
+results_path, cpus, arch, duration = sys.argv[1:]
+rows = [json.loads(line) for line in open(results_path)]
+for r in rows:
+    for part in ("alone", "beside", "hog"):
+        if r[part]["errors"]:
+            sys.exit(f"fairness run with errors: {r['server']} ({part})")
+names = {"blink1": "Blink `--workers 1` (line)", "redis": "Redis (RESP)",
+         "memcached1": "memcached `-t 1` (memcache)"}
+
+def lat(r):
+    return f"{r['latency_us']['p50']:.1f} / {r['latency_us']['p99']:.1f}"
+
+def cpu(r):
+    us = r["server_cpu_us_per_request"]
+    return "n/a" if us is None else f"{us:.2f}"
+
+print(f"### Fairness: one GET at a time beside a pipeline of 4,096 ({cpus} vCPUs, {arch})\n")
+print(f"A probe connection sends one GET at a time for {duration}, alone and then while "
+      "another client's connection pipelines 4,096 GETs at a time; 1,000 keys, 32-byte "
+      "values, every server with one thread, nothing pinned. Probe p50 / p99 latency in "
+      "µs; the deep connection's ops/s and the server's CPU time per request over its run. "
+      "Alone, the unpinned probe pays for waking idle CPUs, so its p50 can sit above the "
+      "one beside the busy deep connection: compare the servers' probes beside it.\n")
+print("| server | probe alone p50 / p99 | probe beside it p50 / p99 | deep pipeline ops/s | its CPU µs/req |")
+print("|---|---:|---:|---:|---:|")
+for r in rows:
+    alone, beside, hog = r["alone"], r["beside"], r["hog"]
+    print(f"| {names[r['server']]} | {lat(alone)} | {lat(beside)} | "
+          f"{hog['ops_per_sec'] / 1000:,.0f}k | {cpu(hog)} |")
 print()
 EOF
 }
@@ -509,8 +590,10 @@ if [ -n "${BLINK_BEFORE:-}" ]; then
   exit 0
 fi
 if [ "$THROUGHPUT" = 1 ]; then throughput; fi
+if [ "$FAIRNESS" = 1 ]; then fairness; fi
 if [ "$MEMCACHE" = 1 ]; then memcache; fi
 if [ "$MEMORY_TABLES" = 1 ]; then memory; fi
 if [ "$THROUGHPUT" = 1 ]; then report_throughput; fi
+if [ "$FAIRNESS" = 1 ]; then report_fairness; fi
 if [ "$MEMCACHE" = 1 ]; then report_memcache; fi
 if [ "$MEMORY_TABLES" = 1 ]; then report_memory; fi

@@ -75,6 +75,7 @@ fn line_protocol_after_preload_hits_every_get_over_tcp_and_unix() {
         assert_eq!(count(&report, "hits"), count(&report, "gets"), "{report}");
         assert_eq!(count(&report, "misses"), 0, "{report}");
         assert_eq!(report["protocol"], "line");
+        assert!(server_cpu(&report) >= 0.0, "{report}");
         assert_eq!(report["conns"], 2);
         assert_eq!(report["pipeline"], 4);
     }
@@ -138,12 +139,31 @@ fn zipf_keys_for_a_fixed_duration() {
     assert_eq!(report["key_dist"], "zipf(0.99)");
 }
 
+/// The server's CPU time per request in `report`, which must be there.
+fn server_cpu(report: &Value) -> f64 {
+    report["server_cpu_us_per_request"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no server CPU time in {report}"))
+}
+
 #[test]
 fn the_echo_server_sends_every_line_back() {
+    echoes_every_line_back(&[]);
+}
+
+#[test]
+fn the_blocking_echo_server_sends_every_line_back() {
+    echoes_every_line_back(&["--blocking"]);
+}
+
+/// `blink-store echo` with `extra` flags echoes over TCP and a Unix socket, has no CPU
+/// time to report, and on SIGTERM exits cleanly and removes its socket file.
+fn echoes_every_line_back(extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("echo.sock");
     let mut command = blink("echo");
     command.args(["--tcp", "127.0.0.1:0", "--unix", sock.to_str().unwrap()]);
+    command.args(extra);
     let mut echo = Server::spawn(&mut command, dir, true, true);
     for [flag, target] in targets(&echo) {
         let report = bench_json(&[
@@ -162,6 +182,7 @@ fn the_echo_server_sends_every_line_back() {
         ]);
         assert_clean(&report);
         assert_eq!(count(&report, "requests"), 2000, "{report}");
+        assert!(report["server_cpu_us_per_request"].is_null(), "{report}");
     }
     echo.signal(Signal::TERM);
     assert!(
@@ -220,6 +241,7 @@ fn resp_against_redis() {
     ]);
     assert_clean(&report);
     assert_eq!(count(&report, "hits"), count(&report, "gets"), "{report}");
+    assert!(server_cpu(&report) > 0.0, "{report}");
 }
 
 /// A memcached 1.6 on a free loopback port, without UDP.
@@ -298,6 +320,28 @@ fn memcache_against_memcached() {
     assert_clean(&report);
     assert_eq!(count(&report, "hits"), count(&report, "gets"), "{report}");
     assert_eq!(report["protocol"], "memcache");
+    assert!(server_cpu(&report) > 0.0, "{report}");
+}
+
+#[test]
+fn blink_stores_memcached_listener_reports_its_cpu_time_in_stats() {
+    let server = Server::start_memcache(&[]);
+    let listeners = server.memcache.as_deref().unwrap();
+    let report = bench_json(&[
+        "--tcp",
+        &listeners.tcp.to_string(),
+        "--protocol",
+        "memcache",
+        "--requests",
+        "2000",
+        "--pipeline",
+        "4",
+        "--keys",
+        "500",
+        "--preload",
+    ]);
+    assert_clean(&report);
+    assert!(server_cpu(&report) >= 0.0, "{report}");
 }
 
 #[test]
@@ -398,6 +442,8 @@ fn a_server_with_a_password_is_benchmarked_with_it_given_as_cli_takes_it() {
         let report: Value = serde_json::from_str(&stdout).unwrap();
         assert_clean(&report);
         assert_eq!(count(&report, "hits"), count(&report, "gets"), "{report}");
+        // The side connection that reads the server's CPU time gives the password too.
+        assert!(server_cpu(&report) >= 0.0, "{extra:?} {env:?}: {report}");
     }
     let table = run_to_end(
         &["bench", "--tcp", &addr, "--requests", "10", "-a", "s3cret"],

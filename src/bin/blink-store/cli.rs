@@ -90,6 +90,11 @@ pub struct EchoArgs {
     /// Event loops serving connections, each on its own thread [default: one per CPU]
     #[arg(long, value_name = "N", value_parser = parse_positive)]
     pub workers: Option<usize>,
+
+    /// One thread per connection with blocking sockets and no async runtime: the floor
+    /// of the sockets alone
+    #[arg(long, conflicts_with = "workers")]
+    pub blocking: bool,
 }
 
 impl EchoArgs {

@@ -13,6 +13,7 @@ mod bench;
 mod cli;
 mod client_cli;
 mod echo;
+mod echo_blocking;
 mod flags;
 mod healthcheck;
 mod logging;
@@ -96,7 +97,8 @@ fn run_bench(args: &BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-/// Serves `blink-store echo` until SIGINT or SIGTERM.
+/// Serves `blink-store echo` until SIGINT or SIGTERM: on the runtime, or with a thread per
+/// connection (`--blocking`).
 fn run_echo(args: &EchoArgs) -> Result<(), Box<dyn std::error::Error>> {
     let _log_guard = logging::init(&LogConfig {
         dir: None,
@@ -105,6 +107,13 @@ fn run_echo(args: &EchoArgs) -> Result<(), Box<dyn std::error::Error>> {
         filter: None,
     })?;
     let listeners = bind(args.tcp_addr().as_ref(), args.unix.as_deref(), 0o600)?;
+    if args.blocking {
+        // Connections have threads of their own; the runtime only waits for the signal.
+        return run_until_signal("blink-echo", 1, |shutdown| async move {
+            echo_blocking::run(listeners, shutdown).await?;
+            Ok(())
+        });
+    }
     let workers = args.workers.unwrap_or_else(default_workers);
     run_until_signal(|shutdown| async move {
         echo::run(listeners, workers, shutdown).await?;

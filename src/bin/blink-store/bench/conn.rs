@@ -143,13 +143,44 @@ impl Conn {
             .encode_auth(password, &mut self.write_buf)
             .map_err(ConnError::Password)?;
         self.writer.write_all(&self.write_buf).await?;
+        self.read_reply(|buf| first_line(buf).map(|(_, len)| len))
+            .await?;
+        // `read_reply` returned once the first line had come.
+        let (line, len) = first_line(&self.read_buf).unwrap_or_default();
+        if !self.wire.auth_accepted(line) {
+            return Err(ConnError::Auth(line.escape_ascii().to_string()));
+        }
+        self.read_buf.advance(len);
+        Ok(())
+    }
+
+    /// Sends `request` on its own, outside any batch, and returns the whole reply, which
+    /// `framed` measures: the bytes it takes once they have all arrived. For questions
+    /// beside the workload, such as the server's CPU time.
+    ///
+    /// # Errors
+    /// [`ConnError`] if the connection fails, or no whole reply comes in time.
+    pub async fn ask(
+        &mut self,
+        request: &[u8],
+        framed: impl Fn(&[u8]) -> Option<usize>,
+    ) -> Result<Vec<u8>, ConnError> {
+        self.writer.write_all(request).await?;
+        let len = self.read_reply(framed).await?;
+        let reply = self.read_buf[..len].to_vec();
+        self.read_buf.advance(len);
+        Ok(reply)
+    }
+
+    /// Reads until `framed` finds a whole reply at the start of the read buffer, and
+    /// returns its length; the caller consumes it.
+    async fn read_reply(
+        &mut self,
+        framed: impl Fn(&[u8]) -> Option<usize>,
+    ) -> Result<usize, ConnError> {
         loop {
-            if let Some((line, len)) = first_line(&self.read_buf) {
-                if !self.wire.auth_accepted(line) {
-                    return Err(ConnError::Auth(line.escape_ascii().to_string()));
-                }
-                self.read_buf.advance(len);
-                return Ok(());
+            if let Some(len) = framed(&self.read_buf) {
+                return Ok(len);
             }
             if self.read_buf.len() > MAX_REPLY_BYTES {
                 return Err(ConnError::ReplyTooLong {

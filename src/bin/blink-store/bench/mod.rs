@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! connect every conn ──▶ preload (optional, unmeasured) ──▶ timed run ──▶ Report
+//!                       server CPU time read just before and just after ──┘
 //!   one task per conn: claim a batch ──▶ workload ──ops──▶ wire::encode ──one write──▶
 //!                      socket ──read──▶ wire::parse (check) ──latency──▶ Stats
 //! ```
@@ -11,11 +12,13 @@
 //! * [`workload`] picks operations and keys, and fixes the value of every key.
 //! * [`wire`] encodes requests and checks replies, per protocol.
 //! * [`conn`] keeps one connection's batch in flight; [`report`] merges what they saw.
+//! * [`server_cpu`] reads the server's own CPU time around the timed run.
 
 pub mod args;
 pub mod config;
 pub mod conn;
 pub mod report;
+pub mod server_cpu;
 pub mod wire;
 pub mod workload;
 
@@ -31,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 use self::config::{BenchConfig, Limit, Protocol, Target};
 use self::conn::{Conn, ConnError};
 use self::report::{HistogramError, Report, Stats};
+use self::server_cpu::CpuProbe;
 use self::wire::Wire;
 use self::workload::{Op, OpKind, Values, Workload, WorkloadError};
 
@@ -127,15 +131,22 @@ async fn run_async(config: &BenchConfig) -> Result<Report, BenchError> {
             .map(|(conn, source)| (conn, source.resume()))
             .collect();
     }
+    // Before the deadline is set: asking takes a round trip or a connection's timeout.
+    let mut probe = CpuProbe::connect(config).await;
+    let cpu_before = probe.read().await;
     let plan = match config.limit {
         Limit::Requests(requests) => Plan::new(requests, None),
         Limit::Duration(duration) => Plan::new(u64::MAX, Some(Instant::now() + duration)),
     };
     let (_, stats, elapsed) = run_phase(conns, plan, config.pipeline, &empty).await?;
+    let cpu_after = probe.read().await;
     Ok(Report {
         config: config.clone(),
         elapsed,
         stats,
+        server_cpu: cpu_before
+            .zip(cpu_after)
+            .map(|(before, after)| after.saturating_sub(before)),
     })
 }
 

@@ -150,6 +150,9 @@ pub struct Report {
     pub elapsed: Duration,
     /// Everything counted, over all connections.
     pub stats: Stats,
+    /// The server's user plus system CPU time during the timed run, as the server counts
+    /// it; `None` when it does not say (the echo server).
+    pub server_cpu: Option<Duration>,
 }
 
 impl Report {
@@ -166,6 +169,15 @@ impl Report {
         } else {
             0.0
         }
+    }
+
+    /// The server's CPU time per request of the timed run, in microseconds: what each
+    /// request cost the server, whatever the client's own speed. `None` without the
+    /// server's figure, or without requests.
+    pub fn server_cpu_us_per_request(&self) -> Option<f64> {
+        let requests = self.requests();
+        let cpu = self.server_cpu.filter(|_| requests > 0)?;
+        Some(cpu.as_secs_f64() * 1e6 / requests as f64)
     }
 
     /// The latency percentiles.
@@ -226,6 +238,7 @@ impl Report {
                 "p999": latency.p999_us,
                 "max": latency.max_us,
             },
+            "server_cpu_us_per_request": self.server_cpu_us_per_request(),
         })
     }
 }
@@ -272,7 +285,11 @@ impl fmt::Display for Report {
             f,
             "latency µs   p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}",
             latency.p50_us, latency.p90_us, latency.p99_us, latency.p999_us, latency.max_us
-        )
+        )?;
+        match self.server_cpu_us_per_request() {
+            Some(us) => writeln!(f, "server CPU   {us:.2} µs/request"),
+            None => writeln!(f, "server CPU   n/a"),
+        }
     }
 }
 
@@ -300,6 +317,7 @@ mod tests {
             config: BenchConfig::new(Target::Unix("s".into())).conns(2),
             elapsed: Duration::from_millis(100),
             stats: a,
+            server_cpu: Some(Duration::from_micros(51)),
         };
         assert_eq!(report.requests(), 102);
         assert!((report.ops_per_sec() - 1020.0).abs() < 1e-6);
@@ -315,6 +333,8 @@ mod tests {
         assert!(failure.contains("1 of 102 requests"), "{failure}");
         assert!(report.to_string().contains("hits 100, misses 0"));
         assert_eq!(json["value_size"], 32);
+        assert!((json["server_cpu_us_per_request"].as_f64().unwrap() - 0.5).abs() < 1e-9);
+        assert!(report.to_string().contains("server CPU   0.50 µs/request"));
     }
 
     #[test]
@@ -324,8 +344,11 @@ mod tests {
             config: BenchConfig::new(Target::Unix("s".into())).value_size(sizes),
             elapsed: Duration::from_millis(100),
             stats: Stats::new().unwrap(),
+            server_cpu: None,
         };
         assert_eq!(report.to_json()["value_size"], "16..16384");
         assert!(report.to_string().contains("16..16384-byte values"));
+        assert!(report.to_json()["server_cpu_us_per_request"].is_null());
+        assert!(report.to_string().contains("server CPU   n/a"));
     }
 }
