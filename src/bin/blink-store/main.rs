@@ -109,7 +109,7 @@ fn run_echo(args: &EchoArgs) -> Result<(), Box<dyn std::error::Error>> {
     let listeners = bind(args.tcp_addr().as_ref(), args.unix.as_deref(), 0o600)?;
     if args.blocking {
         // Connections have threads of their own; the runtime only waits for the signal.
-        return run_until_signal("blink-echo", 1, |shutdown| async move {
+        return run_until_signal(|shutdown| async move {
             echo_blocking::run(listeners, shutdown).await?;
             Ok(())
         });
