@@ -441,6 +441,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         let started = Instant::now();
         self.quick.since = started;
         store.tick(started);
+        crate::event_loop::worked();
         // Counted in the slow log only when timed alone: below this threshold, every
         // request is.
         let fine = (0..QUICK_SLOW_LOG_MICROS).contains(&self.server.slow_log.slower_than_micros());

@@ -10,10 +10,20 @@
 //! Accepting stays on the caller's runtime (with signals, timers and shutdown); each
 //! accepted connection is handed to the loop with the fewest open connections, the loops
 //! taken in turn among equals, so the loops stay balanced as connections come and go.
+//!
+//! A loop that runs out of work polls its sockets a few more times before it sleeps
+//! (`busy_polls`, see [`EventLoops::start`]): the next request of a client waiting for a
+//! reply usually arrives within tens of microseconds, and finding it awake saves the
+//! sleep, the wake-up and the switch between threads, which on a virtual machine cost
+//! more than serving the request. With four clients on two CPUs it served 2.6 times as
+//! many requests, at a third less CPU time each (decision 0007). A loop with nothing to
+//! do for that long sleeps as before, and costs nothing while idle.
 
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Poll, Waker};
 use std::thread::JoinHandle;
 
 use tokio_util::sync::CancellationToken;
@@ -47,11 +57,12 @@ impl std::fmt::Debug for EventLoops {
 }
 
 impl EventLoops {
-    /// Starts `count` loops (at least one), on threads named `name-0`, `name-1`, ...
+    /// Starts `count` loops (at least one), on threads named `name-0`, `name-1`, ...;
+    /// each polls its sockets `busy_polls` times after its last work before it sleeps.
     ///
     /// # Errors
     /// If a runtime or a thread cannot be created.
-    pub fn start(count: usize, name: &str) -> std::io::Result<Self> {
+    pub fn start(count: usize, name: &str, busy_polls: u32) -> std::io::Result<Self> {
         let stop = CancellationToken::new();
         let mut loops = Vec::new();
         let mut threads = Vec::new();
@@ -69,7 +80,12 @@ impl EventLoops {
                 .spawn(move || {
                     // Runs the loop's tasks until told to stop; dropping the runtime then
                     // drops (and so closes) whatever connection is still open on it.
-                    runtime.block_on(stop.cancelled());
+                    runtime.block_on(async {
+                        tokio::select! {
+                            () = stop.cancelled() => {}
+                            () = poll_before_sleeping(busy_polls) => {}
+                        }
+                    });
                 })?;
             threads.push(thread);
         }
@@ -140,6 +156,57 @@ impl Drop for EventLoops {
     }
 }
 
+std::thread_local! {
+    /// Batches of work done on this thread's loop, as connections note them ([`worked`]).
+    static WORK: Cell<u64> = const { Cell::new(0) };
+    /// The waker of this loop's poller while it sleeps, until work wakes it.
+    static SLEEPING: RefCell<Option<Waker>> = const { RefCell::new(None) };
+}
+
+/// Notes that a connection on this thread's loop did work: a batch of requests. A
+/// thread-local count, so noting costs no shared write; it wakes the loop's poller if it
+/// went to sleep.
+pub fn worked() {
+    WORK.with(|work| work.set(work.get().wrapping_add(1)));
+    SLEEPING.with(|sleeping| {
+        if let Some(poller) = sleeping.borrow_mut().take() {
+            poller.wake();
+        }
+    });
+}
+
+/// The loop's poller: while the loop has worked within its last `busy_polls` turns, it
+/// yields, and so keeps the loop polling its sockets without sleeping (a current-thread
+/// runtime with a task ready polls for I/O without waiting); then it sleeps until work
+/// is noted again, and the loop sleeps in the kernel when it has nothing else to do.
+async fn poll_before_sleeping(busy_polls: u32) {
+    if busy_polls == 0 {
+        return std::future::pending().await;
+    }
+    loop {
+        let mut seen = WORK.with(Cell::get);
+        let mut idle_polls = 0;
+        while idle_polls < busy_polls {
+            tokio::task::yield_now().await;
+            let now = WORK.with(Cell::get);
+            if now == seen {
+                idle_polls += 1;
+            } else {
+                seen = now;
+                idle_polls = 0;
+            }
+        }
+        std::future::poll_fn(|cx| {
+            if WORK.with(Cell::get) != seen {
+                return Poll::Ready(());
+            }
+            SLEEPING.with(|sleeping| *sleeping.borrow_mut() = Some(cx.waker().clone()));
+            Poll::Pending
+        })
+        .await;
+    }
+}
+
 /// Counts a connection closed on its loop when dropped: when its task ends, or when the
 /// loop stops and drops it unfinished.
 struct Closes(Arc<AtomicUsize>);
@@ -159,7 +226,7 @@ mod tests {
 
     #[test]
     fn connections_are_spread_over_the_loops_and_run_on_their_threads() {
-        let loops = EventLoops::start(2, "test-loop").unwrap();
+        let loops = EventLoops::start(2, "test-loop", 0).unwrap();
         let (sent, received) = mpsc::channel();
         let (release, hold) = tokio::sync::watch::channel(false);
         for _ in 0..4 {
@@ -184,7 +251,7 @@ mod tests {
 
     #[test]
     fn stopping_drops_what_is_still_open() {
-        let loops = EventLoops::start(1, "test-stop").unwrap();
+        let loops = EventLoops::start(1, "test-stop", 64).unwrap();
         let (dropped, is_dropped) = mpsc::channel::<()>();
         loops.spawn(async move {
             let _dropped = dropped;

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::bench::args::{BenchArgs, EXAMPLES as BENCH_EXAMPLES};
 use crate::flags::{parse_size, read_password, TcpAddr, DEFAULT_HOST, DEFAULT_PORT};
 use blink_store::protocol::text::DEFAULT_MAX_KEY_LEN;
+use blink_store::server::DEFAULT_BUSY_POLLS;
 use blink_store::store::entry::MAX_KEY_LEN;
 use blink_store::store::evict::{EvictionPolicy, DEFAULT_SAMPLES, MAX_SAMPLES};
 use blink_store::store::StoreConfig;
@@ -87,7 +88,8 @@ pub struct EchoArgs {
     #[arg(long, value_name = "PATH")]
     pub unix: Option<PathBuf>,
 
-    /// Event loops serving connections, each on its own thread [default: one per CPU]
+    /// Event loops serving connections, each on its own thread [default: one per CPU but
+    /// one, at least one]
     #[arg(long, value_name = "N", value_parser = parse_positive)]
     pub workers: Option<usize>,
 
@@ -239,10 +241,16 @@ pub struct ServeArgs {
     #[arg(long, env = "BLINK_MAX_CONNECTIONS", value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS, value_parser = parse_positive)]
     pub max_connections: usize,
 
-    /// Event loops serving connections, each on its own thread [default: one per CPU];
-    /// accepting, timers and the evictor have threads of their own
+    /// Event loops serving connections, each on its own thread [default: one per CPU but
+    /// one, at least one]; accepting, timers and the evictor have threads of their own
     #[arg(long, env = "BLINK_WORKERS", value_name = "N", value_parser = parse_positive)]
     pub workers: Option<usize>,
+
+    /// Polls of its sockets an event loop makes after its last work before it sleeps:
+    /// a client's next request then usually finds it awake. 0 sleeps at once, for the
+    /// least CPU time on an idle or CPU-limited host
+    #[arg(long, env = "BLINK_BUSY_POLLS", value_name = "N", default_value_t = DEFAULT_BUSY_POLLS)]
+    pub busy_polls: u32,
 
     /// Write logs to rolling hourly files in this directory instead of stderr
     #[arg(long, env = "BLINK_LOG_DIR", value_name = "DIR")]

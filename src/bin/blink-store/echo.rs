@@ -36,7 +36,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let echo = Arc::new(Echo {
-        loops: EventLoops::start(loops, "blink-echo")?,
+        loops: EventLoops::start(loops, "blink-echo", blink_store::server::DEFAULT_BUSY_POLLS)?,
     });
     listener::accept_until(listeners, echo.clone(), shutdown).await?;
     echo.loops.stop();

@@ -157,6 +157,7 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     options.password = password;
     options.loops = workers;
+    options.busy_polls = args.busy_polls;
     warn_if_exposed(&listeners, options.password.is_some());
 
     raise_open_file_limit(args.max_connections);
@@ -371,9 +372,12 @@ fn bind(
 }
 
 /// Event loops serving connections when `--workers` is not given: one per CPU this process
-/// may use, as the runtime would choose itself; chosen here so the log can say how many.
+/// may use but one, and at least one. The CPU left is for the kernel's network work and,
+/// for a sidecar, its application: on two CPUs shared with their clients, one loop served
+/// 50 connections 1.3 times as fast as two (decision 0007).
 fn default_workers() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    cpus.saturating_sub(1).max(1)
 }
 
 /// Runs `serve` on a current-thread runtime, the main thread's, until SIGINT or SIGTERM
