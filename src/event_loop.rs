@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Poll, Waker};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
@@ -179,11 +180,20 @@ pub fn worked() {
 /// yields, and so keeps the loop polling its sockets without sleeping (a current-thread
 /// runtime with a task ready polls for I/O without waiting); then it sleeps until work
 /// is noted again, and the loop sleeps in the kernel when it has nothing else to do.
+/// A loop confined to one CPU does not poll on: whoever sends it work (a client pinned
+/// beside it, the kernel's network processing) needs that CPU, as spinning locks are
+/// pointless on one processor.
 async fn poll_before_sleeping(busy_polls: u32) {
     if busy_polls == 0 {
         return std::future::pending().await;
     }
+    let mut cpus = Cpus::default();
     loop {
+        if !cpus.several() {
+            // Not woken by work meanwhile: the loop sleeps whenever it is idle.
+            tokio::time::sleep(CPUS_RECHECK).await;
+            continue;
+        }
         let mut seen = WORK.with(Cell::get);
         let mut idle_polls = 0;
         while idle_polls < busy_polls {
@@ -205,6 +215,45 @@ async fn poll_before_sleeping(busy_polls: u32) {
         })
         .await;
     }
+}
+
+/// How often the poller looks again at the CPUs its thread may run on: they change when
+/// an operator pins a running server (`taskset`).
+const CPUS_RECHECK: Duration = Duration::from_millis(100);
+
+/// Whether this thread may run on more than one CPU, as last looked up.
+#[derive(Default)]
+struct Cpus {
+    /// The answer, and when it was looked up.
+    last: Option<(bool, Instant)>,
+}
+
+impl Cpus {
+    fn several(&mut self) -> bool {
+        let now = Instant::now();
+        match self.last {
+            Some((several, at)) if now.duration_since(at) < CPUS_RECHECK => several,
+            _ => {
+                let several = thread_cpus() != Some(1);
+                self.last = Some((several, now));
+                several
+            }
+        }
+    }
+}
+
+/// The number of CPUs the calling thread may run on, where the system says.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn thread_cpus() -> Option<u32> {
+    rustix::thread::sched_getaffinity(None)
+        .ok()
+        .map(|set| set.count())
+}
+
+/// Unknown here: the poller polls on.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn thread_cpus() -> Option<u32> {
+    None
 }
 
 /// Counts a connection closed on its loop when dropped: when its task ends, or when the
