@@ -5,15 +5,16 @@
 //! One request crosses four files, and comes back the same way:
 //!
 //! ```text
-//! listener (tcp | unix) ──accept──▶ connection task (one tokio task per client)
+//! listener (tcp | unix) ──accept──▶ event loop (one thread each) ──▶ connection task
 //!    read buffer ──frame──▶ Request (borrows from the buffer; no per-request allocation)
 //!    Request ──execute──▶ Store (synchronous, never blocks, lock-free)
 //!    Reply ──encode──▶ write buffer ──flush once per batch of pipelined requests──▶ socket
 //! ```
 //!
 //! * [`listener`] runs the accept loop over ready TCP and Unix listeners; [`server`]
-//!   gives each client a [`connection`] task, enforces the connection limit and runs the
-//!   graceful shutdown.
+//!   hands each client, as a [`connection`] task, to one of the [`event_loop`]s (a thread
+//!   each, owning its connections from first read to close), enforces the connection
+//!   limit and runs the graceful shutdown.
 //! * [`connection`] knows bytes and buffers, never command names: one execute loop drives
 //!   whichever [`protocol::Protocol`] the client speaks.
 //! * [`protocol::text`] and [`protocol::resp`] know their syntax, never the store.
