@@ -10,7 +10,7 @@ mod common;
 use std::ops::Range;
 use std::sync::Arc;
 
-use blink_store::command::{apply, transaction, Context, ServerInfo};
+use blink_store::command::{apply, transaction, Context, Held, ServerInfo};
 use blink_store::protocol::{Args, Reply, Request};
 use blink_store::store::Store;
 use common::model_bounded;
@@ -35,11 +35,11 @@ fn a_transaction_is_seen_all_or_none() {
                 let _held = store.isolation().exclusive();
                 let mut session = server.session(1);
                 let mut cx = Context::new(&store, &server, &mut session);
-                cx.in_exec = true;
+                cx.held = Held::Exclusive;
                 let guard = store.guard();
                 for key in [&b"a"[..], b"b"] {
                     let set = Request::Set { key, value: b"1" };
-                    assert_eq!(apply(set, &mut cx, &guard), Reply::Ok);
+                    assert_eq!(apply(&set, &mut cx, &guard), Reply::Ok);
                 }
             })
         };
@@ -51,7 +51,7 @@ fn a_transaction_is_seen_all_or_none() {
         let mut session = server.session(0);
         let mut cx = Context::new(&store, &server, &mut session);
         let guard = store.guard();
-        match apply(mget, &mut cx, &guard) {
+        match apply(&mget, &mut cx, &guard) {
             Reply::Values(values) => assert_eq!(values[0], values[1], "a torn read"),
             other => panic!("{other:?}"),
         }
@@ -73,7 +73,7 @@ fn a_write_racing_watch_is_seen_by_it_or_aborts_exec() {
                     key: b"k",
                     value: b"v",
                 };
-                assert_eq!(apply(set, &mut cx, &store.guard()), Reply::Ok);
+                assert_eq!(apply(&set, &mut cx, &store.guard()), Reply::Ok);
             })
         };
         let key = b"k";
@@ -85,7 +85,7 @@ fn a_write_racing_watch_is_seen_by_it_or_aborts_exec() {
         };
         assert_eq!(
             apply(
-                watch,
+                &watch,
                 &mut Context::new(&store, &server, &mut session),
                 &guard
             ),
@@ -95,7 +95,7 @@ fn a_write_racing_watch_is_seen_by_it_or_aborts_exec() {
         let existed = session.watching.as_ref().and_then(|w| w.existed(b"k"));
         let _held = store.isolation().exclusive();
         let mut cx = Context::new(&store, &server, &mut session);
-        cx.in_exec = true;
+        cx.held = Held::Exclusive;
         let outcome = transaction::begin(&transaction::Queue::default(), &mut cx, &guard);
         match existed {
             // WATCH ran first: the SET after it must abort the EXEC.
