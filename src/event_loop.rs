@@ -12,7 +12,7 @@
 //! taken in turn among equals, so the loops stay balanced as connections come and go.
 //!
 //! A loop that runs out of work polls its sockets a few more times before it sleeps
-//! (`busy_polls`, see [`EventLoops::start`]): the next request of a client waiting for a
+//! (at most `busy_polls`, see [`EventLoops::start`]; fewer after long idle gaps): the next request of a client waiting for a
 //! reply usually arrives within tens of microseconds, and finding it awake saves the
 //! sleep, the wake-up and the switch between threads, which on a virtual machine cost
 //! more than serving the request. With four clients on two CPUs it served 2.6 times as
@@ -176,18 +176,21 @@ pub fn worked() {
     });
 }
 
-/// The loop's poller: while the loop has worked within its last `busy_polls` turns, it
-/// yields, and so keeps the loop polling its sockets without sleeping (a current-thread
-/// runtime with a task ready polls for I/O without waiting); then it sleeps until work
-/// is noted again, and the loop sleeps in the kernel when it has nothing else to do.
-/// A loop confined to one CPU does not poll on: whoever sends it work (a client pinned
-/// beside it, the kernel's network processing) needs that CPU, as spinning locks are
-/// pointless on one processor.
+/// The loop's poller: while the loop has worked within its last few turns (its polling
+/// window, at most `busy_polls`), it yields, and so keeps the loop polling its sockets
+/// without sleeping (a current-thread runtime with a task ready polls for I/O without
+/// waiting); then it sleeps until work is noted again, and the loop sleeps in the kernel
+/// when it has nothing else to do. The window adapts, as KVM's halt polling does
+/// ([`next_window`]): full while the loop's sleeps are short (clients waiting on it turn
+/// by turn), halved by each long one, so sporadic traffic soon costs no polling. A loop confined to one CPU does not poll at all:
+/// whoever sends it work (a client pinned beside it, the kernel's network processing)
+/// needs that CPU, as spinning locks are pointless on one processor.
 async fn poll_before_sleeping(busy_polls: u32) {
     if busy_polls == 0 {
         return std::future::pending().await;
     }
     let mut cpus = Cpus::default();
+    let mut window = busy_polls;
     loop {
         if !cpus.several() {
             // Not woken by work meanwhile: the loop sleeps whenever it is idle.
@@ -196,7 +199,7 @@ async fn poll_before_sleeping(busy_polls: u32) {
         }
         let mut seen = WORK.with(Cell::get);
         let mut idle_polls = 0;
-        while idle_polls < busy_polls {
+        while idle_polls < window {
             tokio::task::yield_now().await;
             let now = WORK.with(Cell::get);
             if now == seen {
@@ -206,6 +209,7 @@ async fn poll_before_sleeping(busy_polls: u32) {
                 idle_polls = 0;
             }
         }
+        let asleep = Instant::now();
         std::future::poll_fn(|cx| {
             if WORK.with(Cell::get) != seen {
                 return Poll::Ready(());
@@ -214,6 +218,21 @@ async fn poll_before_sleeping(busy_polls: u32) {
             Poll::Pending
         })
         .await;
+        window = next_window(window, asleep.elapsed(), busy_polls);
+    }
+}
+
+/// A sleep this short means a client is waiting on the loop turn by turn (a round trip
+/// to a client on another CPU takes tens of microseconds here): worth polling for.
+const SHORT_SLEEP: Duration = Duration::from_micros(200);
+
+/// The polling window after a sleep of `slept`: the whole `max` after a short sleep,
+/// halved after a long one, so a few long gaps in a row stop the polling.
+fn next_window(window: u32, slept: Duration, max: u32) -> u32 {
+    if slept <= SHORT_SLEEP {
+        max
+    } else {
+        window / 2
     }
 }
 
@@ -271,7 +290,9 @@ impl Drop for Closes {
 mod tests {
     use std::sync::mpsc;
 
-    use super::EventLoops;
+    use std::time::Duration;
+
+    use super::{next_window, EventLoops};
 
     #[test]
     fn connections_are_spread_over_the_loops_and_run_on_their_threads() {
@@ -296,6 +317,19 @@ mod tests {
         );
         release.send(true).unwrap();
         loops.stop();
+    }
+
+    #[test]
+    fn the_polling_window_fades_with_long_sleeps_and_returns_with_a_short_one() {
+        let short = Duration::from_micros(20);
+        let long = Duration::from_millis(5);
+        let mut window = 64;
+        for expected in [32, 16, 8, 4, 2, 1, 0, 0] {
+            window = next_window(window, long, 64);
+            assert_eq!(window, expected);
+        }
+        window = next_window(window, short, 64);
+        assert_eq!(window, 64, "one short sleep polls in full again");
     }
 
     #[test]

@@ -12,8 +12,10 @@ use rustix::process::Signal;
 
 #[test]
 fn sigterm_and_sigint_exit_zero_and_remove_the_socket_file() {
-    for signal in [Signal::TERM, Signal::INT] {
-        let mut server = Server::start(&[]);
+    // SIGTERM with an event loop that sleeps as soon as it is idle, SIGINT with one that
+    // polls first, as by default.
+    for (signal, polls) in [(Signal::TERM, "0"), (Signal::INT, "64")] {
+        let mut server = Server::start(&["--busy-polls", polls]);
         let mut client = server.tcp_client();
         client.script(&[(b"SET k v\n", "OK\n")]);
         let socket = server.unix.clone().unwrap();

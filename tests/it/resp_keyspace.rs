@@ -248,7 +248,9 @@ fn randomkey_rename_and_copy_answer_as_redis_does() {
 
 #[test]
 fn scan_returns_every_key_present_throughout_while_others_come_and_go() {
-    let server = Server::start(&["--memory-limit", "64MiB"]);
+    // Two event loops, so the scans run beside the churn rather than between its
+    // ten-thousand-key commands.
+    let server = Server::start(&["--memory-limit", "64MiB", "--workers", "2"]);
     let mut client = common::Resp::connect(server.tcp.unwrap());
     let stable: BTreeSet<Vec<u8>> = (0..1000)
         .map(|i| format!("stable:{i}").into_bytes())
