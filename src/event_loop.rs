@@ -11,13 +11,14 @@
 //! accepted connection is handed to the loop with the fewest open connections, the loops
 //! taken in turn among equals, so the loops stay balanced as connections come and go.
 //!
-//! A loop that runs out of work polls its sockets a few more times before it sleeps
-//! (at most `busy_polls`, see [`EventLoops::start`]; fewer after long idle gaps): the next request of a client waiting for a
-//! reply usually arrives within tens of microseconds, and finding it awake saves the
-//! sleep, the wake-up and the switch between threads, which on a virtual machine cost
-//! more than serving the request. With four clients on two CPUs it served 2.6 times as
-//! many requests, at a third less CPU time each (decision 0007). A loop with nothing to
-//! do for that long sleeps as before, and costs nothing while idle.
+//! A loop that runs out of work polls its sockets a few more times before it sleeps (at
+//! most `busy_polls`, see [`EventLoops::start`]; fewer after long idle gaps): the next
+//! request of a client waiting for a reply usually arrives within tens of microseconds,
+//! and finding it awake saves the sleep, the wake-up and the switch between threads,
+//! which on a virtual machine cost more than serving the request. With four clients on
+//! two CPUs it served about 2.5 times as many requests, at a third less CPU time each
+//! (decision 0007). A loop with nothing to do for that long sleeps as before, and costs
+//! nothing while idle.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -59,7 +60,8 @@ impl std::fmt::Debug for EventLoops {
 
 impl EventLoops {
     /// Starts `count` loops (at least one), on threads named `name-0`, `name-1`, ...;
-    /// each polls its sockets `busy_polls` times after its last work before it sleeps.
+    /// each polls its sockets up to `busy_polls` times after its last work before it
+    /// sleeps.
     ///
     /// # Errors
     /// If a runtime or a thread cannot be created.
