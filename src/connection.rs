@@ -339,6 +339,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 Io::Read(0) => return self.finish().await,
                 Io::Read(n) => {
                     self.turn.bytes += n;
+                    self.server.traffic.received(n);
                     self.drained = false;
                     if self.protocol.is_none() {
                         let (skip, chosen) =
@@ -397,6 +398,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         if n == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
         }
+        self.server.traffic.sent(n);
         self.written += n;
         if self.written == self.write_buf.len() {
             self.write_buf.clear();
@@ -658,7 +660,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     ) {
         self.server.stats.record(call, reply, elapsed);
         let slow_log = &self.server.slow_log;
-        let Some(call) = call else { return };
+        let Some(call) = call else {
+            // memcached's requests have no row in the command table; timed all the same.
+            if self.wire == Wire::Memcache {
+                self.server.stats.record_memcache(elapsed);
+            }
+            return;
+        };
         let refused = call.rejected
             || matches!(
                 reply,
@@ -709,6 +717,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             self.stream
                 .write_all(&self.write_buf[self.written..])
                 .await?;
+            self.server.traffic.sent(self.pending());
         }
         self.write_buf.clear();
         self.written = 0;

@@ -37,6 +37,8 @@ pub mod event_loop;
 pub mod evictor;
 pub mod float;
 pub mod listener;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod protocol;
 pub mod rss;
 pub mod server;

@@ -56,7 +56,7 @@ struct Shared {
 }
 
 /// How the server treats its clients.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ServerOptions {
     /// The key, value and argument limits of every protocol.
     pub request_limits: Limits,
@@ -71,6 +71,9 @@ pub struct ServerOptions {
     /// Polls of its sockets an event loop makes after its last work before it sleeps
     /// (see [`crate::event_loop`]).
     pub busy_polls: u32,
+    /// Where to serve the Prometheus endpoint: nowhere, or one listener per address.
+    #[cfg(feature = "metrics")]
+    pub metrics: Vec<std::net::TcpListener>,
 }
 
 impl ServerOptions {
@@ -84,6 +87,8 @@ impl ServerOptions {
             password: None,
             loops: 1,
             busy_polls: DEFAULT_BUSY_POLLS,
+            #[cfg(feature = "metrics")]
+            metrics: Vec::new(),
         }
     }
 }
@@ -106,6 +111,8 @@ pub async fn run(
         password,
         loops,
         busy_polls,
+        #[cfg(feature = "metrics")]
+        metrics,
     } = options;
     let tcp_port = listeners.tcp_port()?;
     let info = ServerInfo::new(max_connections as u64, tcp_port)
@@ -119,6 +126,16 @@ pub async fn run(
         let timer =
             command::memcache::run_flush_timer(store.clone(), info.clone(), shutdown.clone());
         tokio::spawn(timer);
+    }
+    #[cfg(feature = "metrics")]
+    for listener in metrics {
+        let endpoint =
+            crate::metrics::serve(listener, store.clone(), info.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(err) = endpoint.await {
+                tracing::error!(cause = %err, "the metrics endpoint stopped");
+            }
+        });
     }
     let shared = Arc::new(Shared {
         store,

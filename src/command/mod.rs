@@ -18,6 +18,7 @@ pub mod dump;
 pub mod glob;
 pub mod keys;
 pub mod keyspace;
+pub mod latency;
 pub mod lcs;
 pub mod memcache;
 pub mod memcache_meta;

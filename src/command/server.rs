@@ -14,6 +14,7 @@ use super::transaction::{Queue, Watches, Watching};
 use super::Context;
 use crate::protocol::info::{AllocatorFigures, Report};
 use crate::protocol::{Args, ClientError, Field, Reply, ReplyMode};
+use crate::store::stats::Counter;
 use crate::store::Store;
 
 pub use crate::protocol::info::REDIS_VERSION;
@@ -51,6 +52,51 @@ pub struct ServerInfo {
     pub watches: crate::sync::Arc<Watches>,
     /// memcached's counters and pending `flush_all`.
     pub memcache: super::memcache::McState,
+    /// Bytes read from and written to clients.
+    pub traffic: Traffic,
+}
+
+/// Bytes read from and written to clients since start (or the last CONFIG RESETSTAT), as
+/// `total_net_input_bytes` and `total_net_output_bytes`: counted per read and write, on
+/// sharded counters ([`Counter`]).
+#[derive(Default)]
+pub struct Traffic {
+    /// Bytes read.
+    input: Counter,
+    /// Bytes written.
+    output: Counter,
+}
+
+impl std::fmt::Debug for Traffic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Traffic")
+            .field("input", &self.input.sum())
+            .field("output", &self.output.sum())
+            .finish()
+    }
+}
+
+impl Traffic {
+    /// Counts `n` bytes read from a client.
+    pub fn received(&self, n: usize) {
+        self.input.add(n as u64);
+    }
+
+    /// Counts `n` bytes written to a client.
+    pub fn sent(&self, n: usize) {
+        self.output.add(n as u64);
+    }
+
+    /// Bytes read and written so far.
+    pub fn totals(&self) -> (u64, u64) {
+        (self.input.sum(), self.output.sum())
+    }
+
+    /// Zeroes both counts.
+    fn reset(&self) {
+        self.input.reset();
+        self.output.reset();
+    }
 }
 
 impl Default for ServerInfo {
@@ -77,6 +123,7 @@ impl ServerInfo {
             slow_log: SlowLog::default(),
             watches: crate::sync::Arc::new(Watches::default()),
             memcache: super::memcache::McState::default(),
+            traffic: Traffic::default(),
         }
     }
 
@@ -208,6 +255,7 @@ impl ServerInfo {
     /// connections accepted and refused.
     pub fn reset_stats(&self) {
         self.stats.reset();
+        self.traffic.reset();
         // Ordering: Relaxed; statistics.
         self.accepted.store(0, Ordering::Relaxed);
         self.rejected_connections.store(0, Ordering::Relaxed);
@@ -423,8 +471,8 @@ fn hello<'a>(cx: &mut Context<'_>, version: Option<&[u8]>, name: Option<&[u8]>) 
     ])
 }
 
-/// INFO's figures, now.
-fn report(store: &Store, server: &ServerInfo) -> Report {
+/// INFO's figures, now: also what the Prometheus endpoint serves.
+pub fn report(store: &Store, server: &ServerInfo) -> Report {
     let stats = store.stats();
     let commands = server.stats.commands();
     let errors = server.stats.errors();
@@ -454,6 +502,8 @@ fn report(store: &Store, server: &ServerInfo) -> Report {
         commands_processed: commands.iter().map(|stat| stat.calls).sum(),
         error_replies: errors.iter().map(|(_, count)| count).sum(),
         rejected_connections: server.rejected_connections.load(Ordering::Relaxed),
+        net_input_bytes: server.traffic.totals().0,
+        net_output_bytes: server.traffic.totals().1,
         cpu: crate::cpu::used(),
         commands,
         errors,

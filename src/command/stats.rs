@@ -13,6 +13,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::latency::{Histogram, Latencies};
 use crate::protocol::command_table::ALL;
 use crate::protocol::info::CommandStat;
 use crate::protocol::resp::{error_code_index, error_codes};
@@ -37,6 +38,8 @@ pub struct CommandStats {
     lines: Box<[Line]>,
     /// Lines in one shard.
     lines_per_shard: usize,
+    /// How long commands took, per family.
+    latencies: Latencies,
 }
 
 impl std::fmt::Debug for CommandStats {
@@ -54,6 +57,7 @@ impl Default for CommandStats {
                 .map(|_| Line::default())
                 .collect(),
             lines_per_shard,
+            latencies: Latencies::default(),
         }
     }
 }
@@ -102,6 +106,7 @@ impl CommandStats {
     ///
     /// [`CommandSpec::id`]: crate::protocol::CommandSpec
     pub fn record_run(&self, id: u16, calls: u64, elapsed: Duration) {
+        self.latencies.observe_command(id, calls, elapsed);
         let base = usize::from(id) * PER_COMMAND;
         self.add(base, calls);
         self.add(
@@ -115,6 +120,9 @@ impl CommandStats {
         if outcome == Outcome::Rejected {
             self.add(base + 2, 1);
             return;
+        }
+        if let Ok(id) = u16::try_from(id) {
+            self.latencies.observe_command(id, 1, elapsed);
         }
         self.add(base, 1);
         self.add(
@@ -181,8 +189,20 @@ impl CommandStats {
             .collect()
     }
 
+    /// Counts one memcached request that took `elapsed`, in its latency histogram
+    /// (memcached's own counters are [`super::memcache::McState`]'s).
+    pub fn record_memcache(&self, elapsed: Duration) {
+        self.latencies.observe_memcache(elapsed);
+    }
+
+    /// How long commands took, per family, of the families seen since the last reset.
+    pub fn latencies(&self) -> Vec<Histogram> {
+        self.latencies.histograms()
+    }
+
     /// Zeroes every counter (CONFIG RESETSTAT); adds made meanwhile may survive.
     pub fn reset(&self) {
+        self.latencies.reset();
         for line in self.lines.iter() {
             for counter in &line.0 {
                 // Ordering: Relaxed; a statistic.

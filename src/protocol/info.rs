@@ -50,6 +50,10 @@ pub struct Report {
     pub error_replies: u64,
     /// Connections refused at the connection limit, as `rejected_connections`.
     pub rejected_connections: u64,
+    /// Bytes read from clients, as `total_net_input_bytes`.
+    pub net_input_bytes: u64,
+    /// Bytes written to clients, as `total_net_output_bytes`.
+    pub net_output_bytes: u64,
     /// CPU time the process has used, if the system says.
     pub cpu: Option<CpuTimes>,
     /// Per-command counters of the commands called since the last reset, in table order.

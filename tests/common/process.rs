@@ -395,7 +395,7 @@ impl Server {
 }
 
 /// The value of `name` (such as `addr=`) in a log line, up to the next space.
-fn field(line: &str, name: &str) -> String {
+pub fn field(line: &str, name: &str) -> String {
     let start = line
         .find(name)
         .unwrap_or_else(|| panic!("no {name} in {line}"))

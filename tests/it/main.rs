@@ -31,6 +31,7 @@ mod memcache;
 mod memcache_clients;
 mod memcache_linearizability;
 mod memory;
+mod metrics;
 mod protocol;
 mod readme_quickstart;
 mod redis_clients;

@@ -178,6 +178,11 @@ pub struct ServeArgs {
     #[arg(long, env = "BLINK_MEMCACHE_UNIX", value_name = "PATH")]
     pub memcache_unix: Option<PathBuf>,
 
+    /// Serve Prometheus metrics at http://ADDR/metrics: HOST:PORT, or a port alone for
+    /// 127.0.0.1 [default: off]
+    #[arg(long, env = "BLINK_METRICS", value_name = "ADDR", value_parser = parse_metrics_addr)]
+    pub metrics: Option<TcpAddr>,
+
     /// Permission bits of the Unix socket files, in octal
     #[arg(long, env = "BLINK_UNIX_MODE", value_name = "OCTAL", default_value = "600", value_parser = parse_mode)]
     pub unix_mode: u32,
@@ -311,6 +316,15 @@ impl ServeArgs {
     }
 }
 
+/// The metrics endpoint's address: HOST:PORT, or a port alone on loopback, so that
+/// `--metrics 9187` exposes nothing beyond this machine.
+fn parse_metrics_addr(text: &str) -> Result<TcpAddr, String> {
+    match text.parse::<u16>() {
+        Ok(port) => Ok(TcpAddr::new(DEFAULT_HOST, port)),
+        Err(_) => text.parse(),
+    }
+}
+
 fn parse_mode(text: &str) -> Result<u32, String> {
     let mode = u32::from_str_radix(text.trim_start_matches("0o"), 8)
         .map_err(|_| format!("'{text}' is not an octal mode like 600"))?;
@@ -435,6 +449,17 @@ mod tests {
             let cli = Cli::try_parse_from(["blink-store"].iter().chain(&flags)).unwrap();
             assert!(cli.serve.store_config().cas, "{flags:?}");
         }
+    }
+
+    #[test]
+    fn metrics_are_off_by_default_and_a_bare_port_is_loopback() {
+        let cli = Cli::try_parse_from(["blink-store"]).unwrap();
+        assert_eq!(cli.serve.metrics, None);
+        let cli = Cli::try_parse_from(["blink-store", "--metrics", "9187"]).unwrap();
+        assert_eq!(cli.serve.metrics, Some(TcpAddr::new("127.0.0.1", 9187)));
+        let cli = Cli::try_parse_from(["blink-store", "--metrics", "0.0.0.0:9187"]).unwrap();
+        assert_eq!(cli.serve.metrics, Some("0.0.0.0:9187".parse().unwrap()));
+        assert!(Cli::try_parse_from(["blink-store", "--metrics", "nine"]).is_err());
     }
 
     #[test]

@@ -158,6 +158,13 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     options.password = password;
     options.loops = workers;
     options.busy_polls = args.busy_polls;
+    if let Some(addr) = &args.metrics {
+        let bound = bind_tcp_all(addr)?;
+        for listener in &bound {
+            tracing::info!(addr = %listener.local_addr()?, "serving metrics at /metrics");
+        }
+        options.metrics = bound;
+    }
     warn_if_exposed(&listeners, options.password.is_some());
 
     raise_open_file_limit(args.max_connections);
