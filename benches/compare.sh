@@ -12,11 +12,13 @@
 #   benches/compare.sh --fairness        # the fairness table alone, about 30 seconds
 #   BLINK_BIN=/tmp/old/blink-store benches/compare.sh --memory   # another build's server
 #   BLINK_BEFORE=/tmp/old/blink-store benches/compare.sh [--quick]  # before/after, below
+#   benches/compare.sh --metrics         # metrics off and on, below: about 2 minutes
 #
 # With BLINK_BEFORE set, only Blink Store runs: that build and this one (BLINK_BIN),
 # alternately, twice each, on the pipelined and multi-connection rows over the line
 # protocol and RESP; the table gives each build's best ops/s and its server CPU time per
-# request, and after / before.
+# request, and after / before. With --metrics, the same rows compare this build without
+# and with `--metrics`, the endpoint scraped every second meanwhile.
 #
 # Every row's server CPU time per request (user + system) is the figure bench reads from
 # the server's own counters just before and after its timed run (`INFO cpu` for Blink
@@ -72,6 +74,7 @@ MEMCACHE=1
 ONLY_MEMORY=0
 ONLY_MEMCACHE=0
 ONLY_FAIRNESS=0
+ONLY_METRICS=0
 for arg in "$@"; do
   case $arg in
     --quick)
@@ -81,8 +84,9 @@ for arg in "$@"; do
     --memory) ONLY_MEMORY=1 ;;
     --memcache) ONLY_MEMCACHE=1 ;;
     --fairness) ONLY_FAIRNESS=1 ;;
+    --metrics) ONLY_METRICS=1 ;;
     *)
-      echo "usage: $0 [--memory | --memcache | --fairness] [--quick]" >&2
+      echo "usage: $0 [--memory | --memcache | --fairness | --metrics] [--quick]" >&2
       exit 2 ;;
   esac
 done
@@ -148,6 +152,16 @@ start() {
       "$BLINK_BEFORE" serve --tcp "127.0.0.1:$port" --memory-limit 512MiB \
         --log warn 2>"$WORK/before.log" &
       pid=$! ;;
+    blinkm)
+      # With the endpoint on, and scraped every second as Prometheus would, but faster.
+      local metrics_port
+      metrics_port=$(free_port)
+      "$BLINK" serve --tcp "127.0.0.1:$port" --memory-limit 512MiB \
+        --metrics "127.0.0.1:$metrics_port" --log warn 2>"$WORK/blinkm.log" &
+      pid=$!
+      (while sleep 1; do curl -sf "http://127.0.0.1:$metrics_port/metrics" >/dev/null || true; done) &
+      SCRAPER=$!
+      PIDS+=("$SCRAPER") ;;
     blink1)
       "$BLINK" serve --tcp "127.0.0.1:$port" --memory-limit 512MiB --workers 1 \
         --log warn 2>"$WORK/blink1.log" &
@@ -185,7 +199,7 @@ start() {
 
 protocol_of() {
   case $1 in
-    blink | blink1 | before) echo line ;;
+    blink | blink1 | blinkm | before) echo line ;;
     redis) echo resp ;;
     memcached | memcached1 | blinkmc) echo memcache ;;
     echo | echob) echo echo ;;
@@ -221,12 +235,14 @@ if r.get("server_cpu_us_per_request") is None:
 print(json.dumps(r))' "$out" "$row" "$server" "$transport" "$placement" "$ticks" >>"$RESULTS"
 }
 
-# Before/after: the build at BLINK_BEFORE and this one, alternately, on the rows that
-# measure the request path's cost.
+# versus FIRST SECOND TITLE LABEL1 LABEL2: two servers (before and this build, or this
+# build without and with metrics), alternately, on the rows that measure the request
+# path's cost.
 versus() {
-  echo "== before/after ($DURATION per run): $BLINK_BEFORE, then $BLINK" >&2
+  local first=$1 second=$2 title=$3 label1=$4 label2=$5
+  echo "== $title ($DURATION per run): $first, then $second" >&2
   for _ in 1 2; do
-    for server in before blink; do
+    for server in "$first" "$second"; do
       start "$server"
       for protocol in line resp; do
         PROTOCOL=$protocol run "GET, pipeline 16 ($protocol)" "$server" tcp pinned --keys 1000 --ratio 1:0 --pipeline 16 --preload
@@ -234,24 +250,26 @@ versus() {
         PROTOCOL=$protocol run "90:10, 50 conns ($protocol)" "$server" tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --preload
       done
       stop "$server"
+      if [ "$server" = blinkm ]; then kill "$SCRAPER"; fi
     done
   done
-  python3 - "$RESULTS" <<'EOF'
+  python3 - "$RESULTS" "$first" "$second" "$title" "$label1" "$label2" <<'EOF'
 import json, sys
 
-rows = [json.loads(line) for line in open(sys.argv[1])]
+path, first, second, title, label1, label2 = sys.argv[1:]
+rows = [json.loads(line) for line in open(path)]
 errors = [r for r in rows if r["errors"]]
 if errors:
     sys.exit(f"runs with errors: {[(r['row'], r['server']) for r in errors]}")
-print("### Before and after (best of two runs each; server CPU time per request)\n")
-print("| workload | before ops/s | after ops/s | after / before | before CPU µs/req | after CPU µs/req |")
+print(f"### {title} (best of two runs each; server CPU time per request)\n")
+print(f"| workload | {label1} ops/s | {label2} ops/s | {label2} / {label1} | {label1} CPU µs/req | {label2} CPU µs/req |")
 print("|---|---:|---:|---:|---:|---:|")
 for row in dict.fromkeys(r["row"] for r in rows):
     best = {}
-    for server in ("before", "blink"):
+    for server in (first, second):
         runs = [r for r in rows if r["row"] == row and r["server"] == server]
         best[server] = (max(r["ops_per_sec"] for r in runs), min(r["server_cpu_us_per_request"] for r in runs))
-    (b_ops, b_cpu), (a_ops, a_cpu) = best["before"], best["blink"]
+    (b_ops, b_cpu), (a_ops, a_cpu) = best[first], best[second]
     print(f"| {row} | {b_ops / 1000:,.0f}k | {a_ops / 1000:,.0f}k | {a_ops / b_ops:.2f}× | {b_cpu:.2f} | {a_cpu:.2f} |")
 EOF
 }
@@ -586,7 +604,12 @@ EOF
 }
 
 if [ -n "${BLINK_BEFORE:-}" ]; then
-  versus
+  versus before blink "Before and after" before after
+  exit 0
+fi
+if [ "$ONLY_METRICS" = 1 ]; then
+  command -v curl >/dev/null 2>&1 || apt_install curl
+  versus blink blinkm "Metrics off and on" off on
   exit 0
 fi
 if [ "$THROUGHPUT" = 1 ]; then throughput; fi
