@@ -498,6 +498,7 @@ fn stats<'a>(cx: &Context<'_>, group: StatsGroup) -> Reply<'a> {
             count(Count::CasBadval),
         ),
         touch: pair(Count::TouchHits, Count::TouchMisses),
+        traffic: cx.server.traffic.totals(),
         total_items: count(Count::TotalItems),
         curr_items: store.len() as u64,
         bytes: store.usage_bytes(),

@@ -570,6 +570,8 @@ pub struct StatsReport {
     pub cas: (u64, u64, u64),
     /// Touch hits and misses.
     pub touch: (u64, u64),
+    /// Bytes read from and written to clients, over every protocol.
+    pub traffic: (u64, u64),
     /// Items stored since start.
     pub total_items: u64,
     /// Live items now.

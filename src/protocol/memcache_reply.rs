@@ -274,6 +274,8 @@ fn general(report: &StatsReport, stat: &mut dyn FnMut(&str, &dyn std::fmt::Displ
     stat("cas_badval", &report.cas.2);
     stat("touch_hits", &report.touch.0);
     stat("touch_misses", &report.touch.1);
+    stat("bytes_read", &report.traffic.0);
+    stat("bytes_written", &report.traffic.1);
     stat("threads", &report.threads);
     stat("bytes", &report.bytes);
     stat("curr_items", &report.curr_items);
@@ -425,12 +427,17 @@ mod tests {
         let report = StatsReport {
             curr_items: 3,
             limit_maxbytes: 1024,
+            traffic: (10, 20),
             ..StatsReport::default()
         };
         let general = encoded(Reply::Memcache(McReply::Stats(Box::new(report.clone()))));
         let text = String::from_utf8(general).unwrap();
         assert!(text.contains("STAT curr_items 3\r\n"), "{text}");
         assert!(text.contains("STAT limit_maxbytes 1024\r\n"), "{text}");
+        assert!(
+            text.contains("STAT bytes_read 10\r\nSTAT bytes_written 20\r\n"),
+            "{text}"
+        );
         assert!(text.contains("STAT version 1.6.18\r\n"), "{text}");
         assert!(text.ends_with("END\r\n"));
         let reset = StatsReport {
