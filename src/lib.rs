@@ -44,5 +44,6 @@ pub mod server;
 pub mod socket_file;
 pub mod store;
 pub mod sync;
+pub mod tls;
 
 pub use client::Client;

@@ -29,6 +29,8 @@ pub struct ServerInfo {
     accepted: AtomicU64,
     /// Connections refused at the limit since then.
     rejected_connections: AtomicU64,
+    /// TLS handshakes that failed or timed out since then.
+    tls_handshake_failures: AtomicU64,
     /// The connection limit; CONFIG SET maxclients changes it.
     max_connections: AtomicU64,
     /// The TCP port, if the server listens on TCP (0 otherwise).
@@ -67,6 +69,7 @@ impl ServerInfo {
             connected: AtomicU64::new(0),
             accepted: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
+            tls_handshake_failures: AtomicU64::new(0),
             max_connections: AtomicU64::new(max_connections),
             tcp_port,
             password: RwLock::new(None),
@@ -184,6 +187,12 @@ impl ServerInfo {
         Some(OpenConnection(self.clone()))
     }
 
+    /// Counts a client whose TLS handshake failed or timed out.
+    pub fn count_tls_handshake_failure(&self) {
+        // Ordering: Relaxed; a statistic.
+        self.tls_handshake_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Connections open now.
     pub fn connected(&self) -> u64 {
         self.connected.load(Ordering::Relaxed)
@@ -205,12 +214,13 @@ impl ServerInfo {
     }
 
     /// Zeroes the server's counters (CONFIG RESETSTAT): per command and per error,
-    /// connections accepted and refused.
+    /// connections accepted and refused, failed TLS handshakes.
     pub fn reset_stats(&self) {
         self.stats.reset();
         // Ordering: Relaxed; statistics.
         self.accepted.store(0, Ordering::Relaxed);
         self.rejected_connections.store(0, Ordering::Relaxed);
+        self.tls_handshake_failures.store(0, Ordering::Relaxed);
     }
 }
 
@@ -454,6 +464,7 @@ fn report(store: &Store, server: &ServerInfo) -> Report {
         commands_processed: commands.iter().map(|stat| stat.calls).sum(),
         error_replies: errors.iter().map(|(_, count)| count).sum(),
         rejected_connections: server.rejected_connections.load(Ordering::Relaxed),
+        tls_handshake_failures: server.tls_handshake_failures.load(Ordering::Relaxed),
         cpu: crate::cpu::used(),
         commands,
         errors,

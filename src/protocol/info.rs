@@ -50,6 +50,8 @@ pub struct Report {
     pub error_replies: u64,
     /// Connections refused at the connection limit, as `rejected_connections`.
     pub rejected_connections: u64,
+    /// TLS handshakes that failed or timed out, as `tls_handshake_failures`.
+    pub tls_handshake_failures: u64,
     /// CPU time the process has used, if the system says.
     pub cpu: Option<CpuTimes>,
     /// Per-command counters of the commands called since the last reset, in table order.

@@ -21,8 +21,8 @@ pub use client::{
     tcp_stream, unix_stream, wait_connections, wait_usage_within, Client, Info, Stream,
 };
 pub use process::{
-    blink, clean_command, memcached_unix, run_to_end, run_with_deadline, tcp_answers, unix_answers,
-    External, Finished, Process, Server,
+    blink, clean_command, memcached_unix, run_fed_with_deadline, run_to_end, run_with_deadline,
+    tcp_answers, unix_answers, External, Finished, Process, Server,
 };
 pub use resp::{Reply, Resp, SideBySide};
 
