@@ -5,7 +5,9 @@
 //! TLS 1.2 and 1.3 only, with ring's modern suites: ECDHE key exchange and AEAD ciphers.
 
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -13,7 +15,7 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
@@ -130,17 +132,57 @@ impl Handshake {
     /// # Errors
     /// The handshake failed (plaintext, an unacceptable client certificate, no common
     /// version or suite), or took longer than its timeout (`TimedOut`).
-    pub async fn run<S>(self, stream: S) -> std::io::Result<TlsStream<S>>
+    pub async fn run<S>(self, stream: S) -> std::io::Result<ServerStream<S>>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
         match tokio::time::timeout(self.timeout, self.acceptor.accept(stream)).await {
-            Ok(done) => done,
+            Ok(done) => done.map(ServerStream),
             Err(_) => Err(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 format!("no TLS handshake within {:?}", self.timeout),
             )),
         }
+    }
+}
+
+/// A client's TLS stream once its handshake is done. A client that closes its socket
+/// without TLS's `close_notify` (as redis-cli and most clients do) has simply closed:
+/// its end reads as EOF, as on plain TCP. Truncation does not matter here, as every
+/// request is framed, and a cut one stays incomplete.
+#[derive(Debug)]
+pub struct ServerStream<S>(TlsStream<S>);
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for ServerStream<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match Pin::new(&mut self.0).poll_read(cx, buf) {
+            Poll::Ready(Err(err)) if err.kind() == std::io::ErrorKind::UnexpectedEof => {
+                Poll::Ready(Ok(()))
+            }
+            polled => polled,
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for ServerStream<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
 
