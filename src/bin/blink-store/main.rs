@@ -216,11 +216,8 @@ fn warn_if_exposed(listeners: &Listeners, has_password: bool) {
     }
     // Clients of TLS listeners that require a client certificate have proven who they are.
     let client_certs = (listeners.tls.as_ref()).is_some_and(|tls| tls.requires_client_cert());
-    let tls: &[_] = if client_certs {
-        &[]
-    } else {
-        &listeners.tls_tcp
-    };
+    let tls = [&listeners.tls_tcp, &listeners.memcache_tls_tcp];
+    let tls = tls.into_iter().filter(|_| !client_certs).flatten();
     let tcp = (listeners.tcp.iter())
         .chain(&listeners.resp_tcp)
         .chain(&listeners.memcache_tcp)
