@@ -278,7 +278,9 @@ async fn accept_tcp<H: Accept>(
                 };
                 let accepted = match (stream.into_std(), &tls) {
                     (Ok(stream), None) => Accepted::Tcp(stream),
-                    (Ok(stream), Some(tls)) => Accepted::Tls(stream, tls.handshake()),
+                    (Ok(stream), Some(tls)) => {
+                        Accepted::Tls(stream, tls.handshake(shutdown.clone()))
+                    }
                     (Err(err), _) => {
                         tracing::warn!(cause = %err, "could not hand over a client");
                         continue;

@@ -18,6 +18,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
 
 /// How long a client has to finish its TLS handshake once accepted: a handshake takes a
 /// few round trips, well under a second even across continents, so ten seconds only
@@ -100,11 +101,13 @@ impl ServerTls {
         self.files.client_ca.is_some()
     }
 
-    /// The handshake for a client accepted now, with the current configuration.
-    pub fn handshake(&self) -> Handshake {
+    /// The handshake for a client accepted now, with the current configuration; it
+    /// gives up when `shutdown` fires.
+    pub fn handshake(&self, shutdown: CancellationToken) -> Handshake {
         Handshake {
             acceptor: TlsAcceptor::from(self.config.load_full()),
             timeout: self.handshake_timeout,
+            shutdown,
         }
     }
 }
@@ -116,6 +119,9 @@ pub struct Handshake {
     acceptor: TlsAcceptor,
     /// How long the handshake may take.
     timeout: Duration,
+    /// Fired when the server shuts down: a client still in its handshake has sent no
+    /// request to answer, so it is closed at once rather than waited for.
+    shutdown: CancellationToken,
 }
 
 impl std::fmt::Debug for Handshake {
@@ -131,17 +137,25 @@ impl Handshake {
     ///
     /// # Errors
     /// The handshake failed (plaintext, an unacceptable client certificate, no common
-    /// version or suite), or took longer than its timeout (`TimedOut`).
+    /// version or suite), took longer than its timeout (`TimedOut`), or the server began
+    /// shutting down first (`Interrupted`).
     pub async fn run<S>(self, stream: S) -> std::io::Result<ServerStream<S>>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        match tokio::time::timeout(self.timeout, self.acceptor.accept(stream)).await {
-            Ok(done) => done.map(ServerStream),
-            Err(_) => Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("no TLS handshake within {:?}", self.timeout),
+        let accepted = tokio::time::timeout(self.timeout, self.acceptor.accept(stream));
+        tokio::select! {
+            () = self.shutdown.cancelled() => Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "the server is shutting down",
             )),
+            done = accepted => match done {
+                Ok(done) => done.map(ServerStream),
+                Err(_) => Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no TLS handshake within {:?}", self.timeout),
+                )),
+            },
         }
     }
 }

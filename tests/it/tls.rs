@@ -195,11 +195,11 @@ fn s_client(pki: &Pki, addr: SocketAddr, flags: &[&str], input: &[u8]) -> Finish
     run_fed_with_deadline(&mut openssl, Some(input), RUN_TIMEOUT)
 }
 
-/// The value of `field` in RESP's INFO stats, asked over the plain TCP listener.
+/// The value of `field` in RESP's INFO (stats and clients), asked over the plain TCP listener.
 fn info_stat(server: &Server, field: &str) -> u64 {
     let port = server.tcp.unwrap().port().to_string();
     let mut cli = Command::new(tool("redis-cli", "redis-tools"));
-    cli.args(["-h", "127.0.0.1", "-p", &port, "INFO", "stats"]);
+    cli.args(["-h", "127.0.0.1", "-p", &port, "INFO", "stats", "clients"]);
     let info = run_with_deadline(&mut cli, RUN_TIMEOUT);
     let prefix = format!("{field}:");
     let line = info
@@ -365,6 +365,58 @@ fn plaintext_and_stalled_clients_are_closed_and_others_served() {
 }
 
 #[test]
+fn password_limit_client_list_and_idle_timeout_work_over_tls() {
+    let pki = Pki::new();
+    let flags = [
+        "--requirepass",
+        "s3cret",
+        "--max-connections",
+        "2",
+        "--timeout",
+        "1",
+    ];
+    let (_server, addr) = start(&pki, false, &flags);
+    let mut first = connect(&pki, addr, "ca.pem", None);
+    let refused = request(&mut first, "GET k\n").unwrap();
+    assert!(refused.contains("NOAUTH"), "{refused}");
+    assert_eq!(request(&mut first, "AUTH s3cret\n").unwrap(), "OK\n");
+    let list = redis_cli(
+        &pki,
+        addr,
+        None,
+        &["-a", "s3cret", "--no-auth-warning", "CLIENT", "LIST"],
+    );
+    let laddr = format!("laddr={addr} ");
+    assert_eq!(
+        list.stdout.matches(&laddr).count(),
+        2,
+        "{}",
+        list.describe()
+    );
+
+    // The limit: a second client is the last one admitted (once redis-cli's slot is
+    // free); a third is told over TLS.
+    let mut second = None;
+    wait_for("a second client admitted", || {
+        let mut client = connect(&pki, addr, "ca.pem", None);
+        let admitted = request(&mut client, "PING\n").is_ok_and(|r| r.contains("NOAUTH"));
+        second = admitted.then_some(client);
+        admitted
+    });
+    let mut third = connect(&pki, addr, "ca.pem", None);
+    let refusal = request(&mut third, "PING\n").unwrap();
+    assert_eq!(refusal, "ERROR too many connections (max 2)\n");
+
+    // Idle for a second: closed, as on plain TCP (the socket, without close_notify).
+    let started = Instant::now();
+    let mut byte = [0u8; 1];
+    let closed = first.read(&mut byte).map_err(|err| err.kind());
+    let eof = Err(std::io::ErrorKind::UnexpectedEof);
+    assert!(closed == Ok(0) || closed == eof, "{closed:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
 fn sighup_reloads_the_certificate_and_keeps_connections_and_the_socket() {
     let pki = Pki::new();
     let (server, addr) = start(&pki, false, &[]);
@@ -478,4 +530,25 @@ fn cli_healthcheck_and_bench_speak_tls() {
         RUN_TIMEOUT,
     );
     assert!(!refused.status.success(), "{}", refused.describe());
+}
+
+#[test]
+fn shutdown_does_not_wait_for_a_stalled_handshake() {
+    let pki = Pki::new();
+    let (mut server, addr) = start(&pki, false, &[]);
+    let _silent = TcpStream::connect(addr).unwrap();
+    // Counted once accepted: the silent client and the asking one.
+    wait_for("the silent client accepted", || {
+        info_stat(&server, "connected_clients") == 2
+    });
+    let started = Instant::now();
+    server.process.signal(Signal::TERM);
+    assert!(server.process.wait_exit(RUN_TIMEOUT).success());
+    let waited = started.elapsed();
+    let log = server.process.log_text();
+    assert!(!log.contains("still open after the grace period"), "{log}");
+    assert!(
+        waited < Duration::from_secs(1),
+        "exited after {waited:?}\n{log}"
+    );
 }
