@@ -7,6 +7,7 @@
 mod client;
 mod process;
 mod resp;
+mod tls;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -25,6 +26,7 @@ pub use process::{
     tcp_answers, unix_answers, External, Finished, Process, Server,
 };
 pub use resp::{Reply, Resp, SideBySide};
+pub use tls::{connect, file_cert, request, served_cert, start_tls, Pki};
 
 /// How long any single step of a test may wait before it is a failure.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
