@@ -1,6 +1,6 @@
 //! `blink-store`: parse the command line, install logging, bind the listeners, and serve
-//! until SIGINT or SIGTERM (SIGHUP reloads); or run the `bench` load generator, the `echo` server, or the
-//! `cli` client, or check a server's health.
+//! until SIGINT or SIGTERM (SIGHUP reloads); or run the `bench` load generator, the `echo`
+//! server, or the `cli` client, or check a server's health.
 
 use std::process::ExitCode;
 use std::sync::Arc;
