@@ -177,6 +177,9 @@ pub struct Connection<S> {
     write_buf: Vec<u8>,
     /// How much of `write_buf` the socket has taken.
     written: usize,
+    /// Replies were handed to the stream since it was last flushed: a TLS stream keeps
+    /// what the socket could not take at once in its own buffer until flushed.
+    unflushed: bool,
     /// Where the client connects from and to, for CLIENT LIST and the slow log.
     peer: Peer,
     /// What this connection shows in CLIENT LIST, once it is registered there.
@@ -215,6 +218,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             read_buf: BytesMut::with_capacity(READ_CHUNK),
             write_buf: Vec::with_capacity(READ_CHUNK),
             written: 0,
+            unflushed: false,
             peer: Peer::default(),
             client: None,
             reply_peak: 0,
@@ -370,11 +374,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 let n = written?;
                 self.turn.bytes += n;
                 self.sent(n)?;
+                self.unflushed = true;
                 // Requests left to execute, now that replies have room: the loop's job.
                 if self.pending() > 0 || !first || !self.drained {
                     return Poll::Ready(Ok(Io::Wrote));
                 }
                 wrote = true;
+            }
+        }
+        // Every reply handed over: make the stream send what it holds (a plain socket
+        // holds nothing). If it cannot yet, the waker is registered to try again.
+        if self.unflushed && self.pending() == 0 {
+            if let Poll::Ready(flushed) = Pin::new(&mut self.stream).poll_flush(cx) {
+                flushed?;
+                self.unflushed = false;
             }
         }
         if can_read {
@@ -711,7 +724,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
     }
 
-    /// Writes every waiting reply.
+    /// Writes every waiting reply, and flushes the stream.
     async fn flush(&mut self) -> std::io::Result<()> {
         if self.pending() > 0 {
             self.stream
@@ -719,6 +732,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 .await?;
             self.server.traffic.sent(self.pending());
         }
+        self.stream.flush().await?;
+        self.unflushed = false;
         self.write_buf.clear();
         self.written = 0;
         Ok(())

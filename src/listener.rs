@@ -2,7 +2,8 @@
 //! listeners with the runtime, hands each accepted socket to an [`Accept`] handler with
 //! what its listener speaks, and on shutdown stops accepting and removes the socket files.
 //! Accepted sockets leave the accepting runtime as plain sockets ([`Accepted`]), so the
-//! handler can serve each on whichever event loop it picks.
+//! handler can serve each on whichever event loop it picks; a TLS listener's clients
+//! carry their handshake along, to run there too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::protocol::Wire;
 #[cfg(unix)]
 use crate::socket_file::SocketFile;
+use crate::tls::{Handshake, ServerTls};
 
 /// How long the accept loop pauses after an accept error (such as running out of file
 /// descriptors), so it does not spin.
@@ -39,15 +41,21 @@ pub struct Listeners {
     /// The Unix listener fixed to memcached's protocols, and its socket file.
     #[cfg(unix)]
     pub memcache_unix: Option<(std::os::unix::net::UnixListener, SocketFile)>,
+    /// The TCP listeners whose clients speak TLS, then what `tcp` speaks.
+    pub tls_tcp: Vec<std::net::TcpListener>,
+    /// The TCP listeners whose clients speak TLS, then memcached's protocols.
+    pub memcache_tls_tcp: Vec<std::net::TcpListener>,
+    /// The TLS configuration of the TLS listeners; required when there are any.
+    pub tls: Option<Arc<ServerTls>>,
 }
 
 impl Listeners {
-    /// The TCP port served (the auto-detecting one first), 0 without TCP.
+    /// The TCP port served (the auto-detecting one first, a TLS one last), 0 without TCP.
     ///
     /// # Errors
     /// If the TCP listener cannot say its address.
     pub fn tcp_port(&self) -> std::io::Result<u16> {
-        match self.tcp.first().or(self.resp_tcp.first()) {
+        match (self.tcp.first().or(self.resp_tcp.first())).or(self.tls_tcp.first()) {
             Some(listener) => Ok(listener.local_addr()?.port()),
             None => Ok(0),
         }
@@ -58,7 +66,7 @@ impl Listeners {
     /// # Errors
     /// If the TCP listener cannot say its address.
     pub fn memcache_port(&self) -> std::io::Result<u16> {
-        match self.memcache_tcp.first() {
+        match self.memcache_tcp.first().or(self.memcache_tls_tcp.first()) {
             Some(listener) => Ok(listener.local_addr()?.port()),
             None => Ok(0),
         }
@@ -70,7 +78,7 @@ impl Listeners {
         if self.memcache_unix.is_some() {
             return true;
         }
-        !self.memcache_tcp.is_empty()
+        !self.memcache_tcp.is_empty() || !self.memcache_tls_tcp.is_empty()
     }
 }
 
@@ -126,11 +134,15 @@ pub enum Accepted {
     /// A Unix socket client.
     #[cfg(unix)]
     Unix(std::os::unix::net::UnixStream),
+    /// A TCP client of a TLS listener, and the handshake it is to do first.
+    Tls(std::net::TcpStream, Handshake),
 }
 
 impl Accepted {
     /// Registers the socket with the current runtime and runs `serve` on it: call it on
-    /// the event loop that is to serve the client.
+    /// the event loop that is to serve the client. A TLS client does its handshake
+    /// first, here; if it fails or times out, the connection is closed and `serve` is
+    /// told instead.
     ///
     /// # Errors
     /// If the socket cannot be registered.
@@ -139,6 +151,16 @@ impl Accepted {
             Self::Tcp(stream) => serve.serve(tokio::net::TcpStream::from_std(stream)?).await,
             #[cfg(unix)]
             Self::Unix(stream) => serve.serve(tokio::net::UnixStream::from_std(stream)?).await,
+            Self::Tls(stream, handshake) => {
+                let stream = tokio::net::TcpStream::from_std(stream)?;
+                match handshake.run(stream).await {
+                    Ok(stream) => serve.serve(stream).await,
+                    Err(cause) => {
+                        serve.handshake_failed(&cause);
+                        Ok(())
+                    }
+                }
+            }
         }
     }
 }
@@ -149,6 +171,10 @@ pub trait Serve {
     fn serve<S>(self, stream: S) -> impl std::future::Future<Output = std::io::Result<()>> + Send
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static;
+
+    /// Called instead of [`Serve::serve`] when the client's TLS handshake failed or timed
+    /// out; its connection is closed already.
+    fn handshake_failed(self, cause: &std::io::Error);
 }
 
 /// What a server does with each client it accepts.
@@ -171,14 +197,25 @@ pub async fn accept_until<H: Accept>(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let mut accepting = tokio::task::JoinSet::new();
-    let auto = listeners.tcp.into_iter().map(|tcp| (tcp, Wire::Auto));
-    let resp = listeners.resp_tcp.into_iter().map(|tcp| (tcp, Wire::Resp));
-    let memcache = (listeners.memcache_tcp.into_iter()).map(|tcp| (tcp, Wire::Memcache));
-    for (listener, wire) in auto.chain(resp).chain(memcache) {
+    let plain = |tcp: Vec<_>, wire| tcp.into_iter().map(move |tcp| (tcp, wire, None));
+    let auto = plain(listeners.tcp, Wire::Auto);
+    let resp = plain(listeners.resp_tcp, Wire::Resp);
+    let memcache = plain(listeners.memcache_tcp, Wire::Memcache);
+    let tls = &listeners.tls;
+    let secure = |tcp: Vec<_>, wire| tcp.into_iter().map(move |tcp| (tcp, wire, tls.clone()));
+    let auto_tls = secure(listeners.tls_tcp, Wire::Auto);
+    let memcache_tls = secure(listeners.memcache_tls_tcp, Wire::Memcache);
+    let all = auto.chain(resp).chain(memcache).chain(auto_tls);
+    for (listener, wire, tls) in all.chain(memcache_tls) {
         listener.set_nonblocking(true)?;
         let listener = TcpListener::from_std(listener)?;
-        tracing::info!(addr = %listener.local_addr()?, %wire, "listening on tcp");
-        let accepted = accept_tcp(listener, wire, handler.clone(), shutdown.clone());
+        let addr = listener.local_addr()?;
+        if tls.is_some() {
+            tracing::info!(%addr, %wire, "listening on tls");
+        } else {
+            tracing::info!(%addr, %wire, "listening on tcp");
+        }
+        let accepted = accept_tcp(listener, (wire, tls), handler.clone(), shutdown.clone());
         accepting.spawn(accepted);
     }
     #[cfg(unix)]
@@ -210,9 +247,11 @@ pub async fn accept_until<H: Accept>(
     Ok(())
 }
 
+/// Accepts TCP clients until `shutdown`, each to speak `wire`, over TLS when `tls` is
+/// given: the handshake takes the configuration current at the accept.
 async fn accept_tcp<H: Accept>(
     listener: TcpListener,
-    wire: Wire,
+    (wire, tls): (Wire, Option<Arc<ServerTls>>),
     handler: Arc<H>,
     shutdown: CancellationToken,
 ) {
@@ -237,10 +276,17 @@ async fn accept_tcp<H: Accept>(
                     fd: fd_of(&stream),
                     unix: false,
                 };
-                match stream.into_std() {
-                    Ok(stream) => handler.accept(Accepted::Tcp(stream), peer, wire),
-                    Err(err) => tracing::warn!(cause = %err, "could not hand over a client"),
-                }
+                let accepted = match (stream.into_std(), &tls) {
+                    (Ok(stream), None) => Accepted::Tcp(stream),
+                    (Ok(stream), Some(tls)) => {
+                        Accepted::Tls(stream, tls.handshake(shutdown.clone()))
+                    }
+                    (Err(err), _) => {
+                        tracing::warn!(cause = %err, "could not hand over a client");
+                        continue;
+                    }
+                };
+                handler.accept(accepted, peer, wire);
             }
             Err(err) => accept_failed(&err).await,
         }

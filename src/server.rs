@@ -261,6 +261,17 @@ impl Serve for Client {
         drop(open);
         served
     }
+
+    fn handshake_failed(self, cause: &std::io::Error) {
+        // Failed handshakes are the client's doing (plaintext on a TLS port, an unknown
+        // certificate) and can come by the thousand from a scanner: counted, not warned.
+        tracing::debug!(%cause, "tls handshake failed; connection closed");
+        match self {
+            Self::Admitted { shared, .. } => shared.info.count_tls_handshake_failure(),
+            // Refused at the limit anyway; its refusal never went out.
+            Self::Refused(_) => {}
+        }
+    }
 }
 
 /// Sends the refusal, then drains what the client sent until it closes, so unread input

@@ -7,6 +7,7 @@
 
 pub mod blocking;
 pub mod resp;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -34,12 +35,15 @@ pub enum Endpoint {
     Tcp(String),
     /// A Unix socket path.
     Unix(PathBuf),
+    /// A TCP address of a TLS listener.
+    Tls(tls::TlsEndpoint),
 }
 
 impl std::fmt::Display for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Tcp(addr) => f.write_str(addr),
+            Self::Tls(tls) => write!(f, "{} (TLS)", tls.addr),
             Self::Unix(path) => write!(f, "{}", path.display()),
         }
     }
@@ -381,6 +385,18 @@ async fn open(endpoint: &Endpoint) -> Result<BufReader<Box<dyn Stream>>, Error> 
                 .map_err(|_| connect_error(timed_out()))?
                 .map_err(connect_error)?;
             stream.set_nodelay(true).map_err(connect_error)?;
+            Box::new(stream)
+        }
+        Endpoint::Tls(tls) => {
+            let connected = async {
+                let stream = TcpStream::connect(&tls.addr).await?;
+                stream.set_nodelay(true)?;
+                tls.handshake(stream).await
+            };
+            let stream = tokio::time::timeout(CONNECT_TIMEOUT, connected)
+                .await
+                .map_err(|_| connect_error(timed_out()))?
+                .map_err(connect_error)?;
             Box::new(stream)
         }
         #[cfg(unix)]

@@ -30,6 +30,8 @@ pub struct ServerInfo {
     accepted: AtomicU64,
     /// Connections refused at the limit since then.
     rejected_connections: AtomicU64,
+    /// TLS handshakes that failed or timed out since then.
+    tls_handshake_failures: AtomicU64,
     /// The connection limit; CONFIG SET maxclients changes it.
     max_connections: AtomicU64,
     /// The TCP port, if the server listens on TCP (0 otherwise).
@@ -113,6 +115,7 @@ impl ServerInfo {
             connected: AtomicU64::new(0),
             accepted: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
+            tls_handshake_failures: AtomicU64::new(0),
             max_connections: AtomicU64::new(max_connections),
             tcp_port,
             password: RwLock::new(None),
@@ -231,6 +234,12 @@ impl ServerInfo {
         Some(OpenConnection(self.clone()))
     }
 
+    /// Counts a client whose TLS handshake failed or timed out.
+    pub fn count_tls_handshake_failure(&self) {
+        // Ordering: Relaxed; a statistic.
+        self.tls_handshake_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Connections open now.
     pub fn connected(&self) -> u64 {
         self.connected.load(Ordering::Relaxed)
@@ -252,13 +261,14 @@ impl ServerInfo {
     }
 
     /// Zeroes the server's counters (CONFIG RESETSTAT): per command and per error,
-    /// connections accepted and refused.
+    /// connections accepted and refused, failed TLS handshakes.
     pub fn reset_stats(&self) {
         self.stats.reset();
         self.traffic.reset();
         // Ordering: Relaxed; statistics.
         self.accepted.store(0, Ordering::Relaxed);
         self.rejected_connections.store(0, Ordering::Relaxed);
+        self.tls_handshake_failures.store(0, Ordering::Relaxed);
     }
 }
 
@@ -504,6 +514,7 @@ pub fn report(store: &Store, server: &ServerInfo) -> Report {
         rejected_connections: server.rejected_connections.load(Ordering::Relaxed),
         net_input_bytes: server.traffic.totals().0,
         net_output_bytes: server.traffic.totals().1,
+        tls_handshake_failures: server.tls_handshake_failures.load(Ordering::Relaxed),
         cpu: crate::cpu::used(),
         commands,
         errors,

@@ -54,6 +54,8 @@ pub struct Report {
     pub net_input_bytes: u64,
     /// Bytes written to clients, as `total_net_output_bytes`.
     pub net_output_bytes: u64,
+    /// TLS handshakes that failed or timed out, as `tls_handshake_failures`.
+    pub tls_handshake_failures: u64,
     /// CPU time the process has used, if the system says.
     pub cpu: Option<CpuTimes>,
     /// Per-command counters of the commands called since the last reset, in table order.

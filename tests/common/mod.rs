@@ -7,6 +7,7 @@
 mod client;
 mod process;
 mod resp;
+mod tls;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
@@ -21,10 +22,11 @@ pub use client::{
     tcp_stream, unix_stream, wait_connections, wait_usage_within, Client, Info, Stream,
 };
 pub use process::{
-    blink, clean_command, field, memcached_unix, run_to_end, run_with_deadline, tcp_answers,
-    unix_answers, External, Finished, Process, Server,
+    blink, clean_command, field, memcached_unix, run_fed_with_deadline, run_to_end,
+    run_with_deadline, tcp_answers, unix_answers, External, Finished, Process, Server,
 };
 pub use resp::{Reply, Resp, SideBySide};
+pub use tls::{connect, file_cert, request, served_cert, start_tls, Pki};
 
 /// How long any single step of a test may wait before it is a failure.
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);

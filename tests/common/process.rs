@@ -488,10 +488,24 @@ fn has_exited(child: &Child) -> bool {
 /// Runs `command` in a process group of its own to its end, or kills it (and what it
 /// started) after `timeout` and fails the test.
 pub fn run_with_deadline(command: &mut Command, timeout: Duration) -> Finished {
+    run_fed_with_deadline(command, None, timeout)
+}
+
+/// [`run_with_deadline`] with `input` on its stdin (closed after it), or none.
+pub fn run_fed_with_deadline(
+    command: &mut Command,
+    input: Option<&[u8]>,
+    timeout: Duration,
+) -> Finished {
     use std::os::unix::process::CommandExt;
     let description = format!("{command:?}");
+    let stdin = if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    };
     let mut child = command
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -499,6 +513,10 @@ pub fn run_with_deadline(command: &mut Command, timeout: Duration) -> Finished {
         .unwrap_or_else(|error| panic!("cannot start {description}: {error}"));
     let stdout = drain(child.stdout.take().unwrap());
     let stderr = drain(child.stderr.take().unwrap());
+    if let (Some(input), Some(mut pipe)) = (input, child.stdin.take()) {
+        // A child that exits without reading it all only closes the pipe early.
+        let _ = pipe.write_all(input);
+    }
     let finished_in_time = try_wait_for(timeout, || has_exited(&child)).is_some();
     // The child is not reaped yet, so its process group id cannot have been reused:
     // end anything it left running, which would hold the pipes open.

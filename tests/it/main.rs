@@ -43,5 +43,7 @@ mod resp_strings;
 mod resp_wire;
 mod rust_client;
 mod server_admin;
+mod tls;
+mod tls_reload;
 mod transactions;
 mod workflows;

@@ -2,16 +2,20 @@
 //! the parsing of sizes like `64MiB`. Every flag of `serve` can come from `BLINK_*`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::bench::args::{BenchArgs, EXAMPLES as BENCH_EXAMPLES};
-use crate::flags::{parse_size, read_password, TcpAddr, DEFAULT_HOST, DEFAULT_PORT};
+use crate::flags::{
+    parse_duration, parse_size, read_password, TcpAddr, DEFAULT_HOST, DEFAULT_PORT,
+};
 use blink_store::protocol::text::DEFAULT_MAX_KEY_LEN;
 use blink_store::server::DEFAULT_BUSY_POLLS;
 use blink_store::store::entry::MAX_KEY_LEN;
 use blink_store::store::evict::{EvictionPolicy, DEFAULT_SAMPLES, MAX_SAMPLES};
 use blink_store::store::StoreConfig;
+use blink_store::tls::TlsFiles;
 
 /// Default memory limit: 10 MiB, small enough for a sidecar, as the seed had it.
 pub const DEFAULT_MEMORY_LIMIT: &str = "10MiB";
@@ -52,7 +56,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the cache server (the default).
     #[command(after_help = EXAMPLES)]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Load a server (Blink Store, Redis or memcached) and report throughput and latency.
     #[command(after_help = BENCH_EXAMPLES)]
     Bench(BenchArgs),
@@ -182,6 +186,31 @@ pub struct ServeArgs {
     /// 127.0.0.1 [default: off]
     #[arg(long, env = "BLINK_METRICS", value_name = "ADDR", value_parser = parse_metrics_addr)]
     pub metrics: Option<TcpAddr>,
+    /// TCP address, HOST:PORT, of a TLS listener that then speaks what --tcp speaks (the
+    /// line protocol or RESP); needs --tls-cert and --tls-key
+    #[arg(long, env = "BLINK_TLS", value_name = "ADDR")]
+    pub tls: Option<TcpAddr>,
+
+    /// TCP address, HOST:PORT, of a TLS listener that then speaks memcached's protocols
+    #[arg(long, env = "BLINK_MEMCACHE_TLS", value_name = "ADDR")]
+    pub memcache_tls: Option<TcpAddr>,
+
+    /// The TLS listeners' certificate chain, PEM, leaf first; read again on SIGHUP
+    #[arg(long, env = "BLINK_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert, PEM; read again on SIGHUP
+    #[arg(long, env = "BLINK_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Require TLS clients to present a certificate signed by this CA, PEM (mutual TLS);
+    /// read again on SIGHUP
+    #[arg(long, env = "BLINK_TLS_CA", value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+
+    /// How long a TLS client may take to finish its handshake, such as 10s or 500ms
+    #[arg(long, env = "BLINK_TLS_HANDSHAKE_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub tls_handshake_timeout: Duration,
 
     /// Permission bits of the Unix socket files, in octal
     #[arg(long, env = "BLINK_UNIX_MODE", value_name = "OCTAL", default_value = "600", value_parser = parse_mode)]
@@ -299,7 +328,40 @@ impl ServeArgs {
 
     /// Whether a memcached listener is asked for.
     pub fn serves_memcache(&self) -> bool {
-        self.memcache.is_some() || self.memcache_unix.is_some()
+        self.memcache.is_some() || self.memcache_unix.is_some() || self.memcache_tls.is_some()
+    }
+
+    /// The TLS listeners' files, when a TLS listener is asked for.
+    ///
+    /// # Errors
+    /// If a TLS listener lacks its certificate or key, or TLS files are given without a
+    /// TLS listener to use them.
+    pub fn tls_files(&self) -> Result<Option<TlsFiles>, String> {
+        let given = [
+            ("--tls-cert", &self.tls_cert),
+            ("--tls-key", &self.tls_key),
+            ("--tls-ca", &self.tls_ca),
+        ];
+        if self.tls.is_none() && self.memcache_tls.is_none() {
+            return match given.iter().find(|(_, file)| file.is_some()) {
+                Some((flag, _)) => Err(format!(
+                    "{flag} is for TLS listeners, and none is asked for (--tls or --memcache-tls)"
+                )),
+                None => Ok(None),
+            };
+        }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: self.tls_ca.clone(),
+            })),
+            _ => Err(
+                "a TLS listener (--tls, --memcache-tls) needs --tls-cert and --tls-key, \
+                 the server's certificate chain and private key as PEM files"
+                    .into(),
+            ),
+        }
     }
 
     /// The TCP address to serve: the flag, or the default when no listener was asked for.
@@ -307,6 +369,7 @@ impl ServeArgs {
         let other_listener = self.unix.is_some()
             || self.resp.is_some()
             || self.resp_unix.is_some()
+            || self.tls.is_some()
             || self.serves_memcache();
         match &self.tcp {
             Some(addr) => Some(addr.clone()),
@@ -478,6 +541,8 @@ mod tests {
             ["--resp-unix", "/tmp/redis.sock"],
             ["--memcache", "127.0.0.1:11211"],
             ["--memcache-unix", "/tmp/memcached.sock"],
+            ["--tls", "127.0.0.1:6380"],
+            ["--memcache-tls", "127.0.0.1:11212"],
         ] {
             let cli = Cli::try_parse_from(["blink-store", "serve"].iter().chain(&flags)).unwrap();
             let Some(Command::Serve(args)) = cli.command else {
@@ -485,6 +550,27 @@ mod tests {
             };
             assert_eq!(args.tcp_addr(), None, "{flags:?}");
         }
+    }
+
+    #[test]
+    fn tls_files_go_with_tls_listeners() {
+        let parse = |flags: &[&str]| {
+            let cli = Cli::try_parse_from(["blink-store"].iter().chain(flags)).unwrap();
+            cli.serve.tls_files()
+        };
+        assert_eq!(parse(&[]), Ok(None));
+        let pem = ["--tls-cert", "c.pem", "--tls-key", "k.pem"];
+        let err = parse(&pem).unwrap_err();
+        assert!(err.contains("--tls-cert"), "{err}");
+        let err = parse(&["--tls", "127.0.0.1:6380", "--tls-cert", "c.pem"]).unwrap_err();
+        assert!(err.contains("--tls-key"), "{err}");
+        let both = [
+            &["--memcache-tls", "127.0.0.1:11212"][..],
+            &pem,
+            &["--tls-ca", "ca.pem"],
+        ];
+        let files = parse(&both.concat()).unwrap().unwrap();
+        assert_eq!(files.client_ca, Some(PathBuf::from("ca.pem")));
     }
 
     #[test]

@@ -17,7 +17,10 @@ use clap::Args;
 use crate::flags::{TcpAddr, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TCP as DEFAULT_ADDR};
 use blink_store::client::blocking::RespClient;
 use blink_store::client::resp::Reply;
+use blink_store::client::tls::TlsEndpoint;
 use blink_store::client::{Endpoint, Error};
+
+use crate::tls_client::{host_of, TlsClientArgs};
 
 /// History entries kept between sessions.
 const HISTORY_LEN: usize = 1000;
@@ -49,6 +52,10 @@ pub struct CliArgs {
     /// Print values as the line protocol sends them: VALUE and base64, or NOT_FOUND
     #[arg(long)]
     pub raw: bool,
+
+    /// How to speak TLS, if at all.
+    #[command(flatten)]
+    pub tls: TlsClientArgs,
 
     /// Print help
     #[arg(long, action = clap::ArgAction::Help)]
@@ -82,6 +89,25 @@ impl CliArgs {
         }
         Endpoint::Tcp(DEFAULT_ADDR.to_owned())
     }
+
+    /// Where to connect, over TLS with `--tls`.
+    ///
+    /// # Errors
+    /// If the TLS files cannot be read, or `--tls` is asked for over a Unix socket.
+    pub fn secure_endpoint(&self) -> Result<Endpoint, String> {
+        match self.endpoint() {
+            Endpoint::Tcp(addr) => match self.tls.for_host(host_of(&addr))? {
+                Some(tls) => Ok(Endpoint::Tls(TlsEndpoint {
+                    addr,
+                    server_name: tls.server_name,
+                    config: tls.config,
+                })),
+                None => Ok(Endpoint::Tcp(addr)),
+            },
+            _ if self.tls.tls => Err("--tls is for TCP servers, not Unix sockets".into()),
+            other => Ok(other),
+        }
+    }
 }
 
 /// `host:port`, with an IPv6 address in brackets (whether or not it came in them).
@@ -102,7 +128,7 @@ pub type Outcome = Result<bool, Box<dyn std::error::Error>>;
 /// # Errors
 /// The server is unreachable, or the connection or the terminal fails.
 pub fn run(args: &CliArgs) -> Outcome {
-    let mut client = RespClient::connect(args.endpoint())?;
+    let mut client = RespClient::connect(args.secure_endpoint()?)?;
     if let Some(password) = args.password.read()? {
         match client.command(&[&b"AUTH"[..], &password])? {
             Reply::Status(ok) if ok == "OK" => {}

@@ -69,6 +69,9 @@ impl Serve for Lines {
     {
         echo_lines(stream).await
     }
+
+    /// Never called: the echo server has no TLS listeners.
+    fn handshake_failed(self, _cause: &std::io::Error) {}
 }
 
 /// Writes back every complete line read from `stream`, until EOF.

@@ -12,6 +12,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::flags::{parse_duration, TcpAddr};
+use crate::tls_client::{ClientTls, TlsClientArgs};
 
 /// Flags of `blink-store healthcheck`.
 #[derive(Debug, Clone, Args)]
@@ -31,6 +32,10 @@ pub struct HealthcheckArgs {
     /// How long connecting and the reply may take in all, such as 2s or 500ms
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
     pub timeout: Duration,
+
+    /// How to speak TLS, if at all.
+    #[command(flatten)]
+    pub tls: TlsClientArgs,
 }
 
 /// Why the check failed.
@@ -47,6 +52,9 @@ pub enum HealthError {
     /// The password could not be read.
     #[error("unhealthy: {0}")]
     Password(String),
+    /// The TLS flags do not make a configuration.
+    #[error("unhealthy: tls: {0}")]
+    Tls(String),
     /// Something other than `PONG` came back.
     #[error("unhealthy: {target} answered {reply:?} to PING")]
     Reply {
@@ -64,17 +72,29 @@ pub enum HealthError {
 pub fn check(args: &HealthcheckArgs) -> Result<(), HealthError> {
     let password = args.password.read().map_err(HealthError::Password)?;
     let auth = password.as_deref();
+    let tcp = |addr: &TcpAddr| {
+        let tls = args.tls.for_host(addr.host()).map_err(HealthError::Tls)?;
+        ping_tcp(addr, auth, args.timeout, tls)
+    };
     match (&args.tcp, &args.unix) {
-        (Some(addr), _) => ping_tcp(addr, auth, args.timeout),
+        (Some(addr), _) => tcp(addr),
+        (None, Some(_)) if args.tls.tls => Err(HealthError::Tls(
+            "--tls is for TCP servers, not Unix sockets".into(),
+        )),
         (None, Some(path)) => ping_unix(path, auth, args.timeout),
-        (None, None) => {
-            let addr = TcpAddr::new(crate::flags::DEFAULT_HOST, crate::flags::DEFAULT_PORT);
-            ping_tcp(&addr, auth, args.timeout)
-        }
+        (None, None) => tcp(&TcpAddr::new(
+            crate::flags::DEFAULT_HOST,
+            crate::flags::DEFAULT_PORT,
+        )),
     }
 }
 
-fn ping_tcp(addr: &TcpAddr, auth: Option<&[u8]>, timeout: Duration) -> Result<(), HealthError> {
+fn ping_tcp(
+    addr: &TcpAddr,
+    auth: Option<&[u8]>,
+    timeout: Duration,
+    tls: Option<ClientTls>,
+) -> Result<(), HealthError> {
     let target = format!("tcp {addr}");
     let io = |source| HealthError::Io {
         target: target.clone(),
@@ -83,7 +103,15 @@ fn ping_tcp(addr: &TcpAddr, auth: Option<&[u8]>, timeout: Duration) -> Result<()
     let stream = connect_any(addr, timeout).map_err(io)?;
     stream.set_read_timeout(Some(timeout)).map_err(io)?;
     stream.set_write_timeout(Some(timeout)).map_err(io)?;
-    ping(stream, auth, &target)
+    match tls {
+        None => ping(stream, auth, &target),
+        Some(tls) => {
+            // The handshake happens with the first write, within the socket's timeouts.
+            let session = rustls::ClientConnection::new(tls.config, tls.server_name)
+                .map_err(|err| HealthError::Tls(err.to_string()))?;
+            ping(rustls::StreamOwned::new(session, stream), auth, &target)
+        }
+    }
 }
 
 /// A connection to the first of `addr`'s addresses that accepts one, each given

@@ -1,8 +1,10 @@
 //! Installs the tracing subscriber: text or JSON, to stderr or to rolling hourly files
-//! whose old ones are pruned by age.
+//! whose old ones are pruned by age, and which SIGHUP re-opens ([`LogReopener`]).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tracing_appender::non_blocking::WorkerGuard;
@@ -53,6 +55,94 @@ pub struct LogConfig {
 pub struct LogGuard {
     /// Flushes the background writer on drop.
     _writer: Option<WorkerGuard>,
+    /// Re-opens the log file, when logs go to files.
+    reopener: Option<LogReopener>,
+}
+
+impl LogGuard {
+    /// What re-opens the log file, when logs go to files.
+    pub fn reopener(&self) -> Option<LogReopener> {
+        self.reopener.clone()
+    }
+}
+
+/// Re-opens the log file at its path, for SIGHUP after logrotate moved it away: lines
+/// logged after [`LogReopener::reopen`] go to the file now at that path (created if it is
+/// gone), not to the moved one.
+#[derive(Clone)]
+pub struct LogReopener {
+    /// The log directory.
+    dir: PathBuf,
+    /// Shared with the writer, which takes the new file before its next line.
+    next: Arc<NextFile>,
+}
+
+/// A newly opened log file, waiting for the writer to take it.
+#[derive(Default)]
+struct NextFile {
+    /// Whether `file` holds one: checked by the writer before each line without the lock.
+    ready: AtomicBool,
+    /// The newly opened file.
+    file: Mutex<Option<RollingFileAppender>>,
+}
+
+impl LogReopener {
+    /// Opens the log file afresh at its path; the writer switches to it before its next
+    /// line and closes the old one.
+    ///
+    /// # Errors
+    /// If the file cannot be opened; logging goes on to the old one.
+    pub fn reopen(&self) -> Result<(), LoggingError> {
+        let file = open_appender(&self.dir)?;
+        *self.next.file.lock().unwrap_or_else(|p| p.into_inner()) = Some(file);
+        // Ordering: Release, after the file is stored; pairs with the writer's Acquire.
+        self.next.ready.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// The log file writer, on the background logging thread: writes to the current file,
+/// switching to a re-opened one when there is one.
+struct ReopeningWriter {
+    /// The file lines go to now.
+    file: RollingFileAppender,
+    /// Where a re-opened file comes from.
+    next: Arc<NextFile>,
+}
+
+impl Write for ReopeningWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // Ordering: Acquire; pairs with `reopen`'s Release, so the file is there.
+        if self.next.ready.swap(false, Ordering::Acquire) {
+            let next = self
+                .next
+                .file
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            if let Some(file) = next {
+                self.file = file;
+            }
+        }
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// The hourly rolling appender of `dir`, its current file opened for appending.
+fn open_appender(dir: &Path) -> Result<RollingFileAppender, LoggingError> {
+    RollingFileAppender::builder()
+        .rotation(Rotation::HOURLY)
+        .filename_prefix(LOG_FILE_PREFIX)
+        .filename_suffix(LOG_FILE_SUFFIX)
+        .build(dir)
+        .map_err(|err| LoggingError::Dir {
+            path: dir.to_owned(),
+            cause: err.to_string(),
+        })
 }
 
 /// Installs the global subscriber, and for a log directory starts the pruning thread.
@@ -73,19 +163,24 @@ pub fn init(config: &LogConfig) -> Result<LogGuard, LoggingError> {
             LogFormat::Text => builder.init(),
             LogFormat::Json => builder.json().init(),
         }
-        return Ok(LogGuard { _writer: None });
+        return Ok(LogGuard {
+            _writer: None,
+            reopener: None,
+        });
     };
     let dir_err = |cause: &dyn std::fmt::Display| LoggingError::Dir {
         path: dir.clone(),
         cause: cause.to_string(),
     };
     std::fs::create_dir_all(dir).map_err(|err| dir_err(&err))?;
-    let appender = RollingFileAppender::builder()
-        .rotation(Rotation::HOURLY)
-        .filename_prefix(LOG_FILE_PREFIX)
-        .filename_suffix(LOG_FILE_SUFFIX)
-        .build(dir)
-        .map_err(|err| dir_err(&err))?;
+    let reopener = LogReopener {
+        dir: dir.clone(),
+        next: Arc::default(),
+    };
+    let appender = ReopeningWriter {
+        file: open_appender(dir)?,
+        next: reopener.next.clone(),
+    };
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let builder = builder.with_writer(writer).with_ansi(false);
     match config.format {
@@ -95,6 +190,7 @@ pub fn init(config: &LogConfig) -> Result<LogGuard, LoggingError> {
     spawn_pruner(dir.clone(), config.retention).map_err(|err| dir_err(&err))?;
     Ok(LogGuard {
         _writer: Some(guard),
+        reopener: Some(reopener),
     })
 }
 

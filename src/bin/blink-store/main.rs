@@ -1,6 +1,6 @@
 //! `blink-store`: parse the command line, install logging, bind the listeners, and serve
-//! until SIGINT or SIGTERM; or run the `bench` load generator, the `echo` server, or the
-//! `cli` client, or check a server's health.
+//! until SIGINT or SIGTERM (SIGHUP reloads); or run the `bench` load generator, the `echo`
+//! server, or the `cli` client, or check a server's health.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,6 +17,8 @@ mod echo_blocking;
 mod flags;
 mod healthcheck;
 mod logging;
+mod reload;
+mod tls_client;
 #[cfg(unix)]
 mod unix_socket;
 
@@ -30,6 +32,7 @@ use crate::logging::LogConfig;
 use blink_store::protocol::Limits;
 use blink_store::server::{self, Listeners, ServerOptions};
 use blink_store::store::Store;
+use blink_store::tls::ServerTls;
 
 /// jemalloc serves every allocation, configured in `.cargo/config.toml` (one arena, freed
 /// pages returned at once); see docs/decisions/0005-allocator.md.
@@ -122,7 +125,7 @@ fn run_echo(args: &EchoArgs) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let _log_guard = logging::init(&LogConfig {
+    let log_guard = logging::init(&LogConfig {
         dir: args.log_dir.clone(),
         retention: Duration::from_secs(args.retention_minutes.saturating_mul(60)),
         format: args.log_format,
@@ -137,6 +140,7 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let password = args.password()?;
     let listeners = bind_serve(args)?;
     refuse_memcache_beside_password(&listeners, password.is_some())?;
+    let reload = reload::Reload::new(listeners.tls.clone(), log_guard.reopener());
     let workers = args.workers.unwrap_or_else(default_workers);
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -173,6 +177,7 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     store.set_heap_gauge(heap_stats);
     let _evictor = Evictor::spawn(store.clone())?;
     run_until_signal(|shutdown| async move {
+        reload.on_sighup()?;
         server::run(store, listeners, options, shutdown).await?;
         Ok(())
     })
@@ -216,9 +221,14 @@ fn warn_if_exposed(listeners: &Listeners, has_password: bool) {
     if has_password {
         return;
     }
+    // Clients of TLS listeners that require a client certificate have proven who they are.
+    let client_certs = (listeners.tls.as_ref()).is_some_and(|tls| tls.requires_client_cert());
+    let tls = [&listeners.tls_tcp, &listeners.memcache_tls_tcp];
+    let tls = tls.into_iter().filter(|_| !client_certs).flatten();
     let tcp = (listeners.tcp.iter())
         .chain(&listeners.resp_tcp)
-        .chain(&listeners.memcache_tcp);
+        .chain(&listeners.memcache_tcp)
+        .chain(tls);
     let bound = tcp.filter_map(|l| l.local_addr().ok());
     for addr in bound.filter(|addr| !addr.ip().is_loopback()) {
         tracing::warn!(
@@ -240,7 +250,11 @@ fn refuse_memcache_beside_password(
     if !has_password {
         return Ok(());
     }
-    for listener in &listeners.memcache_tcp {
+    for listener in listeners
+        .memcache_tcp
+        .iter()
+        .chain(&listeners.memcache_tls_tcp)
+    {
         let addr = listener.local_addr()?;
         if !addr.ip().is_loopback() {
             return Err(format!(
@@ -344,12 +358,30 @@ fn bind_serve(args: &ServeArgs) -> Result<Listeners, Box<dyn std::error::Error>>
         args.unix_mode,
     )?;
     listeners.memcache_tcp = memcache.tcp;
+    bind_tls(args, &mut listeners)?;
     #[cfg(unix)]
     {
         listeners.resp_unix = resp.unix;
         listeners.memcache_unix = memcache.unix;
     }
     Ok(listeners)
+}
+
+/// Binds the TLS listeners asked for, and reads their certificate and key.
+fn bind_tls(args: &ServeArgs, listeners: &mut Listeners) -> Result<(), Box<dyn std::error::Error>> {
+    let Some(files) = args.tls_files()? else {
+        return Ok(());
+    };
+    let tls =
+        ServerTls::load(files, args.tls_handshake_timeout).map_err(|err| format!("tls: {err}"))?;
+    listeners.tls = Some(Arc::new(tls));
+    if let Some(addr) = &args.tls {
+        listeners.tls_tcp = bind_tcp_all(addr)?;
+    }
+    if let Some(addr) = &args.memcache_tls {
+        listeners.memcache_tls_tcp = bind_tcp_all(addr)?;
+    }
+    Ok(())
 }
 
 /// Binds the TCP listeners and the Unix socket asked for.

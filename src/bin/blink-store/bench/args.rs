@@ -112,18 +112,35 @@ pub struct BenchArgs {
     /// The password each connection gives first, when the server requires one.
     #[command(flatten)]
     pub password: crate::flags::PasswordArgs,
+
+    /// How to speak TLS, if at all.
+    #[command(flatten)]
+    pub tls: crate::tls_client::TlsClientArgs,
 }
 
 impl BenchArgs {
     /// The run these flags describe.
     ///
     /// # Errors
-    /// If the password file cannot be read, or the password is empty.
+    /// If the password file cannot be read, the password is empty, or the TLS flags do
+    /// not make a configuration.
     pub fn config(&self) -> Result<BenchConfig, String> {
         let target = match (&self.unix, self.tcp) {
+            (Some(_), _) if self.tls.tls => {
+                return Err("--tls is for TCP servers, not Unix sockets".into())
+            }
             (Some(path), _) => Target::Unix(path.clone()),
-            (None, Some(addr)) => Target::Tcp(addr),
-            (None, None) => Target::Tcp(default_tcp()),
+            (None, addr) => {
+                let addr = addr.unwrap_or_else(default_tcp);
+                match self.tls.for_host(&addr.ip().to_string())? {
+                    None => Target::Tcp(addr),
+                    Some(tls) => Target::Tls(blink_store::client::tls::TlsEndpoint {
+                        addr: addr.to_string(),
+                        server_name: tls.server_name,
+                        config: tls.config,
+                    }),
+                }
+            }
         };
         let limit = match (self.duration, self.requests) {
             (Some(duration), _) => Limit::Duration(duration),

@@ -92,12 +92,15 @@ pub enum Target {
     Tcp(SocketAddr),
     /// A Unix socket path.
     Unix(PathBuf),
+    /// A TCP address of a TLS listener.
+    Tls(blink_store::client::tls::TlsEndpoint),
 }
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Tcp(addr) => write!(f, "tcp {addr}"),
+            Target::Tls(tls) => write!(f, "tls {}", tls.addr),
             Target::Unix(path) => write!(f, "unix {}", path.display()),
         }
     }

@@ -56,10 +56,10 @@ pub enum ConnError {
     Auth(String),
 }
 
-/// The reading half of a connection, TCP or Unix.
+/// The reading half of a connection, TCP (with or without TLS) or Unix.
 type Reader = Box<dyn AsyncRead + Unpin + Send>;
 
-/// The writing half of a connection, TCP or Unix.
+/// The writing half of a connection, TCP (with or without TLS) or Unix.
 type Writer = Box<dyn AsyncWrite + Unpin + Send>;
 
 /// A connection to the target with its buffers.
@@ -109,6 +109,19 @@ impl Conn {
                 let (reader, writer) = stream.into_split();
                 (Box::new(reader), Box::new(writer))
             }
+            Target::Tls(tls) => {
+                let connected = async {
+                    let stream = TcpStream::connect(&tls.addr).await?;
+                    stream.set_nodelay(true)?;
+                    tls.handshake(stream).await
+                };
+                let stream = tokio::time::timeout(reply_timeout, connected)
+                    .await
+                    .map_err(|_| timed_out())?
+                    .map_err(connect_err)?;
+                let (reader, writer) = tokio::io::split(stream);
+                (Box::new(reader), Box::new(writer))
+            }
             #[cfg(unix)]
             Target::Unix(path) => {
                 let stream = tokio::time::timeout(reply_timeout, UnixStream::connect(path))
@@ -143,6 +156,7 @@ impl Conn {
             .encode_auth(password, &mut self.write_buf)
             .map_err(ConnError::Password)?;
         self.writer.write_all(&self.write_buf).await?;
+        self.writer.flush().await?;
         self.read_reply(|buf| first_line(buf).map(|(_, len)| len))
             .await?;
         // `read_reply` returned once the first line had come.
@@ -166,6 +180,7 @@ impl Conn {
         framed: impl Fn(&[u8]) -> Option<usize>,
     ) -> Result<Vec<u8>, ConnError> {
         self.writer.write_all(request).await?;
+        self.writer.flush().await?;
         let len = self.read_reply(framed).await?;
         let reply = self.read_buf[..len].to_vec();
         self.read_buf.advance(len);
@@ -233,7 +248,11 @@ impl Conn {
             reply_timeout: *reply_timeout,
         };
         let written = tokio::try_join!(
-            async { writer.write_all(write_buf).await.map_err(ConnError::from) },
+            // A TLS stream sends what it holds only when flushed; a socket holds nothing.
+            async {
+                writer.write_all(write_buf).await?;
+                writer.flush().await.map_err(ConnError::from)
+            },
             read.check(batch, sent_at, stats, &mut answered),
         );
         if let Err(err) = written {

@@ -346,6 +346,7 @@ pub fn server_summary(config: &BenchConfig) -> Option<String> {
     let endpoint = match &config.target {
         Target::Tcp(addr) => blink_store::client::Endpoint::Tcp(addr.to_string()),
         Target::Unix(path) => blink_store::client::Endpoint::Unix(path.clone()),
+        Target::Tls(tls) => blink_store::client::Endpoint::Tls(tls.clone()),
     };
     let mut client = blink_store::client::blocking::Client::connect(endpoint).ok()?;
     if let Some(password) = &config.password {

@@ -28,8 +28,7 @@ impl TcpAddr {
     }
 
     /// The host: an IP address or a name.
-    #[cfg(test)]
-    fn host(&self) -> &str {
+    pub fn host(&self) -> &str {
         &self.host
     }
 
