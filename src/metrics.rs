@@ -299,6 +299,12 @@ fn encode_process(report: &Report, out: &mut Out<'_, '_>) -> fmt::Result {
         report.rejected_connections,
     )?;
     out.counter(
+        "tls_handshake_failures",
+        "TLS clients closed because their handshake failed or timed out",
+        None,
+        report.tls_handshake_failures,
+    )?;
+    out.counter(
         "net_input",
         "Bytes read from clients",
         bytes,
