@@ -21,6 +21,7 @@ use crate::protocol::memcache;
 use crate::protocol::resp::RespProtocol;
 use crate::protocol::text::TextProtocol;
 use crate::protocol::{Limits, Refusal, Reply, Wire};
+use crate::snapshot::Snapshots;
 use crate::store::Store;
 
 /// How long shutdown waits for connections to finish before giving up on them, so the
@@ -71,6 +72,8 @@ pub struct ServerOptions {
     /// Polls of its sockets an event loop makes after its last work before it sleeps
     /// (see [`crate::event_loop`]).
     pub busy_polls: u32,
+    /// The snapshot file that SAVE and BGSAVE write, if `--snapshot` gave one.
+    pub snapshots: Option<Arc<Snapshots>>,
 }
 
 impl ServerOptions {
@@ -84,6 +87,7 @@ impl ServerOptions {
             password: None,
             loops: 1,
             busy_polls: DEFAULT_BUSY_POLLS,
+            snapshots: None,
         }
     }
 }
@@ -106,11 +110,13 @@ pub async fn run(
         password,
         loops,
         busy_polls,
+        snapshots,
     } = options;
     let tcp_port = listeners.tcp_port()?;
     let info = ServerInfo::new(max_connections as u64, tcp_port)
         .with_password(password)
-        .with_idle_timeout(limits.idle_timeout);
+        .with_idle_timeout(limits.idle_timeout)
+        .with_snapshots(snapshots);
     let loops = EventLoops::start(loops, "blink-loop", busy_polls)?;
     let memcache_port = listeners.memcache_port()?;
     (info.memcache).configure(loops.len(), memcache_port, request_limits.max_value_len);

@@ -14,7 +14,10 @@ use super::transaction::{Queue, Watches, Watching};
 use super::Context;
 use crate::protocol::info::{AllocatorFigures, Report};
 use crate::protocol::{Args, ClientError, Field, Reply, ReplyMode};
+use crate::snapshot::Snapshots;
 use crate::store::Store;
+
+use super::persistence::Deferred;
 
 pub use crate::protocol::info::REDIS_VERSION;
 
@@ -51,6 +54,8 @@ pub struct ServerInfo {
     pub watches: crate::sync::Arc<Watches>,
     /// memcached's counters and pending `flush_all`.
     pub memcache: super::memcache::McState,
+    /// The snapshot file SAVE and BGSAVE write, if the server has one (`--snapshot`).
+    pub snapshots: Option<Arc<Snapshots>>,
 }
 
 impl Default for ServerInfo {
@@ -77,7 +82,14 @@ impl ServerInfo {
             slow_log: SlowLog::default(),
             watches: crate::sync::Arc::new(Watches::default()),
             memcache: super::memcache::McState::default(),
+            snapshots: None,
         }
+    }
+
+    /// Gives SAVE and BGSAVE a snapshot file to write.
+    pub fn with_snapshots(mut self, snapshots: Option<Arc<Snapshots>>) -> Self {
+        self.snapshots = snapshots;
+        self
     }
 
     /// Sets the idle timeout.
@@ -204,6 +216,13 @@ impl ServerInfo {
         self.started.elapsed().as_secs()
     }
 
+    /// The Unix time of the start, in seconds (LASTSAVE without a snapshot file).
+    pub fn started_unix_secs(&self) -> u64 {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        now.map_or(0, |now| now.as_secs())
+            .saturating_sub(self.uptime_secs())
+    }
+
     /// Zeroes the server's counters (CONFIG RESETSTAT): per command and per error,
     /// connections accepted and refused.
     pub fn reset_stats(&self) {
@@ -248,6 +267,9 @@ pub struct Session {
     skip_next: bool,
     /// The connection closes once this command's reply is sent: it killed itself.
     closing: bool,
+    /// This command's reply comes later (SAVE): the connection awaits it before it runs
+    /// the next command.
+    deferred: Option<Deferred>,
 }
 
 impl Session {
@@ -265,6 +287,17 @@ impl Session {
     /// Closes the connection once the reply to this command is sent.
     pub fn close_after_reply(&mut self) {
         self.closing = true;
+    }
+
+    /// Makes the reply to this command the one `deferred` resolves to, not the one
+    /// returned.
+    pub fn defer(&mut self, deferred: Deferred) {
+        self.deferred = Some(deferred);
+    }
+
+    /// The reply this command deferred, if it did.
+    pub fn take_deferred(&mut self) -> Option<Deferred> {
+        self.deferred.take()
     }
 
     /// Whether the reply to the command just run is sent (CLIENT REPLY).
@@ -455,6 +488,10 @@ fn report(store: &Store, server: &ServerInfo) -> Report {
         error_replies: errors.iter().map(|(_, count)| count).sum(),
         rejected_connections: server.rejected_connections.load(Ordering::Relaxed),
         cpu: crate::cpu::used(),
+        persistence: server
+            .snapshots
+            .as_ref()
+            .map(|snapshots| snapshots.figures()),
         commands,
         errors,
     }

@@ -42,5 +42,6 @@ mod resp_strings;
 mod resp_wire;
 mod rust_client;
 mod server_admin;
+mod snapshot;
 mod transactions;
 mod workflows;
