@@ -311,18 +311,23 @@ impl Snapshots {
 }
 
 /// Starts a write on every SIGUSR1 until the process exits; one asked for while a write
-/// runs is logged and skipped.
+/// runs, or without a snapshot file, is logged and skipped (rather than end the
+/// process, SIGUSR1's default).
 ///
 /// # Errors
 /// If the signal handler cannot be installed.
 #[cfg(unix)]
 pub fn save_on_sigusr1(
-    snapshots: Arc<Snapshots>,
+    snapshots: Option<Arc<Snapshots>>,
 ) -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut usr1 = signal(SignalKind::user_defined1())?;
     Ok(async move {
         while usr1.recv().await.is_some() {
+            let Some(snapshots) = &snapshots else {
+                tracing::warn!("SIGUSR1 ignored: snapshots are off (start with --snapshot FILE)");
+                continue;
+            };
             tracing::info!("received SIGUSR1: writing a snapshot");
             if let Err(err) = snapshots.start() {
                 tracing::warn!(cause = %err, "SIGUSR1 ignored");

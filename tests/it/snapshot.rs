@@ -269,6 +269,12 @@ fn save_bgsave_and_lastsave_answer_as_redis_does() {
         assert!(error.starts_with("ERR snapshots are off") && error.contains("--snapshot"));
     }
     assert!(matches!(resp.call(&[b"LASTSAVE"]), Reply::Integer(t) if t > 0));
+    // SIGUSR1 without a snapshot file is logged, not the end of the process.
+    plain.signal(Signal::USR1);
+    plain.process.wait_line("SIGUSR1 ignored", |line| {
+        line.contains("SIGUSR1 ignored").then_some(())
+    });
+    assert_eq!(resp.call(&[b"PING"]), Reply::Simple("PONG".into()));
 }
 
 /// Starts a server on `path` after `damage` was done to a good snapshot of 1,000

@@ -176,9 +176,9 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         if let Some(snapshots) = &snapshots {
             // Before the accept loop starts: no client sees a half-loaded cache.
             snapshots.load(read_limits);
-            #[cfg(unix)]
-            tokio::spawn(snapshot::save_on_sigusr1(snapshots.clone())?);
         }
+        #[cfg(unix)]
+        tokio::spawn(snapshot::save_on_sigusr1(snapshots.clone())?);
         server::run(store, listeners, options, shutdown).await?;
         if let Some(snapshots) = snapshots {
             // Every connection has finished: this snapshot holds the last client write.
