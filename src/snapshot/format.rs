@@ -264,6 +264,31 @@ pub fn decode<R: Read>(
         crc: crc32fast::Hasher::new(),
         bytes: 0,
     };
+    let written_at_ms = read_header(&mut input)?;
+    let (mut key, mut value) = (Vec::new(), Vec::new());
+    let mut entries = 0u64;
+    while let Some((expires_at_ms, flags)) =
+        read_record(&mut input, limits, (&mut key, &mut value))?
+    {
+        entries += 1;
+        each(&Record {
+            key: &key,
+            value: &value,
+            // `Some(0)` is written as 0 too, but a live entry never expired at the epoch.
+            expires_at_ms: (expires_at_ms != 0).then_some(expires_at_ms),
+            flags,
+        });
+    }
+    read_trailer(&mut input, entries)?;
+    Ok(Summary {
+        entries,
+        bytes: input.bytes,
+        written_at_ms,
+    })
+}
+
+/// Checks the magic and the version; returns when the file was written.
+fn read_header<R: Read>(input: &mut SummedReader<R>) -> Result<u64, FormatError> {
     let magic: [u8; 8] = input.array().map_err(|err| match err {
         FormatError::Truncated => FormatError::BadMagic,
         err => err,
@@ -275,46 +300,48 @@ pub fn decode<R: Read>(
     if found != VERSION {
         return Err(FormatError::UnknownVersion { found });
     }
-    let written_at_ms = u64::from_le_bytes(input.array()?);
-    let (mut key, mut value) = (Vec::new(), Vec::new());
-    let mut entries = 0u64;
-    loop {
-        let at = input.bytes;
-        match input.array::<1>()?[0] {
-            ENTRY_TAG => {}
-            END_TAG => break,
-            tag => return Err(FormatError::BadTag { tag, at }),
-        }
-        let key_len = u64::from(u32::from_le_bytes(input.array()?));
-        let value_len = u64::from(u32::from_le_bytes(input.array()?));
-        let check = |what, len: u64, limit: usize| match usize::try_from(len) {
-            Ok(len) if len <= limit => Ok(len),
-            _ => Err(FormatError::TooLong {
-                what,
-                len,
-                limit,
-                at,
-            }),
-        };
-        let key_len = check("key", key_len, limits.max_key_len)?;
-        let value_len = check("value", value_len, limits.max_value_len)?;
-        let expires_at_ms = u64::from_le_bytes(input.array()?);
-        let flags = u32::from_le_bytes(input.array()?);
-        input.bytes_into(key_len, &mut key)?;
-        input.bytes_into(value_len, &mut value)?;
-        entries += 1;
-        each(&Record {
-            key: &key,
-            value: &value,
-            expires_at_ms: (expires_at_ms != 0).then_some(expires_at_ms),
-            flags,
-        });
+    Ok(u64::from_le_bytes(input.array()?))
+}
+
+/// Reads one record's key and value into `key` and `value`, returning its expiry (0 for
+/// none) and flags; `None` at the end tag.
+fn read_record<R: Read>(
+    input: &mut SummedReader<R>,
+    limits: ReadLimits,
+    (key, value): (&mut Vec<u8>, &mut Vec<u8>),
+) -> Result<Option<(u64, u32)>, FormatError> {
+    let at = input.bytes;
+    match input.array::<1>()?[0] {
+        ENTRY_TAG => {}
+        END_TAG => return Ok(None),
+        tag => return Err(FormatError::BadTag { tag, at }),
     }
+    let key_len = u64::from(u32::from_le_bytes(input.array()?));
+    let value_len = u64::from(u32::from_le_bytes(input.array()?));
+    let check = |what, len: u64, limit: usize| match usize::try_from(len) {
+        Ok(len) if len <= limit => Ok(len),
+        _ => Err(FormatError::TooLong {
+            what,
+            len,
+            limit,
+            at,
+        }),
+    };
+    let key_len = check("key", key_len, limits.max_key_len)?;
+    let value_len = check("value", value_len, limits.max_value_len)?;
+    let expires_at_ms = u64::from_le_bytes(input.array()?);
+    let flags = u32::from_le_bytes(input.array()?);
+    input.bytes_into(key_len, key)?;
+    input.bytes_into(value_len, value)?;
+    Ok(Some((expires_at_ms, flags)))
+}
+
+/// Checks the trailer after `entries` records: the checksum of everything before it,
+/// the count, and that nothing follows.
+fn read_trailer<R: Read>(input: &mut SummedReader<R>, entries: u64) -> Result<(), FormatError> {
     let counted = u64::from_le_bytes(input.array()?);
     let computed = input.crc.clone().finalize();
-    let mut stored = [0; 4];
-    input.inner.read_exact(&mut stored)?;
-    let stored = u32::from_le_bytes(stored);
+    let stored = u32::from_le_bytes(input.array()?);
     if stored != computed {
         return Err(FormatError::BadChecksum { stored, computed });
     }
@@ -328,11 +355,7 @@ pub fn decode<R: Read>(
     if input.inner.read(&mut extra)? != 0 {
         return Err(FormatError::TrailingBytes);
     }
-    Ok(Summary {
-        entries,
-        bytes: input.bytes + 4,
-        written_at_ms,
-    })
+    Ok(())
 }
 
 #[cfg(test)]
