@@ -67,6 +67,22 @@ fn write_in_parts(store: &Store, path: &Path, entries_per_part: u64) -> io::Resu
     written
 }
 
+/// Checks, at start, that a snapshot can be written beside `path`, by creating and
+/// removing the temporary file: a directory that is missing or not writable is better
+/// found at start than at shutdown, when the cache would be lost.
+///
+/// # Errors
+/// If the temporary file cannot be created or removed.
+pub fn check_writable(path: &Path) -> io::Result<()> {
+    let temporary = temporary_path(path);
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)
+        .map_err(|err| io::Error::new(err.kind(), format!("{}: {err}", temporary.display())))?;
+    std::fs::remove_file(&temporary)
+}
+
 /// The temporary file's path: hidden, beside `path` (a rename works only within one
 /// file system), and named after the process, so two servers given one file by mistake
 /// do not write into each other's temporary file.
@@ -164,5 +180,9 @@ mod tests {
         let store = Store::new(u64::MAX);
         let path = Path::new("/nonexistent-directory/blink.snapshot");
         assert!(write(&store, path).is_err());
+        assert!(check_writable(path).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        check_writable(&dir.path().join("s")).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rustix::process::Signal;
 
-use crate::common::{resp_command, wait_for, Client, Reply, Resp, Server};
+use crate::common::{blink, resp_command, wait_for, Client, Reply, Resp, Server};
 
 /// The snapshot flag for `path`.
 fn flag(path: &Path) -> [&str; 2] {
@@ -392,4 +392,21 @@ fn other_clients_are_served_while_a_snapshot_is_written() {
     let mut magic = [0; 8];
     file.read_exact(&mut magic).unwrap();
     assert_eq!(&magic, b"BLINKSNP");
+}
+
+#[test]
+fn a_snapshot_directory_that_cannot_be_written_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing").join("blink.snapshot");
+    let out = blink("serve")
+        .args(["--tcp", "127.0.0.1:0"])
+        .args(flag(&path))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot write beside it") && stderr.contains("No such file"),
+        "{stderr}"
+    );
 }

@@ -166,6 +166,14 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
     store.set_heap_gauge(heap_stats);
     let _evictor = Evictor::spawn(store.clone())?;
+    if let Some(path) = &args.snapshot {
+        snapshot::write::check_writable(path).map_err(|err| {
+            format!(
+                "--snapshot {}: cannot write beside it: {err}",
+                path.display()
+            )
+        })?;
+    }
     let snapshots = (args.snapshot.clone()).map(|path| Snapshots::new(store.clone(), path));
     options.snapshots = snapshots.clone();
     let read_limits = ReadLimits {
