@@ -24,7 +24,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use crate::command::registry::{Buffers, ClientEntry};
 use crate::command::stats::CommandStats;
-use crate::command::{self, transaction, Context, Held, ServerInfo, Session};
+use crate::command::{self, transaction, Context, Deferred, Held, ServerInfo, Session};
 use crate::listener::Peer;
 use crate::protocol::{
     self, Call, Frame, Limits, Protocol, ProtocolError, Recovery, Refusal, Reply, Wire,
@@ -193,6 +193,9 @@ pub struct Connection<S> {
     /// Every complete request read so far has been executed: nothing is to be done
     /// until more bytes arrive (so a turn that only wrote replies executes nothing).
     drained: bool,
+    /// A reply that comes later (SAVE's), and whether it is sent (CLIENT REPLY): awaited
+    /// before the next request is executed, so replies keep their order.
+    deferred: Option<(Deferred, bool)>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
@@ -225,6 +228,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             quick: QuickRun::new(),
             turn: Turn::default(),
             drained: false,
+            deferred: None,
         }
     }
 
@@ -302,6 +306,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 if self.execute(&store, limit) {
                     return self.finish().await;
                 }
+                // SAVE stopped the batch: its reply, then the rest.
+                self.answer_deferred().await;
             }
             if self.pending() > self.limits.max_output_bytes {
                 tracing::warn!(
@@ -429,6 +435,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             // What is left is bounded by the read buffer: served to the end, not in turns.
             self.turn = Turn::default();
             let quit = self.protocol.is_some() && self.execute(&store, FLUSH_AT);
+            self.answer_deferred().await;
             self.flush().await?;
             if quit || self.read_buf.len() == before {
                 break;
@@ -585,6 +592,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 }
             }
             tracing::debug!(?reply);
+            if let Some(deferred) = self.session.take_deferred() {
+                // The reply comes later: the batch stops here, and `run` awaits it.
+                self.deferred = Some((deferred, self.session.wants_reply()));
+                self.session.command_done();
+                return (consumed, Step::Full);
+            }
             // CLIENT REPLY OFF and SKIP silence replies here, and only here.
             if self.session.wants_reply() {
                 protocol.encode(&reply, &self.session, &mut self.write_buf);
@@ -652,6 +665,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             self.write_buf.truncate(before);
         }
         close
+    }
+
+    /// Awaits the reply a command deferred, if one did, and encodes it after the replies
+    /// before it. Other connections of the event loop are served meanwhile.
+    async fn answer_deferred(&mut self) {
+        let Some((deferred, wanted)) = self.deferred.take() else {
+            return;
+        };
+        let reply = deferred.await;
+        tracing::debug!(?reply, "deferred reply");
+        if let (true, Some(protocol)) = (wanted, &self.protocol) {
+            protocol.encode(&reply, &self.session, &mut self.write_buf);
+        }
     }
 
     /// Counts the quick commands run since the clock was last read (see

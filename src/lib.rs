@@ -21,6 +21,7 @@
 //! * [`protocol::text`] and [`protocol::resp`] know their syntax, never the store.
 //! * [`command`] is the only module that knows both [`protocol::Request`] and [`store::Store`].
 //! * [`store`] knows nothing about sockets; [`evictor`] keeps it under its memory limit.
+//! * [`snapshot`] writes the store to a file and reads it back, for warm restarts.
 //!
 //! [`client`] is the Rust client (the line protocol and RESP, async and blocking, over TCP,
 //! TLS or a Unix socket).
@@ -44,6 +45,7 @@ pub mod metrics;
 pub mod protocol;
 pub mod rss;
 pub mod server;
+pub mod snapshot;
 #[cfg(unix)]
 pub mod socket_file;
 pub mod store;

@@ -21,6 +21,7 @@ use crate::protocol::memcache;
 use crate::protocol::resp::RespProtocol;
 use crate::protocol::text::TextProtocol;
 use crate::protocol::{Limits, Refusal, Reply, Wire};
+use crate::snapshot::Snapshots;
 use crate::store::Store;
 
 /// How long shutdown waits for connections to finish before giving up on them, so the
@@ -74,6 +75,8 @@ pub struct ServerOptions {
     /// Where to serve the Prometheus endpoint: nowhere, or one listener per address.
     #[cfg(feature = "metrics")]
     pub metrics: Vec<std::net::TcpListener>,
+    /// The snapshot file that SAVE and BGSAVE write, if `--snapshot` gave one.
+    pub snapshots: Option<Arc<Snapshots>>,
 }
 
 impl ServerOptions {
@@ -89,6 +92,7 @@ impl ServerOptions {
             busy_polls: DEFAULT_BUSY_POLLS,
             #[cfg(feature = "metrics")]
             metrics: Vec::new(),
+            snapshots: None,
         }
     }
 }
@@ -113,11 +117,13 @@ pub async fn run(
         busy_polls,
         #[cfg(feature = "metrics")]
         metrics,
+        snapshots,
     } = options;
     let tcp_port = listeners.tcp_port()?;
     let info = ServerInfo::new(max_connections as u64, tcp_port)
         .with_password(password)
-        .with_idle_timeout(limits.idle_timeout);
+        .with_idle_timeout(limits.idle_timeout)
+        .with_snapshots(snapshots);
     let loops = EventLoops::start(loops, "blink-loop", busy_polls)?;
     let memcache_port = listeners.memcache_port()?;
     (info.memcache).configure(loops.len(), memcache_port, request_limits.max_value_len);

@@ -5,7 +5,7 @@
 //! the longest common subsequence of two; [`keys`] those on keys and their expiry,
 //! [`keyspace`] those on the keyspace as a whole or on two keys, [`object`] those on a
 //! key's entry (OBJECT, MEMORY, DUMP, RESTORE), [`transaction`] MULTI, EXEC and WATCH,
-//! [`server`] those about the server, [`clients`] CLIENT, [`config`] CONFIG and
+//! [`server`] those about the server, [`persistence`] SAVE, BGSAVE and LASTSAVE, [`clients`] CLIENT, [`config`] CONFIG and
 //! [`catalog`] COMMAND. [`registry`], [`stats`] and [`slowlog`] keep the server-wide
 //! state they report: the live connections, per-command counters and slow commands.
 //! [`glob`] matches Redis's patterns and [`dump`] is DUMP's format.
@@ -23,6 +23,7 @@ pub mod lcs;
 pub mod memcache;
 pub mod memcache_meta;
 pub mod object;
+pub mod persistence;
 pub mod registry;
 pub mod server;
 pub mod slowlog;
@@ -30,6 +31,7 @@ pub mod stats;
 pub mod strings;
 pub mod transaction;
 
+pub use self::persistence::Deferred;
 pub use self::server::{ServerInfo, Session};
 
 use crate::protocol::{ClientError, ConfigQuery, Refusal, Reply, Request, SlowLogQuery, TtlOption};
@@ -222,6 +224,9 @@ fn execute<'a>(request: &Request<'a>, cx: &mut Context<'_>, guard: &'a Guard<'_>
         Request::DbSize => keys::db_size(store),
         Request::Type { key } => keys::kind(store, key, guard),
         Request::Time => server::time(),
+        Request::Save => persistence::save(cx),
+        Request::BgSave { schedule } => persistence::bgsave(cx, schedule),
+        Request::LastSave => persistence::lastsave(cx),
         Request::Flush => {
             if watches.any() {
                 watches.touch_where(|key| store.lookup(key, guard).is_some());

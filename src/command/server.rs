@@ -14,8 +14,11 @@ use super::transaction::{Queue, Watches, Watching};
 use super::Context;
 use crate::protocol::info::{AllocatorFigures, Report};
 use crate::protocol::{Args, ClientError, Field, Reply, ReplyMode};
+use crate::snapshot::Snapshots;
 use crate::store::stats::Counter;
 use crate::store::Store;
+
+use super::persistence::Deferred;
 
 pub use crate::protocol::info::REDIS_VERSION;
 
@@ -54,6 +57,8 @@ pub struct ServerInfo {
     pub watches: crate::sync::Arc<Watches>,
     /// memcached's counters and pending `flush_all`.
     pub memcache: super::memcache::McState,
+    /// The snapshot file SAVE and BGSAVE write, if the server has one (`--snapshot`).
+    pub snapshots: Option<Arc<Snapshots>>,
     /// Bytes read from and written to clients.
     pub traffic: Traffic,
 }
@@ -126,8 +131,15 @@ impl ServerInfo {
             slow_log: SlowLog::default(),
             watches: crate::sync::Arc::new(Watches::default()),
             memcache: super::memcache::McState::default(),
+            snapshots: None,
             traffic: Traffic::default(),
         }
+    }
+
+    /// Gives SAVE and BGSAVE a snapshot file to write.
+    pub fn with_snapshots(mut self, snapshots: Option<Arc<Snapshots>>) -> Self {
+        self.snapshots = snapshots;
+        self
     }
 
     /// Sets the idle timeout.
@@ -260,6 +272,13 @@ impl ServerInfo {
         self.started.elapsed().as_secs()
     }
 
+    /// The Unix time of the start, in seconds (LASTSAVE without a snapshot file).
+    pub fn started_unix_secs(&self) -> u64 {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        now.map_or(0, |now| now.as_secs())
+            .saturating_sub(self.uptime_secs())
+    }
+
     /// Zeroes the server's counters (CONFIG RESETSTAT): per command and per error,
     /// connections accepted and refused, failed TLS handshakes.
     pub fn reset_stats(&self) {
@@ -306,6 +325,9 @@ pub struct Session {
     skip_next: bool,
     /// The connection closes once this command's reply is sent: it killed itself.
     closing: bool,
+    /// This command's reply comes later (SAVE): the connection awaits it before it runs
+    /// the next command.
+    deferred: Option<Deferred>,
 }
 
 impl Session {
@@ -323,6 +345,17 @@ impl Session {
     /// Closes the connection once the reply to this command is sent.
     pub fn close_after_reply(&mut self) {
         self.closing = true;
+    }
+
+    /// Makes the reply to this command the one `deferred` resolves to, not the one
+    /// returned.
+    pub fn defer(&mut self, deferred: Deferred) {
+        self.deferred = Some(deferred);
+    }
+
+    /// The reply this command deferred, if it did.
+    pub fn take_deferred(&mut self) -> Option<Deferred> {
+        self.deferred.take()
     }
 
     /// Whether the reply to the command just run is sent (CLIENT REPLY).
@@ -516,6 +549,10 @@ pub fn report(store: &Store, server: &ServerInfo) -> Report {
         net_output_bytes: server.traffic.totals().1,
         tls_handshake_failures: server.tls_handshake_failures.load(Ordering::Relaxed),
         cpu: crate::cpu::used(),
+        persistence: server
+            .snapshots
+            .as_ref()
+            .map(|snapshots| snapshots.figures()),
         commands,
         errors,
     }

@@ -115,6 +115,10 @@ pub fn intercept<'r, 'a>(
         }
         Ok(Request::Multi) => Step::Answer(Reply::Error(ClientError::NestedMulti)),
         Ok(Request::Watch { .. }) => Step::Answer(Reply::Error(ClientError::WatchInMulti)),
+        Ok(Request::Save) => {
+            queue.failed = true;
+            Step::Answer(Reply::Error(ClientError::NotInMulti))
+        }
         // Run at once, as Redis does: QUIT closes, RESET ends the transaction.
         Ok(request @ (Request::Quit | Request::Reset)) => Step::Run(request),
         Ok(_) => Step::Answer(queue.push(protocol, frame)),
@@ -441,6 +445,9 @@ pub fn touch_modified(watches: &Watches, request: &Request<'_>, reply: &Reply<'_
         | Request::DbSize
         | Request::Type { .. }
         | Request::Time
+        | Request::Save
+        | Request::BgSave { .. }
+        | Request::LastSave
         | Request::Info { .. }
         | Request::Usage
         | Request::Ping

@@ -58,10 +58,39 @@ pub struct Report {
     pub tls_handshake_failures: u64,
     /// CPU time the process has used, if the system says.
     pub cpu: Option<CpuTimes>,
+    /// The snapshot file's figures, if the server has one.
+    pub persistence: Option<Persistence>,
     /// Per-command counters of the commands called since the last reset, in table order.
     pub commands: Vec<CommandStat>,
     /// Error replies by error code (`ERR`, `WRONGPASS`...), of the codes seen.
     pub errors: Vec<(&'static str, u64)>,
+}
+
+/// The snapshot file's figures, for INFO's persistence section.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Persistence {
+    /// The file.
+    pub path: String,
+    /// A write is running.
+    pub in_progress: bool,
+    /// Unix seconds of the last successful write, or of the start.
+    pub last_save_secs: u64,
+    /// Whether the last write failed.
+    pub last_failed: bool,
+    /// Seconds the last write took; -1 before any.
+    pub last_took_secs: i64,
+    /// Seconds the running write has taken; -1 when none runs.
+    pub current_secs: i64,
+    /// Milliseconds the last write took; -1 before any.
+    pub last_took_ms: i64,
+    /// Entries the last successful write wrote.
+    pub last_entries: u64,
+    /// Bytes of the last successful write's file.
+    pub last_bytes: u64,
+    /// Successful writes since start.
+    pub saves: u64,
+    /// Entries loaded at start.
+    pub loaded_entries: u64,
 }
 
 /// CPU time used by the process.

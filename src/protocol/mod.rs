@@ -766,6 +766,15 @@ pub enum Request<'a> {
     },
     /// The server's clock (TIME).
     Time,
+    /// Write a snapshot and answer when it is on disk (SAVE).
+    Save,
+    /// Start writing a snapshot (BGSAVE); with SCHEDULE, after the one running.
+    BgSave {
+        /// SCHEDULE: if a write runs, another follows it instead of an error.
+        schedule: bool,
+    },
+    /// When the last snapshot was written (LASTSAVE).
+    LastSave,
     /// Every key matching a glob pattern (KEYS).
     Keys {
         /// The pattern, as [`crate::command::glob`] reads it.
@@ -1209,6 +1218,10 @@ pub enum ClientError {
     /// WATCH inside a transaction.
     #[error("WATCH inside MULTI is not allowed")]
     WatchInMulti,
+    /// A command Redis flags `no_multi` (SAVE) inside a transaction, as Redis words it;
+    /// the transaction fails.
+    #[error("Command not allowed inside a transaction")]
+    NotInMulti,
     /// EXEC without MULTI.
     #[error("EXEC without MULTI")]
     ExecWithoutMulti,
@@ -1347,6 +1360,20 @@ pub enum Refusal {
     /// memory, or could not be allocated, as Redis words a failed allocation.
     #[error("Insufficient memory, failed allocating transient memory for LCS")]
     LcsNoMemory,
+    /// SAVE or BGSAVE on a server started without a snapshot file.
+    #[error(
+        "snapshots are off: start the server with --snapshot FILE (or BLINK_SNAPSHOT) to save"
+    )]
+    SnapshotsOff,
+    /// BGSAVE while a snapshot is being written, as Redis words it.
+    #[error("Background save already in progress")]
+    SaveInProgress,
+    /// SAVE inside MULTI: a transaction cannot wait for the disk.
+    #[error("SAVE cannot wait inside MULTI: use BGSAVE")]
+    SaveInTransaction,
+    /// The snapshot could not be written.
+    #[error("snapshot failed: {0}")]
+    SaveFailed(std::sync::Arc<str>),
     /// The server is at its connection limit; the connection is closed after this reply.
     #[error("too many connections (max {limit})")]
     TooManyConnections {

@@ -7,7 +7,7 @@ use std::ops::Range;
 use std::cell::Cell;
 use std::fmt::Write as _;
 
-use super::info::{human_bytes, Report, REDIS_VERSION};
+use super::info::{human_bytes, Persistence, Report, REDIS_VERSION};
 use super::resp_reports::Writer;
 use super::text::DEFAULT_MAX_KEY_LEN;
 use super::{
@@ -579,6 +579,34 @@ impl Protocol for RespWire {
     }
 }
 
+/// INFO's persistence section: Redis's fields that hold here, then Blink Store's own
+/// (`blink_snapshot:off` without a snapshot file).
+fn persistence_section(figures: Option<&Persistence>, out: &mut String) {
+    out.push_str("# Persistence\r\nloading:0\r\nasync_loading:0\r\n");
+    let Some(f) = figures else {
+        out.push_str(
+            "rdb_bgsave_in_progress:0\r\nrdb_last_bgsave_status:ok\r\nblink_snapshot:off\r\n\r\n",
+        );
+        return;
+    };
+    let status = if f.last_failed { "err" } else { "ok" };
+    // Writing to a String cannot fail.
+    let _ = write!(
+        out,
+        "rdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{status}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nblink_snapshot:on\r\nblink_snapshot_file:{}\r\nblink_snapshot_last_entries:{}\r\nblink_snapshot_last_bytes:{}\r\nblink_snapshot_last_ms:{}\r\nblink_snapshot_loaded_entries:{}\r\n\r\n",
+        u8::from(f.in_progress),
+        f.last_save_secs,
+        f.last_took_secs,
+        f.current_secs,
+        f.saves,
+        f.path,
+        f.last_entries,
+        f.last_bytes,
+        f.last_took_ms,
+        f.loaded_entries,
+    );
+}
+
 /// INFO's text: the sections asked for, or Redis's default ones (all but
 /// `commandstats`); `all` and `everything` ask for every section, `default` for those.
 fn info_sections(report: &Report, sections: Args<'_>) -> String {
@@ -644,7 +672,7 @@ fn info_sections(report: &Report, sections: Args<'_>) -> String {
         );
     }
     if wanted("persistence") {
-        out.push_str("# Persistence\r\nloading:0\r\n\r\n");
+        persistence_section(report.persistence.as_ref(), &mut out);
     }
     if wanted("stats") {
         let _ = write!(

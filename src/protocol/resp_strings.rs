@@ -150,6 +150,15 @@ pub(super) fn wait<'a>(c: &Command<'a>) -> Result<Request<'a>, ClientError> {
     }
 }
 
+/// `BGSAVE [SCHEDULE]`: anything else is a syntax error, as in Redis.
+pub(super) fn bgsave<'a>(c: &Command<'a>) -> Result<Request<'a>, ClientError> {
+    match c.all.len() {
+        1 => Ok(Request::BgSave { schedule: false }),
+        2 if c.arg(1).eq_ignore_ascii_case(b"schedule") => Ok(Request::BgSave { schedule: true }),
+        _ => Err(ClientError::Syntax),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

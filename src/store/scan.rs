@@ -1,4 +1,4 @@
-//! Walking the keyspace: KEYS, and SCAN's cursor.
+//! Walking the keyspace: KEYS, SCAN's cursor, and a snapshot's walk in parts.
 //!
 //! # The cursor
 //! A key's place in scan order is its *position*, the top 52 bits of its [`key_hash`], and
@@ -22,7 +22,7 @@
 
 use std::collections::BinaryHeap;
 
-use super::{key_hash, Store};
+use super::{key_hash, Entry, Store};
 use crate::sync::Guard;
 
 /// A SCAN step returns at least this fraction (1/64) of the entries, so a full scan takes
@@ -75,6 +75,35 @@ impl Store {
             .map(|key| (key_hash(key) >> POSITION_SHIFT, key));
         let (cursor, keys) = select(cursor, count, live);
         ScanStep { cursor, keys }
+    }
+}
+
+impl Store {
+    /// Calls `each` with every live entry whose key falls in part `part` of `parts` (by
+    /// its hash), under a guard pinned for this part only; stops at the first error. A
+    /// key belongs to one part, so walking every part visits each key present throughout
+    /// exactly once, and never one key twice (see the module's notes on papaya's walk).
+    /// Smaller parts keep each guard, and what papaya cannot free while it is held,
+    /// shorter; each part costs one walk of the map.
+    ///
+    /// # Errors
+    /// The first error `each` returns.
+    pub fn walk_part<E>(
+        &self,
+        (part, parts): (u64, u64),
+        now_ms: u64,
+        mut each: impl FnMut(&Entry) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let parts = parts.max(1);
+        let guard = self.guard();
+        let live = self.map.iter(&guard).filter(|(entry, meta)| {
+            !(meta.expires() && entry.is_expired(now_ms))
+                && (parts == 1 || key_hash(entry.key()) % parts == part)
+        });
+        for (entry, _) in live {
+            each(entry)?;
+        }
+        Ok(())
     }
 }
 

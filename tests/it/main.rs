@@ -43,6 +43,7 @@ mod resp_strings;
 mod resp_wire;
 mod rust_client;
 mod server_admin;
+mod snapshot;
 mod tls;
 mod tls_reload;
 mod transactions;

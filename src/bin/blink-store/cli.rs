@@ -286,6 +286,11 @@ pub struct ServeArgs {
     #[arg(long, env = "BLINK_BUSY_POLLS", value_name = "N", default_value_t = DEFAULT_BUSY_POLLS)]
     pub busy_polls: u32,
 
+    /// Keep the cache across restarts in this file: loaded at start if it exists, written
+    /// on SIGTERM/SIGINT, SIGUSR1 and SAVE/BGSAVE [default: off, nothing is read or written]
+    #[arg(long, env = "BLINK_SNAPSHOT", value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+
     /// Write logs to rolling hourly files in this directory instead of stderr
     #[arg(long, env = "BLINK_LOG_DIR", value_name = "DIR")]
     pub log_dir: Option<PathBuf>,

@@ -31,6 +31,7 @@ use crate::flags::{show_size, TcpAddr};
 use crate::logging::LogConfig;
 use blink_store::protocol::Limits;
 use blink_store::server::{self, Listeners, ServerOptions};
+use blink_store::snapshot::{self, ReadLimits, Snapshots};
 use blink_store::store::Store;
 use blink_store::tls::ServerTls;
 
@@ -176,9 +177,36 @@ fn serve(args: &ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
     store.set_heap_gauge(heap_stats);
     let _evictor = Evictor::spawn(store.clone())?;
+    if let Some(path) = &args.snapshot {
+        snapshot::write::check_writable(path).map_err(|err| {
+            format!(
+                "--snapshot {}: cannot write beside it: {err}",
+                path.display()
+            )
+        })?;
+    }
+    let snapshots = (args.snapshot.clone()).map(|path| Snapshots::new(store.clone(), path));
+    options.snapshots = snapshots.clone();
+    let read_limits = ReadLimits {
+        max_key_len: args.max_key_size,
+        max_value_len: usize::try_from(args.max_value_size)?,
+    };
     run_until_signal(|shutdown| async move {
         reload.on_sighup()?;
+        if let Some(snapshots) = &snapshots {
+            // Before the accept loop starts: no client sees a half-loaded cache.
+            snapshots.load(read_limits);
+        }
+        #[cfg(unix)]
+        tokio::spawn(snapshot::save_on_sigusr1(snapshots.clone())?);
         server::run(store, listeners, options, shutdown).await?;
+        if let Some(snapshots) = snapshots {
+            // Every connection has finished: this snapshot holds the last client write.
+            snapshots
+                .save()
+                .await?
+                .map_err(|cause| format!("snapshot failed: {cause}"))?;
+        }
         Ok(())
     })
 }

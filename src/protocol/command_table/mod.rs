@@ -524,6 +524,9 @@ pub static ALL: &[&CommandSpec] = &[
     &DISCARD,
     &WATCH,
     &UNWATCH,
+    &SAVE,
+    &BGSAVE,
+    &LASTSAVE,
 ];
 
 /// Commands with a row here whose parsing has not been connected yet: COMMAND and its

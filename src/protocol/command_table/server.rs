@@ -692,3 +692,69 @@ pub static MEMORY_HELP: CommandSpec = CommandSpec {
     },
     ..CommandSpec::NONE
 };
+
+/// SAVE.
+pub static SAVE: CommandSpec = CommandSpec {
+    id: 105,
+    name: "save",
+    arity: 1,
+    flags: &["admin", "noscript", "no_async_loading", "no_multi"],
+    first_key: 0,
+    last_key: 0,
+    step: 0,
+    acl_categories: &["@admin", "@slow", "@dangerous"],
+    docs: Docs {
+        summary: "Synchronously save the dataset to disk",
+        since: "1.0.0",
+        group: "server",
+        complexity: "O(N) where N is the total number of keys in all databases",
+        ..Docs::NONE
+    },
+    ..CommandSpec::NONE
+};
+
+/// BGSAVE.
+pub static BGSAVE: CommandSpec = CommandSpec {
+    id: 106,
+    name: "bgsave",
+    arity: -1,
+    flags: &["admin", "noscript", "no_async_loading"],
+    first_key: 0,
+    last_key: 0,
+    step: 0,
+    acl_categories: &["@admin", "@slow", "@dangerous"],
+    docs: Docs {
+        summary: "Asynchronously save the dataset to disk",
+        since: "1.0.0",
+        group: "server",
+        complexity: "O(1)",
+        history: &[("3.2.2", "Added the `SCHEDULE` option.")],
+        arguments: &[Arg::new("schedule", ArgType::PureToken)
+            .token("SCHEDULE")
+            .since("3.2.2")
+            .optional()],
+        ..Docs::NONE
+    },
+    ..CommandSpec::NONE
+};
+
+/// LASTSAVE.
+pub static LASTSAVE: CommandSpec = CommandSpec {
+    id: 107,
+    name: "lastsave",
+    arity: 1,
+    flags: &["loading", "stale", "fast"],
+    first_key: 0,
+    last_key: 0,
+    step: 0,
+    acl_categories: &["@admin", "@fast", "@dangerous"],
+    tips: &["nondeterministic_output"],
+    docs: Docs {
+        summary: "Get the UNIX time stamp of the last successful save to disk",
+        since: "1.0.0",
+        group: "server",
+        complexity: "O(1)",
+        ..Docs::NONE
+    },
+    ..CommandSpec::NONE
+};
