@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::command::memcache::Count;
 use crate::command::ServerInfo;
-use crate::protocol::info::Report;
+use crate::protocol::info::{Persistence, Report};
 use crate::store::Store;
 
 /// The path Prometheus scrapes.
@@ -176,6 +176,9 @@ impl Collector for Figures {
         self.encode_memcache(&mut out)?;
         self.encode_latencies(&mut out)?;
         encode_store(&report, &mut out)?;
+        if let Some(snapshot) = &report.persistence {
+            encode_snapshot(snapshot, &mut out)?;
+        }
         encode_process(&report, &mut out)
     }
 }
@@ -267,6 +270,53 @@ fn encode_store(report: &Report, out: &mut Out<'_, '_>) -> fmt::Result {
         "The memory limit (--memory-limit)",
         bytes,
         report.max_bytes,
+    )
+}
+
+/// The snapshot file's writes (`--snapshot`).
+fn encode_snapshot(snapshot: &Persistence, out: &mut Out<'_, '_>) -> fmt::Result {
+    let seconds = Some(&Unit::Seconds);
+    out.gauge(
+        "snapshot_last_success_timestamp",
+        "Unix time of the last successful snapshot, or of the start",
+        seconds,
+        snapshot.last_save_secs,
+    )?;
+    out.gauge(
+        "snapshot_last_failed",
+        "1 if the last snapshot failed",
+        None,
+        u64::from(snapshot.last_failed),
+    )?;
+    out.gauge(
+        "snapshot_in_progress",
+        "1 while a snapshot is written",
+        None,
+        u64::from(snapshot.in_progress),
+    )?;
+    out.counter(
+        "snapshot_saves",
+        "Successful snapshots since start",
+        None,
+        snapshot.saves,
+    )?;
+    out.gauge(
+        "snapshot_last_entries",
+        "Entries the last successful snapshot wrote",
+        None,
+        snapshot.last_entries,
+    )?;
+    out.gauge(
+        "snapshot_last_size",
+        "Size of the last successful snapshot's file",
+        Some(&Unit::Bytes),
+        snapshot.last_bytes,
+    )?;
+    out.gauge(
+        "snapshot_loaded_entries",
+        "Entries loaded from the snapshot at start",
+        None,
+        snapshot.loaded_entries,
     )
 }
 

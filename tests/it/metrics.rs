@@ -41,12 +41,18 @@ fn moved(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, name: &s
 /// the endpoint's address.
 fn start() -> (Server, SocketAddr) {
     let server = Server::start_memcache(&["--metrics", "127.0.0.1:0", "--memory-limit", "32MiB"]);
+    let metrics = endpoint(&server);
+    (server, metrics)
+}
+
+/// Where `server` serves its metrics, from its log.
+fn endpoint(server: &Server) -> SocketAddr {
     let log = server.log_text();
     let line = log
         .lines()
         .find(|line| line.contains("serving metrics"))
         .unwrap_or_else(|| panic!("no metrics address in the log:\n{log}"));
-    (server, field(line, "addr=").parse().unwrap())
+    field(line, "addr=").parse().unwrap()
 }
 
 #[test]
@@ -166,4 +172,31 @@ fn only_metrics_is_served() {
     assert_eq!(http_get(metrics, "/metrics/extra").status, 404);
     // The endpoint keeps serving after requests it refuses.
     assert!(scrape(metrics).contains_key("blink_keys"));
+}
+
+#[test]
+fn snapshots_show_when_they_are_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("blink.snapshot");
+    let server = Server::start(&[
+        "--metrics",
+        "127.0.0.1:0",
+        "--snapshot",
+        file.to_str().unwrap(),
+    ]);
+    let metrics = endpoint(&server);
+    assert_eq!(get(&scrape(metrics), "blink_snapshot_saves_total"), 0.0);
+    let mut client = common::Client::tcp(server.tcp.unwrap());
+    for request in [&b"SET a 1\n"[..], b"SET b 2\n"] {
+        assert_eq!(client.request(request), "OK\n");
+    }
+    // A connection speaks one protocol: SAVE is RESP's.
+    let mut resp = common::Client::tcp(server.tcp.unwrap());
+    assert_eq!(resp.request(&resp_command(&[b"SAVE"])), "+OK\r\n");
+    let after = scrape(metrics);
+    assert_eq!(get(&after, "blink_snapshot_saves_total"), 1.0);
+    assert_eq!(get(&after, "blink_snapshot_last_entries"), 2.0);
+    assert_eq!(get(&after, "blink_snapshot_last_failed"), 0.0);
+    let size = std::fs::metadata(&file).unwrap().len();
+    assert_eq!(get(&after, "blink_snapshot_last_size_bytes"), size as f64);
 }
