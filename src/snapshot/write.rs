@@ -69,7 +69,9 @@ fn write_in_parts(store: &Store, path: &Path, entries_per_part: u64) -> io::Resu
 
 /// Checks, at start, that a snapshot can be written beside `path`, by creating and
 /// removing the temporary file: a directory that is missing or not writable is better
-/// found at start than at shutdown, when the cache would be lost.
+/// found at start than at shutdown, when the cache would be lost. A temporary file left
+/// by a process killed while writing is replaced: in a container every start has the
+/// same process id, so it has this process's name.
 ///
 /// # Errors
 /// If the temporary file cannot be created or removed.
@@ -77,7 +79,8 @@ pub fn check_writable(path: &Path) -> io::Result<()> {
     let temporary = temporary_path(path);
     OpenOptions::new()
         .write(true)
-        .create_new(true)
+        .create(true)
+        .truncate(true)
         .open(&temporary)
         .map_err(|err| io::Error::new(err.kind(), format!("{}: {err}", temporary.display())))?;
     std::fs::remove_file(&temporary)
@@ -182,6 +185,10 @@ mod tests {
         assert!(write(&store, path).is_err());
         assert!(check_writable(path).is_err());
         let dir = tempfile::tempdir().unwrap();
+        check_writable(&dir.path().join("s")).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        // What a write killed halfway leaves is no reason to refuse the next start.
+        std::fs::write(temporary_path(&dir.path().join("s")), b"half").unwrap();
         check_writable(&dir.path().join("s")).unwrap();
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
