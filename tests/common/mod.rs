@@ -45,6 +45,19 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_blink-store")
 }
 
+/// The Python of the test virtualenv, where the client libraries are (redis-py,
+/// pymemcache, python-memcached, Django, Flask-Caching), or a failure that says how
+/// `.ci/test` makes it.
+pub fn pyenv_python() -> PathBuf {
+    let python = root().join("target/pyenv/bin/python3");
+    assert!(
+        python.is_file(),
+        "{} is missing: .ci/test makes it (python3 -m venv target/pyenv, then pip install)",
+        python.display()
+    );
+    python
+}
+
 /// An executable on PATH or in the system directories (Debian puts nutcracker in
 /// /usr/sbin, the upstream Go archive unpacks to /usr/local/go), or a failure that says
 /// which Debian package `.ci/test` installs it from.

@@ -18,8 +18,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{
-    free_port, memcached_unix, root, run_with_deadline, show, tcp_answers, tool, unix_answers,
-    wait_for, Client, External, Process, Server, STEP_TIMEOUT,
+    free_port, memcached_unix, pyenv_python, root, run_with_deadline, show, tcp_answers, tool,
+    unix_answers, wait_for, Client, External, Process, Server, STEP_TIMEOUT,
 };
 
 /// How long one client script or tool run may take; each takes a few seconds.
@@ -210,16 +210,6 @@ fn client_script(name: &str) -> PathBuf {
     root().join("tests/clients").join(name)
 }
 
-fn python() -> PathBuf {
-    let python = root().join("target/pyenv/bin/python3");
-    assert!(
-        python.is_file(),
-        "{} is missing: .ci/test makes it (python3 -m venv target/pyenv)",
-        python.display()
-    );
-    python
-}
-
 fn node_with_memcached() -> PathBuf {
     let node = tool("node", "nodejs");
     let module = root().join("tests/clients/node_modules/memcached");
@@ -249,24 +239,34 @@ fn passes(program: PathBuf, script: &str, target: &Target, unix: bool) {
 
 #[test]
 fn pymemcache_passes_its_checks_against_memcached() {
-    passes(python(), "pymemcache_check.py", &Target::memcached(), true);
+    passes(
+        pyenv_python(),
+        "pymemcache_check.py",
+        &Target::memcached(),
+        true,
+    );
 }
 
 #[test]
 fn pymemcache_passes_its_checks_over_tcp_and_the_unix_socket() {
-    passes(python(), "pymemcache_check.py", &Target::blink(), true);
+    passes(
+        pyenv_python(),
+        "pymemcache_check.py",
+        &Target::blink(),
+        true,
+    );
 }
 
 #[test]
 fn python_memcached_passes_its_checks_against_memcached() {
     let target = Target::memcached();
-    passes(python(), "python_memcached_check.py", &target, true);
+    passes(pyenv_python(), "python_memcached_check.py", &target, true);
 }
 
 #[test]
 fn python_memcached_passes_its_checks_over_tcp_and_the_unix_socket() {
     passes(
-        python(),
+        pyenv_python(),
         "python_memcached_check.py",
         &Target::blink(),
         true,

@@ -20,8 +20,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::{
-    free_port, resp_command, root, run_with_deadline, tool, wait_for, Process, Reply, Resp, Server,
-    STEP_TIMEOUT,
+    free_port, pyenv_python, resp_command, root, run_with_deadline, tool, wait_for, Process, Reply,
+    Resp, Server, STEP_TIMEOUT,
 };
 
 /// How long one client script may run; each takes a few seconds.
@@ -42,13 +42,7 @@ fn host_and_port(server: &Server) -> (String, String) {
 
 #[test]
 fn redis_py_passes_its_checks_in_resp2_and_resp3_over_tcp_and_the_unix_socket() {
-    let python = root().join("target/pyenv/bin/python3");
-    assert!(
-        python.is_file(),
-        "{} is missing: .ci/test makes it (python3 -m venv target/pyenv && \
-         target/pyenv/bin/pip install redis)",
-        python.display()
-    );
+    let python = pyenv_python();
     let server = start_server();
     let (host, port) = host_and_port(&server);
     let finished = run_with_deadline(
@@ -370,16 +364,6 @@ impl Target {
     }
 }
 
-fn python() -> PathBuf {
-    let python = root().join("target/pyenv/bin/python3");
-    assert!(
-        python.is_file(),
-        "{} is missing: .ci/test makes it (python3 -m venv target/pyenv)",
-        python.display()
-    );
-    python
-}
-
 fn node_with_ioredis() -> PathBuf {
     let node = tool("node", "nodejs");
     let module = root().join("tests/clients/node_modules/ioredis");
@@ -408,32 +392,40 @@ fn passes(program: PathBuf, script: &str, target: &Target) {
 
 #[test]
 fn redis_py_transactions_watch_and_scan_iter_pass_against_redis() {
-    passes(python(), "redis_py_transactions_check.py", &Target::redis());
+    passes(
+        pyenv_python(),
+        "redis_py_transactions_check.py",
+        &Target::redis(),
+    );
 }
 
 #[test]
 fn redis_py_transactions_watch_and_scan_iter_pass() {
-    passes(python(), "redis_py_transactions_check.py", &Target::blink());
+    passes(
+        pyenv_python(),
+        "redis_py_transactions_check.py",
+        &Target::blink(),
+    );
 }
 
 #[test]
 fn django_redis_cache_passes_against_redis() {
-    passes(python(), "django_cache_check.py", &Target::redis());
+    passes(pyenv_python(), "django_cache_check.py", &Target::redis());
 }
 
 #[test]
 fn django_redis_cache_passes() {
-    passes(python(), "django_cache_check.py", &Target::blink());
+    passes(pyenv_python(), "django_cache_check.py", &Target::blink());
 }
 
 #[test]
 fn flask_caching_redis_cache_passes_against_redis() {
-    passes(python(), "flask_caching_check.py", &Target::redis());
+    passes(pyenv_python(), "flask_caching_check.py", &Target::redis());
 }
 
 #[test]
 fn flask_caching_redis_cache_passes() {
-    passes(python(), "flask_caching_check.py", &Target::blink());
+    passes(pyenv_python(), "flask_caching_check.py", &Target::blink());
 }
 
 #[test]

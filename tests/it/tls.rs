@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use rustix::process::Signal;
 
 use crate::common::{
-    blink, connect, free_port, request, root, run_fed_with_deadline, run_with_deadline, start_tls,
-    tool, wait_for, Finished, Pki, Server,
+    blink, connect, free_port, pyenv_python, request, run_fed_with_deadline, run_with_deadline,
+    start_tls, tool, wait_for, Finished, Pki, Server,
 };
 
 /// How long a client program may take: a handshake and a few requests.
@@ -99,13 +99,7 @@ fn redis_cli_and_openssl_speak_to_the_tls_listener() {
 
 #[test]
 fn redis_py_sets_and_gets_over_tls() {
-    let python = root().join("target/pyenv/bin/python3");
-    assert!(
-        python.is_file(),
-        "{} is missing: .ci/test makes it (python3 -m venv target/pyenv && \
-         target/pyenv/bin/pip install redis)",
-        python.display()
-    );
+    let python = pyenv_python();
     let pki = Pki::new();
     let (_server, addr) = start_tls(&pki, false, &[]);
     let script = "import sys, redis\n\
