@@ -94,7 +94,7 @@ impl CommandStats {
                 (false, true) => Outcome::Failed,
                 (false, false) => Outcome::Done,
             };
-            self.count_call(usize::from(call.command.id), outcome, elapsed);
+            self.count_call(call.command.id, outcome, elapsed);
         }
         if let Some(text) = error {
             self.add(ALL.len() * PER_COMMAND + error_code_index(&text), 1);
@@ -115,15 +115,13 @@ impl CommandStats {
         );
     }
 
-    fn count_call(&self, id: usize, outcome: Outcome, elapsed: Duration) {
-        let base = id * PER_COMMAND;
+    fn count_call(&self, id: u16, outcome: Outcome, elapsed: Duration) {
+        let base = usize::from(id) * PER_COMMAND;
         if outcome == Outcome::Rejected {
             self.add(base + 2, 1);
             return;
         }
-        if let Ok(id) = u16::try_from(id) {
-            self.latencies.observe_command(id, 1, elapsed);
-        }
+        self.latencies.observe_command(id, 1, elapsed);
         self.add(base, 1);
         self.add(
             base + 1,
