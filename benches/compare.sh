@@ -49,11 +49,14 @@
 # unpinned single-connection numbers are bimodal), and unpinned. The multi-connection
 # rows run unpinned.
 #
-# Two floors stand beside the single-connection GET rows, both driven with `bench
-# --protocol echo` (line-protocol requests, each expected back verbatim): `blink-store
-# echo --blocking`, a thread per connection and blocking sockets, the floor of the
-# kernel's sockets alone (pinned rows, TCP and Unix socket); and `blink-store echo`, the
-# same on the tokio runtime, whose distance above the first is the runtime's own cost.
+# Three floors stand beside the GET rows, all driven with `bench --protocol echo`
+# (line-protocol requests, each expected back verbatim): `blink-store echo --blocking`, a
+# thread per connection and blocking sockets, the floor of the kernel's sockets alone
+# (pinned single-connection rows, TCP and Unix socket); `blink-store echo`, the same on
+# the server's event loop, whose distance above the first is the runtime's own cost; and
+# `blink-store echo --epoll`, one hand-written epoll loop shaped as Redis's, which says
+# what writing the engine without the runtime would save. The last two also run the
+# multi-connection rows. Blink Store's pinned TCP rows run over RESP as well.
 # Blink / floor compares Blink with the blocking floor: p50 latency over the floor's at
 # pipeline 1 (1.00× is the floor, higher is slower), ops/s over the floor's at 16 and 64.
 #
@@ -188,6 +191,9 @@ start() {
     echo)
       "$BENCH" echo --tcp "127.0.0.1:$port" 2>"$WORK/echo.log" &
       pid=$! ;;
+    echoe)
+      "$BENCH" echo --epoll --tcp "127.0.0.1:$port" 2>"$WORK/echoe.log" &
+      pid=$! ;;
     echob)
       "$BENCH" echo --blocking --tcp "127.0.0.1:$port" --unix "$WORK/echob.sock" \
         2>"$WORK/echob.log" &
@@ -202,7 +208,8 @@ protocol_of() {
     blink | blink1 | blinkm | before) echo line ;;
     redis) echo resp ;;
     memcached | memcached1 | blinkmc) echo memcache ;;
-    echo | echob) echo echo ;;
+    blinkr) echo resp ;;
+    echo | echob | echoe) echo echo ;;
   esac
 }
 
@@ -277,18 +284,21 @@ EOF
 throughput() {
   echo "== throughput and latency ($DURATION per run)" >&2
   local server transports placements echoes
-  for server in echob echo blink redis memcached; do
+  for server in echob echo echoe blink redis memcached; do
     start "$server"
     transports=(tcp)
     placements=(pinned unpinned)
     echoes=0
+    multi=1
     case $server in
       # The blocking floor stands beside the pinned rows alone: unpinned, a thread that
       # blocks wakes wherever the scheduler puts it, and the rows are bimodal.
-      echob) transports=(tcp unix) placements=(pinned) echoes=1 ;;
-      echo) echoes=1 ;;
+      echob) transports=(tcp unix) placements=(pinned) echoes=1 multi=0 ;;
+      echo | echoe) echoes=1 ;;
       blink | redis) transports=(tcp unix) ;;
     esac
+    # blinkr: the same server, its rows driven over RESP.
+    if [ "$server" = blink ]; then started blinkr "$PID_blink" "$PORT_blink"; fi
     hot=(--keys 1000)
     for placement in "${placements[@]}"; do
       for transport in "${transports[@]}"; do
@@ -296,9 +306,15 @@ throughput() {
         [ "$echoes" = 1 ] || run "SET, 1 conn" "$server" "$transport" "$placement" "${hot[@]}" --ratio 0:1
         run "GET, 1 conn, pipeline 16" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --pipeline 16
         run "GET, 1 conn, pipeline 64" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --pipeline 64
+        # Blink Store over RESP as well, on the pinned rows that measure its request path.
+        if [ "$server" = blink ] && [ "$placement" = pinned ] && [ "$transport" = tcp ]; then
+          PROTOCOL=resp run "GET, 1 conn" blinkr tcp pinned "${hot[@]}" --ratio 1:0 --preload
+          PROTOCOL=resp run "GET, 1 conn, pipeline 16" blinkr tcp pinned "${hot[@]}" --ratio 1:0 --pipeline 16
+          PROTOCOL=resp run "GET, 1 conn, pipeline 64" blinkr tcp pinned "${hot[@]}" --ratio 1:0 --pipeline 64
+        fi
       done
     done
-    if [ "$echoes" = 0 ]; then
+    if [ "$multi" = 1 ]; then
       run "90:10, 4 conns" "$server" tcp unpinned --keys 100000 --ratio 9:1 --conns 4 --preload
       run "90:10, 50 conns" "$server" tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --preload
     fi
@@ -468,19 +484,22 @@ print("ops/s, p50 / p99 latency in µs, and after the dot the server's CPU time 
       "Blink / floor is Blink's p50 over the blocking echo's at pipeline 1 (1.00× is the "
       "floor), and its ops/s over the floor's at 16 and 64.\n")
 print("Single-connection rows: 1,000 keys. Multi-connection rows: 100,000 keys, uniform.\n")
-print("| workload | transport | placement | floor (blocking echo) | async echo | Blink | Redis | memcached | Blink / floor | Blink / Redis | Blink / memcached |")
-print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| workload | transport | placement | floor (blocking echo) | async echo | epoll echo | Blink | Redis | memcached | Blink / floor | Blink / Redis | Blink / memcached |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 row_order = ["GET, 1 conn", "SET, 1 conn", "GET, 1 conn, pipeline 16",
              "GET, 1 conn, pipeline 64", "90:10, 4 conns", "90:10, 50 conns"]
 order = sorted({(r["row"], r["transport"], r["placement"]) for r in rows},
                key=lambda k: (row_order.index(k[0]), k[2] != "pinned", k[1] != "tcp"))
 cell = lambda x: f"{ops(x)} ({lat(x)}) · {x['server_cpu_us_per_request']:.2f}" if x else "—"
 for row, transport, placement in order:
-    f, e, b, r, m = (find(row, s, transport, placement) for s in ("echob", "echo", "blink", "redis", "memcached"))
-    print(f"| {row} | {transport} | {placement} | {cell(f)} | {cell(e)} | {cell(b)} | {cell(r)} | {cell(m)} | {to_floor(b, f)} | {ratio(b, r)} | {ratio(b, m)} |")
+    f, e, p, b, r, m = (find(row, s, transport, placement) for s in ("echob", "echo", "echoe", "blink", "redis", "memcached"))
+    print(f"| {row} | {transport} | {placement} | {cell(f)} | {cell(e)} | {cell(p)} | {cell(b)} | {cell(r)} | {cell(m)} | {to_floor(b, f)} | {ratio(b, r)} | {ratio(b, m)} |")
+    over_resp = find(row, "blinkr", transport, placement)
+    if over_resp:
+        print(f"| {row}, Blink over RESP | {transport} | {placement} | {cell(f)} | — | — | {cell(over_resp)} | {cell(r)} | {cell(m)} | {to_floor(over_resp, f)} | {ratio(over_resp, r)} | {ratio(over_resp, m)} |")
     one = find(row, "blink1", transport, placement)
     if one:
-        print(f"| {row}, Blink `--workers 1` | {transport} | {placement} | — | — | {cell(one)} | {cell(r)} | {cell(m)} | — | {ratio(one, r)} | {ratio(one, m)} |")
+        print(f"| {row}, Blink `--workers 1` | {transport} | {placement} | — | — | — | {cell(one)} | {cell(r)} | {cell(m)} | — | {ratio(one, r)} | {ratio(one, m)} |")
 print()
 EOF
 }

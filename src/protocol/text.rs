@@ -119,22 +119,19 @@ impl TextProtocol {
             .ok_or_else(|| ClientError::UnknownCommand(quote(word)))?;
         let mut tokens = args.split(|&b| b == b' ').filter(|t| !t.is_empty());
         let first = tokens.next();
-        let arity = ClientError::Arity { cmd };
+        // Built only when needed: every well-formed request would otherwise pay for it.
+        let arity = || ClientError::Arity { cmd };
         if kind == Kind::Expire {
             let (Some(key), Some(seconds), None) = (first, tokens.next(), tokens.next()) else {
-                return Err(arity);
+                return Err(arity());
             };
             return self.parse_expire(key, seconds);
         }
         if tokens.next().is_some() {
-            return Err(arity);
+            return Err(arity());
         }
-        let key = || {
-            first
-                .ok_or(arity.clone())
-                .and_then(|key| self.check_key(key))
-        };
-        let no_args = || first.map_or(Ok(()), |_| Err(arity.clone()));
+        let key = || first.ok_or_else(arity).and_then(|key| self.check_key(key));
+        let no_args = || first.map_or(Ok(()), |_| Err(arity()));
         Ok(match kind {
             Kind::Get => Request::Get { key: key()? },
             Kind::Delete => Request::Delete { key: key()? },
@@ -150,7 +147,7 @@ impl TextProtocol {
                 sections: Args::new(&[], &[]),
             })?,
             // Handled above, with its two arguments.
-            Kind::Expire => return Err(arity),
+            Kind::Expire => return Err(arity()),
         })
     }
 

@@ -156,6 +156,11 @@ fn the_blocking_echo_server_sends_every_line_back() {
     echoes_every_line_back(&["--blocking"]);
 }
 
+#[test]
+fn the_epoll_echo_server_sends_every_line_back() {
+    echoes_every_line_back(&["--epoll"]);
+}
+
 /// `blink-store echo` with `extra` flags echoes over TCP and a Unix socket, has no CPU
 /// time to report, and on SIGTERM exits cleanly and removes its socket file.
 fn echoes_every_line_back(extra: &[&str]) {

@@ -101,6 +101,11 @@ pub struct EchoArgs {
     /// of the sockets alone
     #[arg(long, conflicts_with = "workers")]
     pub blocking: bool,
+
+    /// One thread running a hand-written epoll loop, connections as plain state machines
+    /// and no async runtime, as Redis's loop is shaped
+    #[arg(long, conflicts_with_all = ["workers", "blocking"])]
+    pub epoll: bool,
 }
 
 impl EchoArgs {

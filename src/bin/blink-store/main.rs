@@ -15,6 +15,7 @@ mod cli;
 mod client_cli;
 mod echo;
 mod echo_blocking;
+mod echo_epoll;
 mod flags;
 mod healthcheck;
 mod logging;
@@ -104,8 +105,8 @@ fn run_bench(args: &BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-/// Serves `blink-store echo` until SIGINT or SIGTERM: on the runtime, or with a thread per
-/// connection (`--blocking`).
+/// Serves `blink-store echo` until SIGINT or SIGTERM: on the server's event loops, with a
+/// thread per connection (`--blocking`), or on a hand-written epoll loop (`--epoll`).
 fn run_echo(args: &EchoArgs) -> Result<(), Box<dyn std::error::Error>> {
     let _log_guard = logging::init(&LogConfig {
         dir: None,
@@ -118,6 +119,12 @@ fn run_echo(args: &EchoArgs) -> Result<(), Box<dyn std::error::Error>> {
         // Connections have threads of their own; the runtime only waits for the signal.
         return run_until_signal(|shutdown| async move {
             echo_blocking::run(listeners, shutdown).await?;
+            Ok(())
+        });
+    }
+    if args.epoll {
+        return run_until_signal(|shutdown| async move {
+            echo_epoll::run(listeners, shutdown).await?;
             Ok(())
         });
     }
