@@ -4,7 +4,7 @@
 # server on loopback (stopping each by PID on exit), runs the same workloads against
 # each, and prints markdown tables with absolute numbers and ratios.
 #
-#   benches/compare.sh                   # throughput, fairness, then memory: about 9 minutes
+#   benches/compare.sh                   # throughput, fairness, then memory: about 10 minutes
 #   benches/compare.sh --quick           # shorter runs, 100,000 keys for bytes per entry
 #   benches/compare.sh --memory          # the memory part alone, about 4 minutes
 #   benches/compare.sh --memory --quick  # 5-second churn runs, about 1.5 minutes
