@@ -16,8 +16,12 @@ const LIMITS: ReadLimits = ReadLimits {
 fuzz_target!(|data: &[u8]| {
     let mut records: Vec<(Vec<u8>, Vec<u8>, Option<u64>, u32)> = Vec::new();
     let Ok(summary) = decode(data, LIMITS, |record| {
-        let owned = (record.key.to_vec(), record.value.to_vec());
-        records.push((owned.0, owned.1, record.expires_at_ms, record.flags));
+        records.push((
+            record.key.to_vec(),
+            record.value.to_vec(),
+            record.expires_at_ms,
+            record.flags,
+        ));
     }) else {
         return;
     };

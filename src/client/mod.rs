@@ -388,12 +388,7 @@ async fn open(endpoint: &Endpoint) -> Result<BufReader<Box<dyn Stream>>, Error> 
             Box::new(stream)
         }
         Endpoint::Tls(tls) => {
-            let connected = async {
-                let stream = TcpStream::connect(&tls.addr).await?;
-                stream.set_nodelay(true)?;
-                tls.handshake(stream).await
-            };
-            let stream = tokio::time::timeout(CONNECT_TIMEOUT, connected)
+            let stream = tokio::time::timeout(CONNECT_TIMEOUT, tls.connect())
                 .await
                 .map_err(|_| connect_error(timed_out()))?
                 .map_err(connect_error)?;

@@ -41,12 +41,15 @@ impl std::fmt::Debug for TlsEndpoint {
 }
 
 impl TlsEndpoint {
-    /// Does the TLS handshake over `stream`, a TCP connection to [`TlsEndpoint::addr`].
+    /// Connects to [`TlsEndpoint::addr`] with `TCP_NODELAY` (requests are written whole;
+    /// waiting to coalesce would only add latency), then does the TLS handshake.
     ///
     /// # Errors
-    /// If the handshake fails, for example because the server's certificate is not
-    /// trusted or does not carry the name.
-    pub async fn handshake(&self, stream: TcpStream) -> std::io::Result<TlsStream<TcpStream>> {
+    /// If the connection or the handshake fails, for example because the server's
+    /// certificate is not trusted or does not carry the name.
+    pub async fn connect(&self) -> std::io::Result<TlsStream<TcpStream>> {
+        let stream = TcpStream::connect(&self.addr).await?;
+        stream.set_nodelay(true)?;
         let connector = TlsConnector::from(self.config.clone());
         connector.connect(self.server_name.clone(), stream).await
     }

@@ -84,7 +84,7 @@ impl std::fmt::Debug for Snapshots {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Snapshots")
             .field("path", &self.path)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

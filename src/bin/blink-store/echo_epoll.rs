@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use memchr::memrchr;
 use mio::event::Source;
-use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use mio::{Events, Interest, Poll, Token, Waker};
 use tokio_util::sync::CancellationToken;
 
 use blink_store::listener::Listeners;
@@ -149,11 +149,20 @@ impl EventLoop {
             }
             let slot = self.connections.insert(Connection::new(stream));
             let token = Token(self.listeners.len() + slot);
-            let registry = self.poll.registry();
             let Some(connection) = self.connections.get_mut(slot) else {
                 continue;
             };
-            let served = register(registry, connection, token).and_then(|()| connection.drive());
+            // Readable and writable, both edge-triggered: a writable edge comes only after
+            // a write found the socket full.
+            let served = self
+                .poll
+                .registry()
+                .register(
+                    connection.stream.source(),
+                    token,
+                    Interest::READABLE | Interest::WRITABLE,
+                )
+                .and_then(|()| connection.drive());
             if let Err(err) = served {
                 if !matches!(err.kind(), ErrorKind::UnexpectedEof) {
                     tracing::warn!(cause = %err, "connection closed with error");
@@ -170,16 +179,6 @@ impl EventLoop {
             let _ = self.poll.registry().deregister(connection.stream.source());
         }
     }
-}
-
-/// Registers `connection` for readiness to read and to write, both edge-triggered: a
-/// writable edge comes only after a write found the socket full.
-fn register(registry: &Registry, connection: &mut Connection, token: Token) -> std::io::Result<()> {
-    registry.register(
-        connection.stream.source(),
-        token,
-        Interest::READABLE | Interest::WRITABLE,
-    )
 }
 
 /// A listener of either kind.
@@ -269,14 +268,8 @@ struct Connection<S = Stream> {
     written: usize,
 }
 
-impl Connection {
-    fn new(stream: Stream) -> Self {
-        Self::over(stream)
-    }
-}
-
 impl<S: Read + Write> Connection<S> {
-    fn over(stream: S) -> Self {
+    fn new(stream: S) -> Self {
         Self {
             stream,
             input: Vec::new(),
@@ -431,7 +424,7 @@ mod tests {
     }
 
     fn fake(chunks: &[&[u8]], room: usize) -> Connection<Fake> {
-        Connection::over(Fake {
+        Connection::new(Fake {
             incoming: chunks.iter().map(|chunk| chunk.to_vec()).collect(),
             sent: Vec::new(),
             room,

@@ -110,12 +110,7 @@ impl Conn {
                 (Box::new(reader), Box::new(writer))
             }
             Target::Tls(tls) => {
-                let connected = async {
-                    let stream = TcpStream::connect(&tls.addr).await?;
-                    stream.set_nodelay(true)?;
-                    tls.handshake(stream).await
-                };
-                let stream = tokio::time::timeout(reply_timeout, connected)
+                let stream = tokio::time::timeout(reply_timeout, tls.connect())
                     .await
                     .map_err(|_| timed_out())?
                     .map_err(connect_err)?;
