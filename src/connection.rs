@@ -318,6 +318,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 );
                 return Ok(());
             }
+            if self.turn.spent() && !self.drained && self.pending() < FLUSH_AT {
+                // The turn ended inside a batch: its replies wait for the rest of it (up
+                // to a buffer's worth), so they go out in one write after the loop's other
+                // connections, not in two with the client woken for each.
+                continue;
+            }
             let can_read = self.read_buf.len() < self.max_request_len() + READ_CHUNK;
             let idle = self.server.idle_timeout();
             let mut first_poll = true;

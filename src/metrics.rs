@@ -366,6 +366,18 @@ fn encode_process(report: &Report, out: &mut Out<'_, '_>) -> fmt::Result {
         bytes,
         report.net_output_bytes,
     )?;
+    out.counter(
+        "reads",
+        "Reads from clients that returned bytes",
+        None,
+        report.reads_processed,
+    )?;
+    out.counter(
+        "writes",
+        "Writes of replies to clients",
+        None,
+        report.writes_processed,
+    )?;
     if let Some(cpu) = report.cpu {
         let mut family = out.family(
             "cpu",

@@ -64,14 +64,19 @@ pub struct ServerInfo {
 }
 
 /// Bytes read from and written to clients since start (or the last CONFIG RESETSTAT), as
-/// `total_net_input_bytes` and `total_net_output_bytes`: counted per read and write, on
-/// sharded counters ([`Counter`]).
+/// `total_net_input_bytes` and `total_net_output_bytes`, and the reads and writes that
+/// moved them, as `total_reads_processed` and `total_writes_processed`: counted per read
+/// and write, on sharded counters ([`Counter`]).
 #[derive(Default)]
 pub struct Traffic {
     /// Bytes read.
     input: Counter,
     /// Bytes written.
     output: Counter,
+    /// Reads that returned bytes.
+    reads: Counter,
+    /// Writes that took bytes.
+    writes: Counter,
 }
 
 impl std::fmt::Debug for Traffic {
@@ -79,19 +84,23 @@ impl std::fmt::Debug for Traffic {
         f.debug_struct("Traffic")
             .field("input", &self.input.sum())
             .field("output", &self.output.sum())
+            .field("reads", &self.reads.sum())
+            .field("writes", &self.writes.sum())
             .finish()
     }
 }
 
 impl Traffic {
-    /// Counts `n` bytes read from a client.
+    /// Counts one read of `n` bytes from a client.
     pub fn received(&self, n: usize) {
         self.input.add(n as u64);
+        self.reads.add(1);
     }
 
-    /// Counts `n` bytes written to a client.
+    /// Counts one write of `n` bytes to a client.
     pub fn sent(&self, n: usize) {
         self.output.add(n as u64);
+        self.writes.add(1);
     }
 
     /// Bytes read and written so far.
@@ -99,10 +108,17 @@ impl Traffic {
         (self.input.sum(), self.output.sum())
     }
 
-    /// Zeroes both counts.
+    /// Reads and writes so far.
+    pub fn operations(&self) -> (u64, u64) {
+        (self.reads.sum(), self.writes.sum())
+    }
+
+    /// Zeroes every count.
     fn reset(&self) {
         self.input.reset();
         self.output.reset();
+        self.reads.reset();
+        self.writes.reset();
     }
 }
 
@@ -547,6 +563,8 @@ pub fn report(store: &Store, server: &ServerInfo) -> Report {
         rejected_connections: server.rejected_connections.load(Ordering::Relaxed),
         net_input_bytes: server.traffic.totals().0,
         net_output_bytes: server.traffic.totals().1,
+        reads_processed: server.traffic.operations().0,
+        writes_processed: server.traffic.operations().1,
         tls_handshake_failures: server.tls_handshake_failures.load(Ordering::Relaxed),
         cpu: crate::cpu::used(),
         persistence: server

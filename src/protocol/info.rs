@@ -54,6 +54,10 @@ pub struct Report {
     pub net_input_bytes: u64,
     /// Bytes written to clients, as `total_net_output_bytes`.
     pub net_output_bytes: u64,
+    /// Reads from clients that returned bytes, as `total_reads_processed`.
+    pub reads_processed: u64,
+    /// Writes to clients that took bytes, as `total_writes_processed`.
+    pub writes_processed: u64,
     /// TLS handshakes that failed or timed out, as `tls_handshake_failures`.
     pub tls_handshake_failures: u64,
     /// CPU time the process has used, if the system says.

@@ -677,7 +677,7 @@ fn info_sections(report: &Report, sections: Args<'_>) -> String {
     if wanted("stats") {
         let _ = write!(
             out,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nevicted_keys:{}\r\nexpired_keys:{}\r\ntotal_error_replies:{}\r\ntls_handshake_failures:{}\r\n\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\nevicted_keys:{}\r\nexpired_keys:{}\r\ntotal_error_replies:{}\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\ntls_handshake_failures:{}\r\n\r\n",
             report.accepted,
             report.commands_processed,
             report.net_input_bytes,
@@ -688,6 +688,8 @@ fn info_sections(report: &Report, sections: Args<'_>) -> String {
             report.evicted,
             report.expired,
             report.error_replies,
+            report.reads_processed,
+            report.writes_processed,
             report.tls_handshake_failures,
         );
     }

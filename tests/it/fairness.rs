@@ -101,3 +101,66 @@ fn a_deep_pipeline_delays_another_client_by_a_few_turns() {
          {TURN_REQUESTS}"
     );
 }
+
+/// `total_reads_processed` and `total_writes_processed` from INFO stats, asked over
+/// `admin` (RESP).
+fn reads_and_writes(admin: &mut TcpStream) -> (u64, u64) {
+    admin
+        .write_all(b"*2\r\n$4\r\nINFO\r\n$5\r\nstats\r\n")
+        .unwrap();
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let body = loop {
+        let n = admin.read(&mut chunk).unwrap();
+        assert!(n > 0, "server closed the admin connection");
+        reply.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&reply).into_owned();
+        let Some((header, rest)) = text.split_once("\r\n") else {
+            continue;
+        };
+        let len: usize = header.trim_start_matches('$').parse().unwrap();
+        if rest.len() >= len + 2 {
+            break rest[..len].to_owned();
+        }
+    };
+    let field = |name: &str| -> u64 {
+        let prefix = format!("{name}:");
+        let line = body.lines().find_map(|line| line.strip_prefix(&prefix));
+        line.unwrap_or_else(|| panic!("no {name} in {body}"))
+            .parse()
+            .unwrap()
+    };
+    (
+        field("total_reads_processed"),
+        field("total_writes_processed"),
+    )
+}
+
+#[test]
+fn a_batch_that_outlasts_its_turn_is_answered_in_one_write() {
+    let server = Server::start(&["--workers", "1"]);
+    let addr = server.tcp.unwrap();
+    let mut admin = TcpStream::connect(addr).unwrap();
+    let mut client = TcpStream::connect(addr).unwrap();
+    // More requests than a turn, small enough to arrive in one or two reads.
+    let requests = TURN_REQUESTS as usize + 100;
+    let (reads_before, writes_before) = reads_and_writes(&mut admin);
+    client
+        .write_all(&b"*1\r\n$4\r\nPING\r\n".repeat(requests))
+        .unwrap();
+    let expected = b"+PONG\r\n".repeat(requests);
+    let mut replies = vec![0u8; expected.len()];
+    client.read_exact(&mut replies).unwrap();
+    assert_eq!(replies, expected);
+    let (reads_after, writes_after) = reads_and_writes(&mut admin);
+    // Between the two INFOs: the client's reads, the second INFO's read, the first INFO's
+    // reply, and the client's replies. The turn ends inside the client's batch; its
+    // replies must still leave in one write per read, not be cut where the turn ended.
+    let reads = reads_after - reads_before;
+    let writes = writes_after - writes_before;
+    assert!(reads >= 2, "{reads} reads");
+    assert_eq!(
+        writes, reads,
+        "{writes} writes for {reads} reads: a batch's replies were split at the turn"
+    );
+}

@@ -144,6 +144,9 @@ fn figures_move_with_traffic() {
     assert_eq!(get(&after, "blink_connections"), 3.0);
     assert_eq!(delta("blink_net_input_bytes_total"), sent as f64);
     assert!(delta("blink_net_output_bytes_total") > 0.0);
+    // Each of the three clients was read from and answered at least once.
+    assert!(delta("blink_reads_total") >= 3.0);
+    assert!(delta("blink_writes_total") >= 3.0);
     // The process clock's total, split between the modes by the kernel's 10 ms ticks.
     let cpu = |mode: &str| {
         get(
