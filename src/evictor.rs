@@ -1,5 +1,6 @@
 //! The background evictor: a thread of its own that sleeps until a write pushes the
-//! store over its limit, then runs eviction passes until it is back under.
+//! store over its limit, then runs eviction passes until it is back under, with a little
+//! room to spare ([`Store::evict_with_headroom`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -81,7 +82,7 @@ fn run(store: &Store, stop: &AtomicBool) {
             thread::park_timeout(IDLE_CHECK);
             continue;
         }
-        let outcome = store.evict_to_limit();
+        let outcome = store.evict_with_headroom();
         tracing::debug!(
             evicted = outcome.evicted,
             freed_bytes = outcome.freed_bytes,

@@ -204,6 +204,30 @@ mod tests {
     }
 
     #[test]
+    fn the_evictor_leaves_headroom_below_the_limit() {
+        let store = store(u64::MAX, EvictionPolicy::Lru);
+        fill(&store, 4_000, 100);
+        let budget = 2_000 * entry_charge(108, false);
+        let headroom = budget / crate::store::EVICTOR_HEADROOM_FRACTION;
+        let store = with_entry_budget(store, budget);
+        store.evict_to_limit();
+        let exact = store.used_bytes();
+        assert!(exact <= budget);
+        assert!(
+            exact > budget - headroom,
+            "evicting to the limit went past the headroom: {exact} of {budget}"
+        );
+        store.evict_with_headroom();
+        assert!(
+            store.used_bytes() <= budget - headroom,
+            "{} of {budget} left: no headroom",
+            store.used_bytes()
+        );
+        assert!(store.len() >= 1_980, "evicted far more than the headroom");
+        assert_eq!(store.used_bytes(), store.recount_charged());
+    }
+
+    #[test]
     fn lru_prefers_entries_not_accessed_recently() {
         let store = store(u64::MAX, EvictionPolicy::Lru);
         fill(&store, 1000, 10);

@@ -106,6 +106,11 @@ use crate::sync::{
     AtomicU32, AtomicU64, AtomicUsize, Guard, Map, Mutex, Ordering, Reclaim as _, TryLockError,
 };
 
+/// The background evictor frees this fraction of the entry budget beyond the limit
+/// ([`Store::evict_with_headroom`]): 16 KiB under a 4 MiB limit, 256 KiB under 64 MiB, a
+/// few hundred small entries' worth of writes before the next wake-up.
+const EVICTOR_HEADROOM_FRACTION: u64 = 256;
+
 /// Expected bytes per entry when sizing the frequency sketch from the memory limit.
 const SKETCH_BYTES_PER_ENTRY: u64 = 128;
 
@@ -821,9 +826,28 @@ impl Store {
     }
 
     /// Runs eviction passes on the calling thread until `used` is within the limit (or
-    /// nothing more can be evicted), and ages the frequency sketch when due. For the
-    /// evictor thread, and for single-threaded simulations that want eviction in line.
+    /// nothing more can be evicted), and ages the frequency sketch when due. For
+    /// single-threaded simulations and tests that want eviction in line.
     pub fn evict_to_limit(&self) -> evict::EvictOutcome {
+        self.evict_down_to(|| self.entry_budget())
+    }
+
+    /// [`Store::evict_to_limit`] for the evictor thread: down to a little below the limit
+    /// ([`EVICTOR_HEADROOM_FRACTION`]), so that the writes that follow have room before
+    /// one of them wakes the evictor again. Evicting exactly to the limit woke it for
+    /// every write of a new key, each wake-up a system call on the writer's thread and a
+    /// switch to the evictor's.
+    pub fn evict_with_headroom(&self) -> evict::EvictOutcome {
+        self.evict_down_to(|| {
+            let budget = self.entry_budget();
+            budget - budget / EVICTOR_HEADROOM_FRACTION
+        })
+    }
+
+    /// Eviction passes until `used` is within `target()` (read again after each pass, as
+    /// the structures' estimate moves), or nothing more can be evicted; then ages the
+    /// frequency sketch when due.
+    fn evict_down_to(&self, target: impl Fn() -> u64) -> evict::EvictOutcome {
         let mut total = evict::EvictOutcome::default();
         self.refresh_structures();
         loop {
@@ -832,13 +856,13 @@ impl Store {
             let outcome = evict::evict_once(
                 self,
                 &mut self.sampler.lock(),
-                self.entry_budget(),
+                target(),
                 evict::MAX_EVICTIONS_PER_PASS,
             );
             total.evicted += outcome.evicted;
             total.freed_bytes += outcome.freed_bytes;
             total.sampled += outcome.sampled;
-            if outcome.evicted == 0 || self.used_bytes() <= self.entry_budget() {
+            if outcome.evicted == 0 || self.used_bytes() <= target() {
                 break;
             }
         }
