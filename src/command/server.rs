@@ -535,6 +535,8 @@ pub fn report(store: &Store, server: &ServerInfo) -> Report {
     let stats = store.stats();
     let commands = server.stats.commands();
     let errors = server.stats.errors();
+    let (net_input_bytes, net_output_bytes) = server.traffic.totals();
+    let (reads_processed, writes_processed) = server.traffic.operations();
     Report {
         keys: store.len() as u64,
         volatile_keys: store.volatile_count(),
@@ -561,10 +563,10 @@ pub fn report(store: &Store, server: &ServerInfo) -> Report {
         commands_processed: commands.iter().map(|stat| stat.calls).sum(),
         error_replies: errors.iter().map(|(_, count)| count).sum(),
         rejected_connections: server.rejected_connections.load(Ordering::Relaxed),
-        net_input_bytes: server.traffic.totals().0,
-        net_output_bytes: server.traffic.totals().1,
-        reads_processed: server.traffic.operations().0,
-        writes_processed: server.traffic.operations().1,
+        net_input_bytes,
+        net_output_bytes,
+        reads_processed,
+        writes_processed,
         tls_handshake_failures: server.tls_handshake_failures.load(Ordering::Relaxed),
         cpu: crate::cpu::used(),
         persistence: server

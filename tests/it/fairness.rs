@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use crate::common::Server;
+use crate::common::{Reply, Resp, Server};
 
 /// Requests the hog pipelines: far more than many turns' worth.
 const HOG_REQUESTS: u64 = 1_000_000;
@@ -102,27 +102,12 @@ fn a_deep_pipeline_delays_another_client_by_a_few_turns() {
     );
 }
 
-/// `total_reads_processed` and `total_writes_processed` from INFO stats, asked over
-/// `admin` (RESP).
-fn reads_and_writes(admin: &mut TcpStream) -> (u64, u64) {
-    admin
-        .write_all(b"*2\r\n$4\r\nINFO\r\n$5\r\nstats\r\n")
-        .unwrap();
-    let mut reply = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let body = loop {
-        let n = admin.read(&mut chunk).unwrap();
-        assert!(n > 0, "server closed the admin connection");
-        reply.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&reply).into_owned();
-        let Some((header, rest)) = text.split_once("\r\n") else {
-            continue;
-        };
-        let len: usize = header.trim_start_matches('$').parse().unwrap();
-        if rest.len() >= len + 2 {
-            break rest[..len].to_owned();
-        }
+/// `total_reads_processed` and `total_writes_processed` from INFO stats.
+fn reads_and_writes(admin: &mut Resp) -> (u64, u64) {
+    let Reply::Bulk(Some(body)) = admin.call(&[b"INFO", b"stats"]) else {
+        panic!("INFO did not answer with a bulk string");
     };
+    let body = String::from_utf8(body).unwrap();
     let field = |name: &str| -> u64 {
         let prefix = format!("{name}:");
         let line = body.lines().find_map(|line| line.strip_prefix(&prefix));
@@ -140,7 +125,7 @@ fn reads_and_writes(admin: &mut TcpStream) -> (u64, u64) {
 fn a_batch_that_outlasts_its_turn_is_answered_in_one_write() {
     let server = Server::start(&["--workers", "1"]);
     let addr = server.tcp.unwrap();
-    let mut admin = TcpStream::connect(addr).unwrap();
+    let mut admin = Resp::connect(addr);
     let mut client = TcpStream::connect(addr).unwrap();
     // More requests than a turn, small enough to arrive in one or two reads.
     let requests = TURN_REQUESTS as usize + 100;
