@@ -63,6 +63,6 @@ stop() {
   PIDS=("${keep[@]}")
 }
 
-# The CPU time process $1 has used, user and system, in clock ticks: for servers that
+# The CPU time process $1 has used, user then system, in clock ticks: for servers that
 # keep no count of their own (the echo servers).
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+cpu_ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }

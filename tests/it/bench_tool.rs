@@ -139,11 +139,18 @@ fn zipf_keys_for_a_fixed_duration() {
     assert_eq!(report["key_dist"], "zipf(0.99)");
 }
 
-/// The server's CPU time per request in `report`, which must be there.
+/// The server's CPU time per request in `report`, which must be there, with its user and
+/// system parts, which must add up to it.
 fn server_cpu(report: &Value) -> f64 {
-    report["server_cpu_us_per_request"]
-        .as_f64()
-        .unwrap_or_else(|| panic!("no server CPU time in {report}"))
+    let figure = |name: &str| {
+        report[name]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no {name} in {report}"))
+    };
+    let total = figure("server_cpu_us_per_request");
+    let parts = figure("server_user_us_per_request") + figure("server_sys_us_per_request");
+    assert!((total - parts).abs() < 1e-6, "{report}");
+    total
 }
 
 #[test]

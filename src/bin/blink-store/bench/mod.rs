@@ -146,7 +146,7 @@ async fn run_async(config: &BenchConfig) -> Result<Report, BenchError> {
         stats,
         server_cpu: cpu_before
             .zip(cpu_after)
-            .map(|(before, after)| after.saturating_sub(before)),
+            .map(|(before, after)| after.since(before)),
     })
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use super::config::{BenchConfig, ValueSize};
+use super::server_cpu::CpuTime;
 use super::wire::Outcome;
 use super::workload::OpKind;
 
@@ -150,9 +151,9 @@ pub struct Report {
     pub elapsed: Duration,
     /// Everything counted, over all connections.
     pub stats: Stats,
-    /// The server's user plus system CPU time during the timed run, as the server counts
+    /// The server's user and system CPU time during the timed run, as the server counts
     /// it; `None` when it does not say (the echo server).
-    pub server_cpu: Option<Duration>,
+    pub server_cpu: Option<CpuTime>,
 }
 
 impl Report {
@@ -175,9 +176,25 @@ impl Report {
     /// request cost the server, whatever the client's own speed. `None` without the
     /// server's figure, or without requests.
     pub fn server_cpu_us_per_request(&self) -> Option<f64> {
+        self.per_request(CpuTime::total)
+    }
+
+    /// The user-space part of [`Report::server_cpu_us_per_request`].
+    pub fn server_user_us_per_request(&self) -> Option<f64> {
+        self.per_request(|cpu| cpu.user)
+    }
+
+    /// The kernel's part of [`Report::server_cpu_us_per_request`]: where the system calls,
+    /// and the network stack beneath them, show.
+    pub fn server_sys_us_per_request(&self) -> Option<f64> {
+        self.per_request(|cpu| cpu.system)
+    }
+
+    /// One part of the server's CPU time, in microseconds per request.
+    fn per_request(&self, part: impl Fn(CpuTime) -> Duration) -> Option<f64> {
         let requests = self.requests();
         let cpu = self.server_cpu.filter(|_| requests > 0)?;
-        Some(cpu.as_secs_f64() * 1e6 / requests as f64)
+        Some(part(cpu).as_secs_f64() * 1e6 / requests as f64)
     }
 
     /// The latency percentiles.
@@ -239,6 +256,8 @@ impl Report {
                 "max": latency.max_us,
             },
             "server_cpu_us_per_request": self.server_cpu_us_per_request(),
+            "server_user_us_per_request": self.server_user_us_per_request(),
+            "server_sys_us_per_request": self.server_sys_us_per_request(),
         })
     }
 }
@@ -286,9 +305,16 @@ impl fmt::Display for Report {
             "latency µs   p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}",
             latency.p50_us, latency.p90_us, latency.p99_us, latency.p999_us, latency.max_us
         )?;
-        match self.server_cpu_us_per_request() {
-            Some(us) => writeln!(f, "server CPU   {us:.2} µs/request"),
-            None => writeln!(f, "server CPU   n/a"),
+        match (
+            self.server_cpu_us_per_request(),
+            self.server_user_us_per_request(),
+            self.server_sys_us_per_request(),
+        ) {
+            (Some(us), Some(user), Some(sys)) => writeln!(
+                f,
+                "server CPU   {us:.2} µs/request (user {user:.2}, system {sys:.2})"
+            ),
+            _ => writeln!(f, "server CPU   n/a"),
         }
     }
 }
@@ -317,7 +343,10 @@ mod tests {
             config: BenchConfig::new(Target::Unix("s".into())).conns(2),
             elapsed: Duration::from_millis(100),
             stats: a,
-            server_cpu: Some(Duration::from_micros(51)),
+            server_cpu: Some(CpuTime {
+                user: Duration::from_micros(15),
+                system: Duration::from_micros(36),
+            }),
         };
         assert_eq!(report.requests(), 102);
         assert!((report.ops_per_sec() - 1020.0).abs() < 1e-6);
@@ -334,7 +363,13 @@ mod tests {
         assert!(report.to_string().contains("hits 100, misses 0"));
         assert_eq!(json["value_size"], 32);
         assert!((json["server_cpu_us_per_request"].as_f64().unwrap() - 0.5).abs() < 1e-9);
-        assert!(report.to_string().contains("server CPU   0.50 µs/request"));
+        assert!((json["server_user_us_per_request"].as_f64().unwrap() - 15.0 / 102.0).abs() < 1e-9);
+        assert!((json["server_sys_us_per_request"].as_f64().unwrap() - 36.0 / 102.0).abs() < 1e-9);
+        let text = report.to_string();
+        assert!(
+            text.contains("server CPU   0.50 µs/request (user 0.15, system 0.35)"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -349,6 +384,7 @@ mod tests {
         assert_eq!(report.to_json()["value_size"], "16..16384");
         assert!(report.to_string().contains("16..16384-byte values"));
         assert!(report.to_json()["server_cpu_us_per_request"].is_null());
+        assert!(report.to_json()["server_sys_us_per_request"].is_null());
         assert!(report.to_string().contains("server CPU   n/a"));
     }
 }

@@ -27,6 +27,32 @@ const STATS: &[u8] = b"stats\r\n";
 /// length is not an answer to this question.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
+/// CPU time a server has used, as it counts it: in user space, and in the kernel on its
+/// behalf (system calls, and the network stack they run).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuTime {
+    /// Time in user space.
+    pub user: Duration,
+    /// Time in the kernel.
+    pub system: Duration,
+}
+
+impl CpuTime {
+    /// User plus system time.
+    pub fn total(self) -> Duration {
+        self.user + self.system
+    }
+
+    /// The time used since `earlier`, each part at least zero (a counter that went back
+    /// adds nothing).
+    pub fn since(self, earlier: CpuTime) -> CpuTime {
+        CpuTime {
+            user: self.user.saturating_sub(earlier.user),
+            system: self.system.saturating_sub(earlier.system),
+        }
+    }
+}
+
 /// Which question gives the server's CPU time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Question {
@@ -92,8 +118,8 @@ impl Question {
         }
     }
 
-    /// The user plus system CPU time in a whole answer, if it gives both.
-    fn cpu_time(self, answer: &[u8]) -> Option<Duration> {
+    /// The user and system CPU time in a whole answer, if it gives both.
+    fn cpu_time(self, answer: &[u8]) -> Option<CpuTime> {
         let text = std::str::from_utf8(answer).ok()?;
         let (lines, user, system) = match self {
             Question::InfoCpu => (text.strip_prefix('$')?, "used_cpu_user", "used_cpu_sys"),
@@ -112,7 +138,10 @@ impl Question {
                 _ => {}
             }
         }
-        Some(user_time? + system_time?)
+        Some(CpuTime {
+            user: user_time?,
+            system: system_time?,
+        })
     }
 }
 
@@ -150,8 +179,8 @@ impl CpuProbe {
         }
     }
 
-    /// The server's user plus system CPU time so far, if it says.
-    pub async fn read(&mut self) -> Option<Duration> {
+    /// The server's user and system CPU time so far, if it says.
+    pub async fn read(&mut self) -> Option<CpuTime> {
         let (conn, question) = self.asking.as_mut()?;
         let question = *question;
         let answer = conn
@@ -189,7 +218,7 @@ mod tests {
     }
 
     /// A whole answer as `question` frames it, and the CPU time it gives.
-    fn answered(question: Question, answer: &[u8]) -> Option<Duration> {
+    fn answered(question: Question, answer: &[u8]) -> Option<CpuTime> {
         assert_eq!(question.framed(answer), Some(answer.len()), "{answer:?}");
         for cut in 0..answer.len() {
             assert_eq!(question.framed(&answer[..cut]), None, "framed at {cut}");
@@ -205,7 +234,10 @@ mod tests {
         let answer = format!("${}\r\n{text}\r\n", text.len());
         assert_eq!(
             answered(Question::InfoCpu, answer.as_bytes()),
-            Some(Duration::from_millis(1750))
+            Some(CpuTime {
+                user: Duration::from_millis(250),
+                system: Duration::from_millis(1500),
+            })
         );
         let empty = "# CPU\r\n\r\n";
         let answer = format!("${}\r\n{empty}\r\n", empty.len());
@@ -227,7 +259,10 @@ mod tests {
                        STAT rusage_system 2.000001\r\nSTAT curr_connections 2\r\nEND\r\n";
         assert_eq!(
             answered(Question::Stats, answer),
-            Some(Duration::from_micros(2_123_457))
+            Some(CpuTime {
+                user: Duration::from_micros(123_456),
+                system: Duration::from_micros(2_000_001),
+            })
         );
         assert_eq!(
             answered(Question::Stats, b"STAT rusage_user 1.0\r\nEND\r\n"),
@@ -236,6 +271,21 @@ mod tests {
         for answer in [&b"ERROR\r\n"[..], b"stats\r\n"] {
             assert_eq!(answered(Question::Stats, answer), None);
         }
+    }
+
+    #[test]
+    fn time_since_an_earlier_reading_never_goes_below_zero() {
+        let at = |user, system| CpuTime {
+            user: Duration::from_millis(user),
+            system: Duration::from_millis(system),
+        };
+        assert_eq!(at(30, 50).since(at(10, 20)), at(20, 30));
+        assert_eq!(
+            at(30, 50).since(at(10, 20)).total(),
+            Duration::from_millis(50)
+        );
+        // After CONFIG RESETSTAT or a restart, the counters start again.
+        assert_eq!(at(5, 50).since(at(10, 20)), at(0, 30));
     }
 
     #[test]
