@@ -30,5 +30,5 @@ esac
 RUSTFLAGS="-C target-feature=+crt-static -C strip=symbols" CARGO_PROFILE_RELEASE_DEBUG=false \
   cargo build --release --locked --target "$target" --bin blink-store
 mkdir -p "$out"
-cp "target/$target/release/blink-store" "$out/blink-store"
+cp "${CARGO_TARGET_DIR:-target}/$target/release/blink-store" "$out/blink-store"
 echo "built $out/blink-store for $target"
