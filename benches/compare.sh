@@ -4,7 +4,7 @@
 # server on loopback (stopping each by PID on exit), runs the same workloads against
 # each, and prints markdown tables with absolute numbers and ratios.
 #
-#   benches/compare.sh                   # throughput, fairness, then memory: about 10 minutes
+#   benches/compare.sh                   # throughput, fairness, then memory: about 12 minutes
 #   benches/compare.sh --quick           # shorter runs, 100,000 keys for bytes per entry
 #   benches/compare.sh --memory          # the memory part alone, about 4 minutes
 #   benches/compare.sh --memory --quick  # 5-second churn runs, about 1.5 minutes
@@ -47,7 +47,10 @@
 # run twice: with client and server pinned to one CPU (a round
 # trip that wakes a thread on the other CPU costs far more than one that stays put, so
 # unpinned single-connection numbers are bimodal), and unpinned. The multi-connection
-# rows run unpinned.
+# rows run unpinned. The rows the engine's targets are read from (pinned GET over TCP one
+# at a time and 64 deep, and every multi-connection row) run TRIALS times each (3; 1
+# with --quick), and their cells give the median of each figure: one run of a row moves
+# by 5-30% here.
 #
 # Three floors stand beside the GET rows, all driven with `bench --protocol echo`
 # (line-protocol requests, each expected back verbatim): `blink-store echo --blocking`, a
@@ -71,6 +74,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=3s
+TRIALS=${TRIALS:-3}
 MEMORY_KEYS=1000000
 CHURN_DURATION=15s
 THROUGHPUT=1
@@ -85,6 +89,7 @@ for arg in "$@"; do
   case $arg in
     --quick)
       DURATION=1s
+      TRIALS=1
       MEMORY_KEYS=100000
       CHURN_DURATION=5s ;;
     --memory) ONLY_MEMORY=1 ;;
@@ -248,6 +253,12 @@ if r.get("server_cpu_us_per_request") is None:
 print(json.dumps(r))' "$out" "$row" "$server" "$transport" "$placement" "$before" "$after" >>"$RESULTS"
 }
 
+# run_target ROW SERVER TRANSPORT PLACEMENT BENCH-FLAGS...: `run`, TRIALS times, for a
+# row the engine's targets are read from; the report takes the median of each figure.
+run_target() {
+  for _ in $(seq "$TRIALS"); do run "$@"; done
+}
+
 # versus FIRST SECOND TITLE LABEL1 LABEL2: two servers (before and this build, or this
 # build without and with metrics), alternately, on the rows that measure the request
 # path's cost.
@@ -287,6 +298,13 @@ for row in dict.fromkeys(r["row"] for r in rows):
 EOF
 }
 
+# multi_rows SERVER: the multi-connection rows, each a target's.
+multi_rows() {
+  run_target "90:10, 4 conns" "$1" tcp unpinned --keys 100000 --ratio 9:1 --conns 4 --preload
+  run_target "90:10, 50 conns" "$1" tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --preload
+  run_target "90:10, 50 conns, pipeline 8" "$1" tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --pipeline 8 --preload
+}
+
 throughput() {
   echo "== throughput and latency ($DURATION per run)" >&2
   local server transports placements echoes
@@ -308,30 +326,29 @@ throughput() {
     hot=(--keys 1000)
     for placement in "${placements[@]}"; do
       for transport in "${transports[@]}"; do
-        run "GET, 1 conn" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --preload
+        # The pinned TCP GET rows, one at a time and 64 deep, carry targets.
+        local measure=run
+        if [ "$placement" = pinned ] && [ "$transport" = tcp ]; then measure=run_target; fi
+        $measure "GET, 1 conn" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --preload
         [ "$echoes" = 1 ] || run "SET, 1 conn" "$server" "$transport" "$placement" "${hot[@]}" --ratio 0:1
         run "GET, 1 conn, pipeline 16" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --pipeline 16
-        run "GET, 1 conn, pipeline 64" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --pipeline 64
+        $measure "GET, 1 conn, pipeline 64" "$server" "$transport" "$placement" "${hot[@]}" --ratio 1:0 --pipeline 64
         # Blink Store over RESP as well, on the pinned rows that measure its request path.
         if [ "$server" = blink ] && [ "$placement" = pinned ] && [ "$transport" = tcp ]; then
-          PROTOCOL=resp run "GET, 1 conn" blinkr tcp pinned "${hot[@]}" --ratio 1:0 --preload
+          PROTOCOL=resp run_target "GET, 1 conn" blinkr tcp pinned "${hot[@]}" --ratio 1:0 --preload
           PROTOCOL=resp run "GET, 1 conn, pipeline 16" blinkr tcp pinned "${hot[@]}" --ratio 1:0 --pipeline 16
-          PROTOCOL=resp run "GET, 1 conn, pipeline 64" blinkr tcp pinned "${hot[@]}" --ratio 1:0 --pipeline 64
+          PROTOCOL=resp run_target "GET, 1 conn, pipeline 64" blinkr tcp pinned "${hot[@]}" --ratio 1:0 --pipeline 64
         fi
       done
     done
     if [ "$multi" = 1 ]; then
-      run "90:10, 4 conns" "$server" tcp unpinned --keys 100000 --ratio 9:1 --conns 4 --preload
-      run "90:10, 50 conns" "$server" tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --preload
-      run "90:10, 50 conns, pipeline 8" "$server" tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --pipeline 8 --preload
+      multi_rows "$server"
     fi
     stop "$server"
   done
   # Blink Store with one worker thread, like Redis's one thread, on the shared 2 CPUs.
   start blink1
-  run "90:10, 4 conns" blink1 tcp unpinned --keys 100000 --ratio 9:1 --conns 4 --preload
-  run "90:10, 50 conns" blink1 tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --preload
-  run "90:10, 50 conns, pipeline 8" blink1 tcp unpinned --keys 100000 --ratio 9:1 --conns 50 --pipeline 8 --preload
+  multi_rows blink1
   stop blink1
 }
 
@@ -454,19 +471,30 @@ memory() {
 
 report_throughput() {
   python3 - "$RESULTS" "$(nproc)" "$(uname -m)" <<'EOF'
-import json, sys
+import collections, json, statistics, sys
 
 results_path, cpus, arch = sys.argv[1:]
 rows = [json.loads(line) for line in open(results_path)]
+key = lambda r: (r["row"], r["server"], r["transport"], r["placement"])
+trials = max(collections.Counter(map(key, rows)).values(), default=1)
 errors = [r for r in rows if r["errors"]]
 if errors:
     sys.exit(f"runs with errors: {[(r['row'], r['server']) for r in errors]}")
 
 def find(row, server, transport, placement):
-    for r in rows:
-        if (r["row"], r["server"], r["transport"], r["placement"]) == (row, server, transport, placement):
-            return r
-    return None
+    """The row's run; for a row run several times, the median of each figure."""
+    runs = [r for r in rows
+            if (r["row"], r["server"], r["transport"], r["placement"]) == (row, server, transport, placement)]
+    if len(runs) <= 1:
+        return runs[0] if runs else None
+    median = lambda figure: statistics.median(figure(r) for r in runs)
+    merged = dict(runs[0], trials=len(runs))
+    merged["ops_per_sec"] = median(lambda r: r["ops_per_sec"])
+    merged["latency_us"] = {q: median(lambda r: r["latency_us"][q]) for q in runs[0]["latency_us"]}
+    for key in ("server_cpu_us_per_request", "server_user_us_per_request", "server_sys_us_per_request"):
+        if all(r.get(key) is not None for r in runs):
+            merged[key] = median(lambda r: r[key])
+    return merged
 
 def ops(r):
     return f"{r['ops_per_sec'] / 1000:,.0f}k" if r else "—"
@@ -492,6 +520,10 @@ print("ops/s, p50 / p99 latency in µs, and after the dot the server's CPU time 
       "Blink / floor is Blink's p50 over the blocking echo's at pipeline 1 (1.00× is the "
       "floor), and its ops/s over the floor's at 16 and 64.\n")
 print("Single-connection rows: 1,000 keys. Multi-connection rows: 100,000 keys, uniform.\n")
+if trials > 1:
+    print(f"The rows the targets are read from (pinned GET over TCP, one at a time and 64 deep, "
+          f"and every multi-connection row) ran {trials} times each; their cells give the "
+          f"median of each figure.\n")
 print("| workload | transport | placement | floor (blocking echo) | async echo | epoll echo | Blink | Redis | memcached | Blink / floor | Blink / Redis | Blink / memcached |")
 print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 row_order = ["GET, 1 conn", "SET, 1 conn", "GET, 1 conn, pipeline 16",
