@@ -284,7 +284,7 @@ mod tests {
             at(30, 50).since(at(10, 20)).total(),
             Duration::from_millis(50)
         );
-        // After CONFIG RESETSTAT or a restart, the counters start again.
+        // A server restarted between the two readings starts its counters again.
         assert_eq!(at(5, 50).since(at(10, 20)), at(0, 30));
     }
 
