@@ -25,7 +25,7 @@ pub use process::{
     blink, clean_command, field, memcached_unix, run_fed_with_deadline, run_to_end,
     run_with_deadline, tcp_answers, unix_answers, External, Finished, Process, Server,
 };
-pub use resp::{Reply, Resp, SideBySide};
+pub use resp::{info_fields, Reply, Resp, SideBySide};
 pub use tls::{connect, file_cert, request, served_cert, start_tls, Pki};
 
 /// How long any single step of a test may wait before it is a failure.

@@ -1,6 +1,7 @@
 //! A RESP2 client over the harness's [`Client`]: commands written as multibulks, one at
 //! a time or queued into a pipeline, and replies parsed.
 
+use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read};
 use std::net::SocketAddr;
 
@@ -19,6 +20,19 @@ pub enum Reply {
     Bulk(Option<Vec<u8>>),
     /// `*n` and its elements, or `*-1`.
     Array(Option<Vec<Reply>>),
+}
+
+/// The `name:value` lines of an INFO reply.
+pub fn info_fields(reply: &Reply) -> BTreeMap<String, String> {
+    let text = match reply {
+        Reply::Bulk(Some(bytes)) => String::from_utf8(bytes.clone()).unwrap(),
+        Reply::Simple(text) => text.clone(),
+        other => panic!("INFO did not answer with text: {other:?}"),
+    };
+    text.lines()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect()
 }
 
 /// A blocking RESP2 client.

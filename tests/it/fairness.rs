@@ -7,7 +7,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use crate::common::{Reply, Resp, Server};
+use crate::common::{info_fields, Resp, Server};
 
 /// Requests the hog pipelines: far more than many turns' worth.
 const HOG_REQUESTS: u64 = 1_000_000;
@@ -104,14 +104,11 @@ fn a_deep_pipeline_delays_another_client_by_a_few_turns() {
 
 /// `total_reads_processed` and `total_writes_processed` from INFO stats.
 fn reads_and_writes(admin: &mut Resp) -> (u64, u64) {
-    let Reply::Bulk(Some(body)) = admin.call(&[b"INFO", b"stats"]) else {
-        panic!("INFO did not answer with a bulk string");
-    };
-    let body = String::from_utf8(body).unwrap();
+    let stats = info_fields(&admin.call(&[b"INFO", b"stats"]));
     let field = |name: &str| -> u64 {
-        let prefix = format!("{name}:");
-        let line = body.lines().find_map(|line| line.strip_prefix(&prefix));
-        line.unwrap_or_else(|| panic!("no {name} in {body}"))
+        let value = stats.get(name);
+        value
+            .unwrap_or_else(|| panic!("no {name} in {stats:?}"))
             .parse()
             .unwrap()
     };

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::common::SideBySide;
-use crate::common::{self, wait_for, Reply, Server};
+use crate::common::{self, info_fields, wait_for, Reply, Server};
 use crate::resp::show_args;
 
 fn text(reply: &Reply) -> String {
@@ -32,15 +32,6 @@ fn fields(line: &str) -> Vec<(String, String)> {
             let (name, value) = field.split_once('=').unwrap();
             (name.to_owned(), value.to_owned())
         })
-        .collect()
-}
-
-/// The `name:value` lines of an INFO reply.
-fn info_fields(reply: &Reply) -> BTreeMap<String, String> {
-    text(reply)
-        .lines()
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.to_owned(), value.to_owned()))
         .collect()
 }
 
