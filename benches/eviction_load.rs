@@ -5,9 +5,15 @@
 //! 1. **cost**: SET throughput at the limit with 10k and with 1M keys resident.
 //! 2. **tail**: a reader's GET latency alone, during an eviction storm, and during the
 //!    same write load without eviction.
-//! 3. **flood**: how far `USAGE` overshoots the limit while 8 connections flood it, and
-//!    how long it takes to come back under.
+//! 3. **flood**: how far the bytes charged against the limit (`INFO`'s `used_memory`)
+//!    overshoot it while 8 connections flood it, and how long they take to come back under.
 //! 4. **rss**: the server's resident memory against the limit, after churn.
+//!
+//! The limit bounds what the store charges for its entries (each one's allocation, papaya
+//! node and sampler slot), its table and sketch, and what else the server's heap holds
+//! (docs/decisions/0005-allocator.md), not their key and value bytes (`USAGE`). A limit
+//! that is to hold a given number of entries is therefore measured, not computed: the
+//! charge for them on a store or server with room to spare.
 //!
 //! Run with `cargo bench --bench eviction_load [-- --quick] [-- SECTION...]`, where
 //! SECTION picks any of `cost`, `tail`, `flood`, `rss` (all by default). Progress goes
@@ -34,7 +40,7 @@ use rand::{RngExt, SeedableRng};
 const KEY_LEN: usize = 16;
 /// The small value of the cost, tail and RSS sections.
 const SMALL_VALUE: [u8; 100] = [b'v'; 100];
-/// Bytes the store charges for one small entry: key plus value.
+/// Key plus value bytes of one small entry (what `USAGE` counts for it).
 const ENTRY_BYTES: u64 = (KEY_LEN + SMALL_VALUE.len()) as u64;
 /// One mebibyte.
 const MIB: u64 = 1 << 20;
@@ -59,9 +65,9 @@ const FLOOD_WRITERS: u8 = 8;
 const FLOOD_MAX_VALUE: usize = 64 * 1024;
 /// Requests per flush in the flood section (values are large).
 const FLOOD_PIPELINE: usize = 16;
-/// How often the flood section polls `USAGE`.
+/// How often the flood section polls the charge.
 const POLL_EVERY: Duration = Duration::from_millis(1);
-/// Longest the flood section waits for `USAGE` to come back under the limit.
+/// Longest the flood section waits for the charge to come back under the limit.
 const SETTLE_WAIT: Duration = Duration::from_secs(5);
 /// Longest the RSS section waits for resident memory to stop falling.
 const RSS_WAIT: Duration = Duration::from_secs(5);
@@ -221,8 +227,6 @@ struct CostRig {
     path: CostPath,
     /// Keys preloaded.
     resident: u64,
-    /// The memory limit.
-    limit: u64,
     /// Where SETs go.
     target: Target,
     /// The next new key's index.
@@ -246,22 +250,21 @@ impl CostRig {
         } else {
             1
         };
-        let limit = resident * ENTRY_BYTES * factor;
         let target = if path == CostPath::Server {
-            let server = start_server(limit);
+            let server = start_server(server_limit_for(resident));
             let mut client = server.tcp_client();
             let keys = (0..resident).map(|i| key(b'p', i));
             assert_eq!(set_pipelined(&mut client, keys, &SMALL_VALUE, PIPELINE), 0);
+            fill_to_limit(&mut client);
             Target::Server {
                 client,
                 _server: server,
             }
         } else {
+            let limit = store_charge_for(resident) * factor;
             let store = std::sync::Arc::new(Store::with_config(StoreConfig::new(limit)));
             let evictor = Evictor::spawn(store.clone()).expect("spawn evictor");
-            for i in 0..resident {
-                store.set(&key(b'p', i), &SMALL_VALUE).unwrap();
-            }
+            preload_store(&store, resident);
             Target::InProcess {
                 store,
                 _evictor: evictor,
@@ -271,7 +274,6 @@ impl CostRig {
         Self {
             path,
             resident,
-            limit,
             target,
             next: 0,
             rates: Vec::new(),
@@ -322,11 +324,14 @@ impl CostRig {
         }
     }
 
-    /// Bytes the store accounts.
-    fn usage(&mut self) -> u64 {
+    /// Bytes charged against the limit, and the limit.
+    fn charge(&mut self) -> (u64, u64) {
         match &mut self.target {
-            Target::InProcess { store, .. } => store.usage_bytes(),
-            Target::Server { client, .. } => client.usage(),
+            Target::InProcess { store, .. } => (store.charged_bytes(), store.max_bytes()),
+            Target::Server { client, .. } => {
+                let info = client.info();
+                (info["used_memory"], info["maxmemory"])
+            }
         }
     }
 
@@ -409,8 +414,8 @@ fn cost_section(plan: &Plan) {
     );
 }
 
-/// Evictions per measured SET (in-process), final usage against the limit, and every
-/// round's rate.
+/// Evictions per measured SET (in-process), the final charge against the limit, and
+/// every round's rate.
 fn cost_detail(rig: &mut CostRig, len_before: Option<u64>) -> String {
     let added = if rig.path == CostPath::InProcess {
         rig.measured_sets
@@ -424,10 +429,11 @@ fn cost_detail(rig: &mut CostRig, len_before: Option<u64>) -> String {
         ),
         _ => String::new(),
     };
-    let usage = rig.usage() as f64 / rig.limit as f64;
+    let (charged, limit) = rig.charge();
     let rounds: Vec<String> = rig.rates.iter().map(|r| per_sec(*r)).collect();
     format!(
-        "{evictions}usage {usage:.3}× limit, rounds {}",
+        "{evictions}charged {:.3}× limit, rounds {}",
+        charged as f64 / limit as f64,
         rounds.join("/")
     )
 }
@@ -444,7 +450,7 @@ struct Tail {
     hits: u64,
     /// SETs per second the storm writers completed while the reader measured.
     writes_per_sec: f64,
-    /// Entries evicted during the scenario, from `USAGE` against what was written.
+    /// Entries evicted during the scenario (`INFO`'s `evictions`).
     evicted: u64,
     /// Whether a writer ran out of budget before the reader finished.
     budget_ran_out: bool,
@@ -452,35 +458,53 @@ struct Tail {
 
 /// Runs the tail section and prints its tables.
 fn tail_section(plan: &Plan) {
-    let at_limit = plan.tail_preload * ENTRY_BYTES;
+    let at_limit = server_limit_for(plan.tail_preload);
     let no_eviction =
-        (plan.tail_preload + plan.tail_writer_budget * u64::from(STORM_WRITERS)) * ENTRY_BYTES * 2;
+        ample_limit(plan.tail_preload + plan.tail_writer_budget * u64::from(STORM_WRITERS));
     let paced = Some(PACED_SETS_PER_SEC);
+    // Each scenario: its name, the server's limit, whether the store is filled to that
+    // limit before the reader starts, the storm writers and their rate.
     let scenarios = [
-        ("(a) reader alone", at_limit, 0, None),
-        ("(b) + 4 writers, evicting", at_limit, STORM_WRITERS, None),
+        ("(a) reader alone", at_limit, true, 0, None),
         (
-            "(c) + 4 writers, no eviction",
-            no_eviction,
+            "(b) + 4 writers, evicting",
+            at_limit,
+            true,
             STORM_WRITERS,
             None,
         ),
-        ("(d) + 1 writer at 50k SET/s, evicting", at_limit, 1, paced),
+        (
+            "(c) + 4 writers, no eviction",
+            no_eviction,
+            false,
+            STORM_WRITERS,
+            None,
+        ),
+        (
+            "(d) + 1 writer at 50k SET/s, evicting",
+            at_limit,
+            true,
+            1,
+            paced,
+        ),
         (
             "(e) + 1 writer at 50k SET/s, no eviction",
             no_eviction,
+            false,
             1,
             paced,
         ),
     ];
     let results: Vec<Tail> = scenarios
         .iter()
-        .map(|&(name, limit, writers, rate)| tail_scenario(plan, name, limit, writers, rate))
+        .map(|&(name, limit, full, writers, rate)| {
+            tail_scenario(plan, name, (limit, full), writers, rate)
+        })
         .collect();
     let rows = scenarios
         .iter()
         .zip(&results)
-        .map(|(&(name, limit, _, _), tail)| {
+        .map(|(&(name, limit, ..), tail)| {
             let q = |quantile| micros(tail.latency.value_at_quantile(quantile));
             vec![
                 name.to_owned(),
@@ -551,10 +575,16 @@ fn tail_section(plan: &Plan) {
     );
 }
 
-/// One tail scenario on a fresh server: preload, start `writers` storm writers (each
-/// capped at `rate` SETs per second, if given), then measure one reader's GETs of hot
-/// preloaded keys.
-fn tail_scenario(plan: &Plan, name: &str, limit: u64, writers: u8, rate: Option<u64>) -> Tail {
+/// One tail scenario on a fresh server with `limit`: preload, read the hot keys, fill
+/// the store to its limit if `full`, start `writers` storm writers (each capped at `rate`
+/// SETs per second, if given), then measure one reader's GETs of hot preloaded keys.
+fn tail_scenario(
+    plan: &Plan,
+    name: &str,
+    (limit, full): (u64, bool),
+    writers: u8,
+    rate: Option<u64>,
+) -> Tail {
     progress(&format!("tail: {name}"));
     let server = start_server(limit);
     let mut reader = server.tcp_client();
@@ -572,9 +602,15 @@ fn tail_scenario(plan: &Plan, name: &str, limit: u64, writers: u8, rate: Option<
     // rather than as preloaded keys written once.
     for _ in 0..HOT_WARM_READS {
         for i in 0..plan.tail_hot {
-            assert!(get(&mut reader, &key(b'p', i)), "preloaded key missing");
+            if !get(&mut reader, &key(b'p', i)) {
+                panic!("preloaded key {i} missing: {:?}", reader.info().0);
+            }
         }
     }
+    if full {
+        fill_to_limit(&mut reader);
+    }
+    let evicted_before = reader.info()["evictions"];
     let (latency, hits, writes_per_sec) = thread::scope(|scope| {
         for tag in 0..writers {
             let (stop, written, budget_ran_out) = (&stop, &written, &budget_ran_out);
@@ -615,14 +651,29 @@ fn tail_scenario(plan: &Plan, name: &str, limit: u64, writers: u8, rate: Option<
         stop.store(true, Ordering::Relaxed);
         (latency, hits, writes_per_sec)
     });
-    let expected = (plan.tail_preload + written.load(Ordering::Relaxed)) * ENTRY_BYTES;
-    let evicted = expected.saturating_sub(reader.usage()) / ENTRY_BYTES;
+    let evicted = reader.info()["evictions"] - evicted_before;
     Tail {
         latency,
         hits,
         writes_per_sec,
         evicted,
         budget_ran_out: budget_ran_out.load(Ordering::Relaxed),
+    }
+}
+
+/// SETs new keys (tagged `f`), [`PIPELINE`] at a time, until the server evicts: the store
+/// is then at its limit.
+fn fill_to_limit(client: &mut Client) {
+    let mut next = 0;
+    while client.info()["evictions"] == 0 {
+        let failed = set_pipelined(
+            client,
+            (next..next + PIPELINE as u64).map(|i| key(b'f', i)),
+            &SMALL_VALUE,
+            PIPELINE,
+        );
+        assert_eq!(failed, 0, "filling SETs failed");
+        next += PIPELINE as u64;
     }
 }
 
@@ -666,19 +717,19 @@ fn storm_writer(
 // 3. Overshoot under a flood
 // ---------------------------------------------------------------------------------------
 
-/// What the `USAGE` poller saw during and after a flood.
+/// What the poller of the charge (`INFO`'s `used_memory`) saw during and after a flood.
 #[derive(Default)]
 struct Polls {
     /// Polls answered.
     count: u64,
-    /// The largest `USAGE` seen.
-    max_usage: u64,
-    /// Polls that saw `USAGE` above the bound.
+    /// The largest charge seen.
+    max_charged: u64,
+    /// Polls that saw the charge above the bound.
     above_bound: u64,
     /// The longest time between two polls being sent.
     max_gap: Duration,
-    /// `USAGE` at the first poll sent after the last write completed.
-    usage_at_done: Option<u64>,
+    /// The charge at the first poll sent after the last write completed.
+    charged_at_done: Option<u64>,
     /// From the last write's completion to the reply of the first poll at or under the
     /// limit; `None` if that took longer than [`SETTLE_WAIT`].
     settle: Option<Duration>,
@@ -697,7 +748,7 @@ fn flood_section(plan: &Plan) {
     let began = Instant::now();
     let (polls, results) = thread::scope(|scope| {
         let poller =
-            scope.spawn(|| poll_usage(server.tcp.unwrap(), limit, bound, &start, &done_at));
+            scope.spawn(|| poll_charged(server.tcp.unwrap(), limit, bound, &start, &done_at));
         let writers: Vec<_> = (0..FLOOD_WRITERS)
             .map(|w| {
                 let (start, finished, done_at) = (&start, &finished, &done_at);
@@ -743,11 +794,11 @@ fn flood_section(plan: &Plan) {
                 "—".to_owned(),
             ],
             vec![
-                "max USAGE".to_owned(),
+                "max charged (used_memory)".to_owned(),
                 format!(
                     "{} ({} B; {} of {} polls above bound)",
-                    mib(polls.max_usage),
-                    polls.max_usage,
+                    mib(polls.max_charged),
+                    polls.max_charged,
                     polls.above_bound,
                     polls.count
                 ),
@@ -757,16 +808,16 @@ fn flood_section(plan: &Plan) {
                     bound,
                     mib(limit)
                 ),
-                verdict(polls.max_usage <= bound).to_owned(),
+                verdict(polls.max_charged <= bound).to_owned(),
             ],
             vec![
-                "USAGE at last write".to_owned(),
-                polls.usage_at_done.map_or("?".to_owned(), mib),
+                "charged at last write".to_owned(),
+                polls.charged_at_done.map_or("?".to_owned(), mib),
                 "info".to_owned(),
                 "—".to_owned(),
             ],
             vec![
-                "settle time to USAGE ≤ limit".to_owned(),
+                "settle time to charged ≤ limit".to_owned(),
                 settle,
                 "≤ 100 ms".to_owned(),
                 verdict(settled_in_time).to_owned(),
@@ -800,9 +851,10 @@ fn flood_writer(mut client: Client, tag: u8, budget: u64) -> (u64, u64) {
     (written, failed)
 }
 
-/// Polls `USAGE` every millisecond from when `start` opens, recording the maximum, until
-/// `done_at` is set and `USAGE` is back at or under `limit` (or [`SETTLE_WAIT`] passed).
-fn poll_usage(
+/// Polls the charge every millisecond from when `start` opens, recording the maximum,
+/// until `done_at` is set and the charge is back at or under `limit` (or [`SETTLE_WAIT`]
+/// passed).
+fn poll_charged(
     addr: SocketAddr,
     limit: u64,
     bound: u64,
@@ -810,7 +862,7 @@ fn poll_usage(
     done_at: &OnceLock<Instant>,
 ) -> Polls {
     let mut client = Client::tcp(addr);
-    client.usage();
+    charged(&mut client);
     start.wait();
     let mut polls = Polls::default();
     let mut last_sent: Option<Instant> = None;
@@ -821,14 +873,14 @@ fn poll_usage(
             polls.max_gap = polls.max_gap.max(sent - last);
         }
         last_sent = Some(sent);
-        let usage = client.usage();
+        let now_charged = charged(&mut client);
         let received = Instant::now();
         polls.count += 1;
-        polls.max_usage = polls.max_usage.max(usage);
-        polls.above_bound += u64::from(usage > bound);
+        polls.max_charged = polls.max_charged.max(now_charged);
+        polls.above_bound += u64::from(now_charged > bound);
         if let Some(&done) = done_at.get().filter(|&&done| sent >= done) {
-            polls.usage_at_done.get_or_insert(usage);
-            if usage <= limit {
+            polls.charged_at_done.get_or_insert(now_charged);
+            if now_charged <= limit {
                 polls.settle = Some(received - done);
                 return polls;
             }
@@ -880,6 +932,7 @@ fn rss_section(plan: &Plan) {
     {
         let server = start_server(limit);
         let mut rss = RssRows::new(&server, limit);
+        // More keys than the limit holds: the fill ends with the store evicting.
         let small_keys = limit / ENTRY_BYTES;
         set_parallel(
             server.tcp.unwrap(),
@@ -897,10 +950,15 @@ fn rss_section(plan: &Plan) {
             PIPELINE,
         );
         rss.row("100 B values: every key overwritten once", false, &mut rows);
-        let overhead = rss.last.saturating_sub(rss.empty) as f64 / small_keys as f64;
+        let resident = rss.client.info()["keys"];
+        let overhead = rss.last.saturating_sub(rss.empty) as f64 / resident as f64;
         let per_entry = overhead - ENTRY_BYTES as f64;
         rows.push(vec![
-            format!("100 B values: RSS per entry above key+value: {per_entry:.0} B"),
+            format!(
+                "100 B values: RSS per resident entry ({}) above key+value: {per_entry:.0} B",
+                count(resident)
+            ),
+            String::new(),
             String::new(),
             String::new(),
             String::new(),
@@ -917,6 +975,7 @@ fn rss_section(plan: &Plan) {
         &[
             "stage",
             "USAGE",
+            "charged",
             "RSS",
             "(RSS − empty) / limit",
             "waited",
@@ -931,7 +990,7 @@ fn rss_section(plan: &Plan) {
 struct RssRows<'s> {
     /// The server measured.
     server: &'s Server,
-    /// A connection for `USAGE`.
+    /// A connection for `INFO`.
     client: Client,
     /// The limit the bound is computed from.
     limit: u64,
@@ -958,14 +1017,15 @@ impl<'s> RssRows<'s> {
 
     /// Appends one table row for the current stage.
     fn row(&mut self, stage: &str, target: bool, rows: &mut Vec<Vec<String>>) {
-        let usage = self.client.usage();
+        let info = self.client.info();
         let (rss, waited) = settled_rss(self.server);
         self.last = rss;
         let bound = self.limit + self.limit * 15 / 100 + self.empty;
         progress(&format!("rss: {stage}: RSS {}", mib(rss)));
         rows.push(vec![
             stage.to_owned(),
-            mib(usage),
+            mib(info["used_bytes"]),
+            mib(info["used_memory"]),
             mib(rss),
             format!(
                 "{:.2}",
@@ -1028,6 +1088,50 @@ fn set_parallel(addr: SocketAddr, tag: u8, keys: u64, value: &[u8], depth: usize
 /// A server with `memory_limit` (other settings default), once it listens.
 fn start_server(memory_limit: u64) -> Server {
     Server::start(&["--memory-limit", &memory_limit.to_string()])
+}
+
+/// A limit with room to spare for `n` small entries and whatever else a store holds.
+fn ample_limit(n: u64) -> u64 {
+    n * 1024 + 64 * MIB
+}
+
+/// A limit at which a server holds the small entries `0..n` (tagged `p`), as the tail
+/// and cost sections preload them, without evicting: what a server with room to spare
+/// charges for them, and a tenth more, since the heap's share of the charge moves by a
+/// few percent from run to run.
+fn server_limit_for(n: u64) -> u64 {
+    progress(&format!("measuring the charge for {} entries", count(n)));
+    let server = start_server(ample_limit(n));
+    let mut client = server.tcp_client();
+    let failed = set_pipelined(
+        &mut client,
+        (0..n).map(|i| key(b'p', i)),
+        &SMALL_VALUE,
+        PIPELINE,
+    );
+    assert_eq!(failed, 0, "preload SETs failed");
+    charged(&mut client) * 11 / 10
+}
+
+/// What a store charges for the small entries `0..n` (tagged `p`), its table and
+/// sketch included: the limit at which it holds exactly them.
+fn store_charge_for(n: u64) -> u64 {
+    let store = Store::with_config(StoreConfig::new(ample_limit(n)));
+    preload_store(&store, n);
+    store.refresh_structures();
+    store.charged_bytes()
+}
+
+/// SETs the small entries `0..n` (tagged `p`) in `store`.
+fn preload_store(store: &Store, n: u64) {
+    for i in 0..n {
+        store.set(&key(b'p', i), &SMALL_VALUE).unwrap();
+    }
+}
+
+/// Bytes a server charges against its limit: `INFO`'s `used_memory`.
+fn charged(client: &mut Client) -> u64 {
+    client.info()["used_memory"]
 }
 
 /// The server's resident set size in bytes.
