@@ -4,7 +4,11 @@
 //! or with a second such writer, keeps `used` within the hard cap, discharges each
 //! evicted entry once and keeps `USAGE` exact; the write that leaves `used` over the
 //! limit wakes the parked evictor. Each round of helping here finds an entry to evict,
-//! so a writer never gives up on the cap and charges anyway.
+//! so a writer never gives up on the cap and charges anyway. When the cap drops under
+//! `used` (the structures' charge rose), a writer racing the evictor goes ahead once
+//! eviction has made room for it under the level `used` stood at, never above it: over
+//! the cap, writes only fill the room eviction empties. (Waiting for room under the cap
+//! itself, it spun until it gave up, which loom reports as a model that never ends.)
 //!
 //! Run: `RUSTFLAGS="--cfg blink_loom" CARGO_TARGET_DIR=target/loom cargo test -p blink-loom-tests --release`
 #![cfg(blink_loom)]
@@ -12,11 +16,11 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use blink_store::store::evict::EvictionPolicy;
-use blink_store::store::{Store, StoreConfig};
+use blink_store::store::{HeapStats, Store, StoreConfig};
 use common::{assert_exact, charge, limit_for, model_bounded, race};
 use loom::thread::{self, JoinHandle};
 
@@ -117,5 +121,51 @@ fn two_writers_at_the_hard_cap_evict_for_each_other() {
         assert_eq!(store.stats().evicted, 2);
         assert_eq!(store.len(), 2);
         assert_eq!(store.used_bytes(), entry_cap(&store));
+    });
+}
+
+/// Heap bytes [`grown_heap`] reports as allocated.
+static HEAP_ALLOCATED: AtomicU64 = AtomicU64::new(0);
+
+/// A heap gauge reporting [`HEAP_ALLOCATED`], with no fragmentation.
+fn grown_heap() -> Option<HeapStats> {
+    let allocated = HEAP_ALLOCATED.load(Ordering::Relaxed);
+    Some(HeapStats {
+        allocated,
+        active: allocated,
+        resident: allocated,
+        metadata: 0,
+        process_resident: 0,
+    })
+}
+
+#[test]
+fn a_writer_over_a_lowered_cap_races_the_evictor_and_never_raises_used() {
+    model_bounded(PREEMPTIONS, || {
+        let store = at_hard_cap();
+        // The heap grows by more than the charges explain, as when papaya's table is
+        // about to grow: charged to the structures, it lowers the cap on entries to
+        // nothing, under `used`.
+        HEAP_ALLOCATED.store(0, Ordering::Relaxed);
+        store.set_heap_gauge(grown_heap);
+        HEAP_ALLOCATED.store(u64::MAX / 2, Ordering::Relaxed);
+        store.refresh_structures();
+        let level = store.used_bytes();
+        let cap = store
+            .hard_cap_bytes()
+            .saturating_sub(store.structure_bytes());
+        assert!(
+            level > cap,
+            "the cap {cap} did not drop under `used` ({level})"
+        );
+        let evictor = spawn_evictor(&store);
+        // Room for it under the cap never comes: the write goes ahead once eviction (its
+        // own help or the evictor's) has made room for it under the level it found.
+        store.set(b"c", b"333").unwrap();
+        let used = store.used_bytes();
+        assert!(used <= level, "used {used} rose above its level {level}");
+        evictor.join().unwrap();
+        assert_exact(&store);
+        assert_eq!(store.len() as u64 + store.stats().evicted, 3);
     });
 }
