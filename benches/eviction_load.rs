@@ -253,8 +253,7 @@ impl CostRig {
         let target = if path == CostPath::Server {
             let server = start_server(server_limit_for(resident));
             let mut client = server.tcp_client();
-            let keys = (0..resident).map(|i| key(b'p', i));
-            assert_eq!(set_pipelined(&mut client, keys, &SMALL_VALUE, PIPELINE), 0);
+            preload(&mut client, resident);
             fill_to_limit(&mut client);
             Target::Server {
                 client,
@@ -498,7 +497,7 @@ fn tail_section(plan: &Plan) {
     let results: Vec<Tail> = scenarios
         .iter()
         .map(|&(name, limit, full, writers, rate)| {
-            tail_scenario(plan, name, (limit, full), writers, rate)
+            tail_scenario(plan, name, limit, full, writers, rate)
         })
         .collect();
     let rows = scenarios
@@ -581,20 +580,15 @@ fn tail_section(plan: &Plan) {
 fn tail_scenario(
     plan: &Plan,
     name: &str,
-    (limit, full): (u64, bool),
+    limit: u64,
+    full: bool,
     writers: u8,
     rate: Option<u64>,
 ) -> Tail {
     progress(&format!("tail: {name}"));
     let server = start_server(limit);
     let mut reader = server.tcp_client();
-    let failed = set_pipelined(
-        &mut reader,
-        (0..plan.tail_preload).map(|i| key(b'p', i)),
-        &SMALL_VALUE,
-        PIPELINE,
-    );
-    assert_eq!(failed, 0, "preload SETs failed");
+    preload(&mut reader, plan.tail_preload);
     let stop = AtomicBool::new(false);
     let written = AtomicU64::new(0);
     let budget_ran_out = AtomicBool::new(false);
@@ -1103,13 +1097,7 @@ fn server_limit_for(n: u64) -> u64 {
     progress(&format!("measuring the charge for {} entries", count(n)));
     let server = start_server(ample_limit(n));
     let mut client = server.tcp_client();
-    let failed = set_pipelined(
-        &mut client,
-        (0..n).map(|i| key(b'p', i)),
-        &SMALL_VALUE,
-        PIPELINE,
-    );
-    assert_eq!(failed, 0, "preload SETs failed");
+    preload(&mut client, n);
     charged(&mut client) * 11 / 10
 }
 
@@ -1120,6 +1108,12 @@ fn store_charge_for(n: u64) -> u64 {
     preload_store(&store, n);
     store.refresh_structures();
     store.charged_bytes()
+}
+
+/// SETs the small entries `0..n` (tagged `p`) over `client`, pipelined.
+fn preload(client: &mut Client, n: u64) {
+    let failed = set_pipelined(client, (0..n).map(|i| key(b'p', i)), &SMALL_VALUE, PIPELINE);
+    assert_eq!(failed, 0, "preload SETs failed");
 }
 
 /// SETs the small entries `0..n` (tagged `p`) in `store`.

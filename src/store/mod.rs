@@ -51,9 +51,8 @@
 //! structures' charge rises), a writer waits only until eviction has lowered `used` by
 //! twice its own charge from the level it found: each write over the cap lowers `used`
 //! by at least what it adds, the evictor makes up the rest, and no write waits for
-//! megabytes to be evicted. (A
-//! writer that finds nothing to evict for 64 rounds, because every other byte is a write
-//! still in flight, charges anyway rather than spin.)
+//! megabytes to be evicted. (A writer that finds nothing to evict for 64 rounds, because
+//! every other byte is a write still in flight, charges anyway rather than spin.)
 //!
 //! # Expiry
 //! An entry may carry an expiry time (Unix milliseconds, [`expiry::Clock`]). Entries never
@@ -943,9 +942,9 @@ impl Store {
     /// the hard cap, and its key and value bytes to `data`. Returns `used` after the
     /// charge.
     ///
-    /// Over the cap, a write waits (helping to evict) only until `used` is its own charge
-    /// below the level it found, after its charge: every such write lowers `used` by at
-    /// least what it adds, and none waits for `used` to be back under the cap. The cap
+    /// Over the cap, a write waits (helping to evict) only until `used`, its own charge
+    /// added, is a charge below the level the write found it at: every such write lowers
+    /// `used` by at least what it adds, and none waits for it to be under the cap. The cap
     /// drops without any write when the shared structures' charge rises (papaya's table
     /// about to grow, the allocator's fragmentation after evicting), by megabytes at
     /// once; writes then bring `used` down a charge at a time, and the evictor thread
